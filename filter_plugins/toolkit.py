@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+"""Checks every phase's preflight makes on the toolkit-wide inventory values."""
+
+from __future__ import annotations
+
+import re
+
+OWNERSHIP_TAGS = ("Project", "Environment")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def toolkit_inventory_errors(account_id, emulated, tags):
+    """Problems with the account id and ownership tags an inventory declares.
+
+    Real-account inventories must name their 12-digit account (every run
+    stops before any change when the caller is elsewhere); the local cloud
+    needs none. Tags must carry the ownership tags resources are found by.
+    """
+    errors = []
+    account_id = "" if account_id is None else str(account_id).strip()
+    if not account_id:
+        if not emulated:
+            errors.append(
+                "toolkit_aws_account_id is empty: an inventory for a real account must name its 12-digit account id"
+            )
+    elif not _ACCOUNT_ID.match(account_id):
+        errors.append(f"toolkit_aws_account_id '{account_id}' is not a 12-digit AWS account id")
+    elif set(account_id) == {"0"}:
+        errors.append(
+            "toolkit_aws_account_id is still the placeholder 000000000000: set it to the account this inventory is for"
+        )
+    missing = [key for key in OWNERSHIP_TAGS if not (tags or {}).get(key)]
+    if missing:
+        errors.append(f"The tags (toolkit_tags) lack the ownership tags {', '.join(missing)}")
+    return errors
+
+
+def ownership_tags(tags):
+    """The subset of `tags` that says which project and environment own a resource."""
+    return {key: tags[key] for key in OWNERSHIP_TAGS if key in (tags or {})}
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "toolkit_inventory_errors": toolkit_inventory_errors,
+            "ownership_tags": ownership_tags,
+        }

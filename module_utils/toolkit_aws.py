@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Shared boto3 plumbing for the toolkit's modules in library/.
+#
+# The modules build on amazon.aws's AnsibleAWSModule (argument spec for
+# credentials/region/endpoint, client creation, fail_json_aws). What lives here
+# is what the toolkit adds on top, once: readable connection errors, a retry
+# decorator with jittered backoff, and paginated describe calls.
+
+from __future__ import annotations
+
+import os
+
+try:
+    import botocore.exceptions
+except ImportError:  # AnsibleAWSModule reports the missing dependency itself.
+    botocore = None
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# Every call a module makes goes through this: throttling and transient errors
+# are retried with jittered exponential backoff.
+RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+
+# Error codes that mean "the credentials are the problem", not the request.
+_CREDENTIAL_ERROR_CODES = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+}
+
+
+def endpoint_in_use(module):
+    """The endpoint URL the module's clients talk to, or None for AWS itself."""
+    return module.params.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def connection_problem(module, exception):
+    """One line saying why AWS could not be reached or refused the caller.
+
+    Returns None when the exception is not a connection or credential problem,
+    so callers can fall back to fail_json_aws for ordinary API errors.
+    """
+    endpoint = endpoint_in_use(module)
+    where = f"the endpoint {endpoint}" if endpoint else f"AWS in region {module.region}"
+    if botocore is None:
+        return None
+    if isinstance(exception, botocore.exceptions.NoCredentialsError):
+        return (
+            "No AWS credentials found. For real AWS set AWS_PROFILE (or the inventory's toolkit_aws_profile); "
+            'for the local cloud run: eval "$(scripts/local-cloud start)".'
+        )
+    if isinstance(exception, botocore.exceptions.ProfileNotFound):
+        return f"AWS profile not found: {exception}. Check aws_profile in the inventory or AWS_PROFILE."
+    if isinstance(
+        exception,
+        (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError,
+        ),
+    ):
+        hint = " Is the local cloud running? (scripts/local-cloud status)" if endpoint else ""
+        return f"Cannot reach {where}: {exception}.{hint}"
+    if isinstance(exception, botocore.exceptions.ClientError):
+        code = exception.response.get("Error", {}).get("Code", "")
+        if code in _CREDENTIAL_ERROR_CODES:
+            message = exception.response.get("Error", {}).get("Message", code)
+            return f"AWS rejected the credentials ({code}: {message}). Refresh them (aws sso login, a new session token) and run again."
+    return None
+
+
+def fail_aws(module, exception, msg):
+    """Fail with one readable line for connection and credential problems,
+    and with amazon.aws's usual detail for everything else."""
+    problem = connection_problem(module, exception)
+    if problem:
+        module.fail_json(msg=problem)
+    module.fail_json_aws(exception, msg=msg)
+
+
+def paginate(client, operation, result_key, **kwargs):
+    """All items of a paginated call, each page fetched with retries."""
+    paginator = client.get_paginator(operation)
+    pages = RETRY(paginator.paginate(**kwargs).build_full_result)
+    return pages().get(result_key, [])
+
+
+def tag_dict(tag_list):
+    """[{'Key': k, 'Value': v}, ...] as {k: v}."""
+    return {tag["Key"]: tag["Value"] for tag in tag_list or []}

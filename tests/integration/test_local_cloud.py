@@ -1,0 +1,62 @@
+"""scripts/local-cloud: start, reuse, status, stop, on loopback only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import boto3
+
+from support.cloud import LOCAL_CLOUD
+
+
+def local_cloud(state_dir, *args, port="auto"):
+    env = dict(os.environ, LOCAL_CLOUD_DIR=str(state_dir), LOCAL_CLOUD_PORT=str(port))
+    return subprocess.run([str(LOCAL_CLOUD), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def exports(stdout):
+    return dict(line[len("export "):].split("=", 1) for line in stdout.splitlines() if line.startswith("export "))
+
+
+def test_start_prints_export_lines_for_a_working_loopback_emulator(tmp_path):
+    started = local_cloud(tmp_path, "start")
+    try:
+        assert started.returncode == 0, started.stderr
+        env = exports(started.stdout)
+        assert set(env) >= {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"}
+        assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert "unset AWS_PROFILE AWS_SESSION_TOKEN" in started.stdout
+        assert all(not line or line.startswith(("export ", "unset ")) for line in started.stdout.splitlines())
+        sts = boto3.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        assert len(sts.get_caller_identity()["Account"]) == 12
+
+        again = local_cloud(tmp_path, "start")
+        assert again.returncode == 0 and "already running" in again.stderr
+        assert exports(again.stdout) == env
+        assert local_cloud(tmp_path, "status").returncode == 0
+        assert exports(local_cloud(tmp_path, "env").stdout) == env
+        assert oct(tmp_path.stat().st_mode & 0o777) == "0o700"
+    finally:
+        stopped = local_cloud(tmp_path, "stop")
+    assert stopped.returncode == 0
+    assert local_cloud(tmp_path, "status").returncode == 3
+    assert local_cloud(tmp_path, "env").returncode == 1
+
+
+def test_start_refuses_a_port_in_use_with_a_way_out(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = local_cloud(tmp_path, "start", port=port)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "LOCAL_CLOUD_PORT=auto" in result.stderr
+    assert result.stdout == ""
+
+
+def test_unknown_commands_print_usage(tmp_path):
+    result = local_cloud(tmp_path, "launch")
+    assert result.returncode == 2 and "scripts/local-cloud start" in result.stderr

@@ -1,0 +1,108 @@
+"""verify.yml: a read-only audit that writes evidence and names every failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from support.api_calls import writes
+from support.cloud import REPO, run_playbook
+
+
+@pytest.fixture(scope="module")
+def converged(local_cloud):
+    local_cloud.reset()
+    run = run_playbook(local_cloud, "playbooks/network.yml")
+    assert run.ok, run.explain()
+
+
+def reports(run):
+    """The report files a verify run announced."""
+    text = run.stdout
+    md = [line.split("Evidence report:")[1].strip().strip("'\"") for line in text.splitlines() if "Evidence report:" in line]
+    assert md, text[-3000:]
+    path = Path(md[-1])
+    return path, path.with_suffix(".json")
+
+
+def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_writing_to_aws(local_cloud, converged):
+    with local_cloud.recording() as calls:
+        run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
+    assert run.ok, run.explain()
+    assert calls and writes(calls) == []
+    md, data = reports(run)
+    assert md.exists() and data.exists()
+    assert md.parent == REPO / "reports" / "local"
+    assert oct(md.stat().st_mode & 0o777) == "0o600"
+    report = json.loads(data.read_text())
+    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 14
+    assert report["account_id"] == local_cloud.client("sts").get_caller_identity()["Account"]
+    for control in report["controls"]:
+        assert control["hipaa"] and all(h.startswith("164.3") for h in control["hipaa"])
+        assert control["repair"].startswith("ansible-playbook playbooks/")
+    assert "flowchart" in report["diagram"]["source"]
+    assert "```mermaid" in md.read_text()
+
+
+def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["rna-seq-hipaa-vpc"]}])["Vpcs"][0]["VpcId"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    compute = next(g for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"] if g["GroupName"] == "rna-seq-compute-sg")
+    table = next(
+        t for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]
+        if {"Key": "Name", "Value": "rna-seq-private-rt"} in t.get("Tags", [])
+    )
+    nacl = next(
+        n for n in ec2.describe_network_acls(Filters=in_vpc)["NetworkAcls"]
+        if {"Key": "Name", "Value": "rna-seq-private-nacl"} in n.get("Tags", [])
+    )
+    # The drifts: SSH from the world on the compute SG, an internet gateway
+    # with a default route, a NAT gateway, an extra NACL rule from outside
+    # the VPC.
+    ec2.authorize_security_group_ingress(
+        GroupId=compute["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    ec2.create_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    subnet = ec2.describe_subnets(Filters=in_vpc)["Subnets"][0]["SubnetId"]
+    ec2.create_nat_gateway(SubnetId=subnet, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])
+    ec2.create_network_acl_entry(
+        NetworkAclId=nacl["NetworkAclId"], RuleNumber=150, Protocol="6", RuleAction="allow", Egress=False,
+        CidrBlock="198.51.100.0/24", PortRange={"From": 22, "To": 22},
+    )
+
+    failing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
+    assert failing.returncode != 0
+    # ansible-core prints a failed task's message twice (an [ERROR] summary,
+    # then the fatal: result); read the result.
+    fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
+    lines = [line.strip() for line in fatal.splitlines()]
+    for control in ("NET-02", "NET-03", "NET-05", "NET-08", "NET-10", "NET-12"):
+        matching = [line for line in lines if line.startswith(f"{control} FAIL")]
+        assert len(matching) == 1, (control, fatal[-4000:])
+        assert "repair: ansible-playbook playbooks/network.yml --tags" in matching[0]
+    assert not any(line.startswith("NET-01 FAIL") for line in lines)
+
+    repair = run_playbook(local_cloud, "playbooks/network.yml")
+    assert repair.ok, repair.explain()
+    assert repair.changed > 0
+    assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] == []
+    assert {n["State"] for n in ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"]} <= {"deleted", "deleting"}
+    assert ec2.describe_addresses()["Addresses"] == [], "the NAT gateway's Elastic IP is released"
+
+    passing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
+    assert passing.ok, passing.explain()
+    assert "14 of 14 controls pass" in passing.stdout
+
+
+def test_verify_fails_every_control_when_the_network_does_not_exist(local_cloud):
+    local_cloud.reset()
+    run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
+    assert run.returncode != 0
+    assert "NET-01 FAIL" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr

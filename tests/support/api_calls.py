@@ -1,0 +1,89 @@
+"""Reads the emulator's request recording into API calls, each read or write.
+
+moto records every request it receives (/moto-api/recorder/...). Tests use
+this to prove that check mode and no-op runs send no write call, and the
+benchmark uses it to count calls per phase.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+# Operation names that only read. Everything else counts as a write.
+READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "BatchGet", "Query", "Scan")
+# The one-off reads whose names do not start like the rest.
+READ_OPERATIONS = {"ValidateTemplate", "EstimateTemplateCost"}
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_RPC_V2_PATH = re.compile(r"/service/[^/]+/operation/([A-Za-z0-9]+)")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    service: str
+    operation: str
+    method: str
+
+    @property
+    def is_write(self) -> bool:
+        if self.operation.startswith(READ_PREFIXES) or self.operation in READ_OPERATIONS:
+            return False
+        if self.operation.startswith("REST "):
+            return self.method not in ("GET", "HEAD")
+        return True
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+def _body_text(entry) -> str:
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    return body
+
+
+def _operation(entry) -> str:
+    headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+    target = headers.get("x-amz-target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    url = urlparse(entry.get("url", ""))
+    match = _RPC_V2_PATH.search(url.path)
+    if match:
+        return match.group(1)
+    for source in (url.query, _body_text(entry)):
+        try:
+            action = parse_qs(source).get("Action")
+        except (TypeError, ValueError):
+            action = None
+        if action:
+            return action[0]
+    # REST APIs (S3, Batch, ...): the method says whether it writes.
+    return f"REST {entry.get('method')} {url.path}"
+
+
+def _service(entry) -> str:
+    headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+    match = _CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
+    return match.group(1) if match else "unknown"
+
+
+def parse_recording(text: str) -> list[ApiCall]:
+    calls = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        if urlparse(entry.get("url", "")).path.startswith("/moto-api"):
+            continue
+        calls.append(ApiCall(_service(entry), _operation(entry), entry.get("method", "")))
+    return calls
+
+
+def writes(calls: list[ApiCall]) -> list[ApiCall]:
+    return [call for call in calls if call.is_write]

@@ -1,0 +1,163 @@
+"""The local cloud (scripts/local-cloud) and ansible-playbook, driven from tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from .api_calls import ApiCall, parse_recording
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_CLOUD = REPO / "scripts" / "local-cloud"
+
+
+class LocalCloud:
+    """A running emulator of our own, on a free loopback port."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self.env: dict[str, str] = {}
+
+    def start(self) -> "LocalCloud":
+        env = dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir), LOCAL_CLOUD_PORT="auto")
+        exports = subprocess.run([str(LOCAL_CLOUD), "start"], env=env, check=True, capture_output=True, text=True).stdout
+        for line in exports.splitlines():
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                self.env[key] = value
+        return self
+
+    def stop(self) -> None:
+        subprocess.run([str(LOCAL_CLOUD), "stop"], env=dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir)), check=False)
+
+    @property
+    def endpoint(self) -> str:
+        return self.env["AWS_ENDPOINT_URL"]
+
+    @property
+    def region(self) -> str:
+        return self.env["AWS_REGION"]
+
+    def _post(self, path: str) -> bytes:
+        request = urllib.request.Request(self.endpoint + path, method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def reset(self) -> None:
+        """Forget every resource: a fresh, empty account."""
+        self._post("/moto-api/reset")
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Record the API calls made inside the block into the yielded list."""
+        calls: list[ApiCall] = []
+        self._post("/moto-api/recorder/reset-recording")
+        self._post("/moto-api/recorder/start-recording")
+        try:
+            yield calls
+        finally:
+            self._post("/moto-api/recorder/stop-recording")
+            with urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording", timeout=30) as response:
+                calls.extend(parse_recording(response.read().decode()))
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@dataclass
+class PlaybookRun:
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict = field(default_factory=dict)
+
+    @property
+    def stats(self) -> dict:
+        return self.report.get("stats", {}).get("localhost", {})
+
+    @property
+    def changed(self) -> int:
+        return self.stats.get("changed", 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def task_names(self) -> list[str]:
+        return [name for name, _result in self._task_results()]
+
+    def changed_tasks(self) -> list[str]:
+        return [name for name, result in self._task_results() if result.get("changed")]
+
+    def failure_messages(self) -> list[str]:
+        messages = []
+        for _name, result in self._task_results():
+            if result.get("failed"):
+                msg = result.get("msg", "")
+                messages.append("\n".join(msg) if isinstance(msg, list) else str(msg))
+        return messages
+
+    def _task_results(self):
+        for play in self.report.get("plays", []):
+            for task in play.get("tasks", []):
+                result = task.get("hosts", {}).get("localhost")
+                if result is not None:
+                    # "network : Set-up VPC | ..." -> "Set-up VPC | ..."
+                    yield task["task"]["name"].split(" : ", 1)[-1], result
+
+    def explain(self) -> str:
+        return f"$ {shlex.join(self.command)}\nrc={self.returncode}\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}"
+
+
+def run_playbook(
+    cloud: LocalCloud | None,
+    playbook: str,
+    *args: str,
+    inventory: str = "inventories/local",
+    extra_vars: dict | None = None,
+    env: dict | None = None,
+    json_output: bool = True,
+) -> PlaybookRun:
+    """Run ansible-playbook from the repository root against the cloud.
+
+    With json_output the result carries the json callback's report (stats,
+    per-task results); without it stdout is what a user would read.
+    """
+    command = ["ansible-playbook", "-i", inventory, playbook, *args]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    run_env = dict(os.environ)
+    run_env.pop("AWS_PROFILE", None)
+    # The ansible-playbook of the interpreter running the tests (.venv).
+    run_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{run_env.get('PATH', '')}"
+    if cloud is not None:
+        run_env.update(cloud.env)
+    run_env["ANSIBLE_NOCOLOR"] = "1"
+    run_env["ANSIBLE_FORCE_COLOR"] = "0"
+    if json_output:
+        run_env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    run_env.update(env or {})
+    proc = subprocess.run(command, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=1800)
+    report = {}
+    if json_output:
+        try:
+            report = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            report = {}
+    return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, report)

@@ -1,0 +1,46 @@
+"""Runs the toolkit's modules in-process, as Ansible would, for unit tests.
+
+The modules import their shared plumbing as ansible.module_utils.toolkit_aws;
+here that name points at module_utils/toolkit_aws.py. A module's exit_json
+and fail_json end the run by SystemExit; run_module returns their result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from ansible.module_utils.testing import patch_module_args
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_load("ansible.module_utils.toolkit_aws", REPO / "module_utils" / "toolkit_aws.py")
+
+
+def load_module(name: str):
+    return _load(f"toolkit_library_{name}", REPO / "library" / f"{name}.py")
+
+
+def run_module(module, args: dict) -> dict:
+    """Run module.main() with `args`; return what it passed to exit_json or fail_json."""
+    args = {"region": "us-east-1", "access_key": "testing", "secret_key": "testing", **args}
+    out = io.StringIO()
+    with patch_module_args(args), redirect_stdout(out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    return json.loads(out.getvalue())

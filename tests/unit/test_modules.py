@@ -1,0 +1,119 @@
+"""The custom modules' behaviour, in-process against moto's mock_aws."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.exceptions
+import pytest
+from moto import mock_aws
+
+from module_harness import load_module, run_module
+
+aws_context_info = load_module("aws_context_info")
+tagged_resource_info = load_module("tagged_resource_info")
+toolkit_aws = __import__("ansible.module_utils.toolkit_aws", fromlist=["connection_problem"])
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def test_context_returns_the_account_zones_and_the_s3_prefix_lists_cidrs(aws):
+    result = run_module(aws_context_info, {"prefix_list_services": ["s3"], "endpoint_services": ["ecr.api", "sts"]})
+    assert result["changed"] is False and not result.get("failed")
+    assert result["account_id"] == boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+    assert result["availability_zones"][:2] == ["us-east-1a", "us-east-1b"]
+    pl = aws.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.us-east-1.s3"]}])
+    pl_id = pl["PrefixLists"][0]["PrefixListId"]
+    cidrs = sorted(e["Cidr"] for e in aws.get_managed_prefix_list_entries(PrefixListId=pl_id)["Entries"])
+    assert result["prefix_lists"]["s3"] == {"id": pl_id, "name": "com.amazonaws.us-east-1.s3", "cidrs": cidrs}
+    assert result["endpoint_services"]["ecr.api"] == {"service_name": "com.amazonaws.us-east-1.ecr.api", "types": ["Interface"]}
+    assert result["missing_endpoint_services"] == []
+
+
+def test_context_lists_endpoint_services_the_region_lacks(aws):
+    result = run_module(aws_context_info, {"endpoint_services": ["logs", "no-such-thing"]})
+    assert result["missing_endpoint_services"] == ["no-such-thing"]
+
+
+def test_context_refuses_the_wrong_account_before_anything_else(aws):
+    result = run_module(aws_context_info, {"expected_account_id": "999999999999"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("Wrong AWS account")
+    assert "Nothing was changed" in result["msg"]
+
+
+def test_context_refuses_an_unknown_region_against_aws(aws):
+    result = run_module(aws_context_info, {"region": "us-east-9"})
+    assert result["failed"] is True and result["msg"] == "Unknown AWS region 'us-east-9'. Check toolkit_aws_region in the inventory."
+
+
+def test_context_refuses_an_emulator_endpoint_when_told_to(aws, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5500")
+    result = run_module(aws_context_info, {"allow_endpoint_url": False})
+    assert result["failed"] is True and "A custom AWS endpoint is set (http://127.0.0.1:5500)" in result["msg"]
+
+
+def test_lookup_finds_only_resources_carrying_the_ownership_tags(aws):
+    def vpc(environment):
+        vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        aws.create_tags(Resources=[vpc_id], Tags=[
+            {"Key": "Name", "Value": "rna-seq-hipaa-vpc"}, {"Key": "Project", "Value": "p"}, {"Key": "Environment", "Value": environment}])
+        return vpc_id
+
+    ours, theirs = vpc("production"), vpc("validation")
+    subnet = aws.create_subnet(VpcId=ours, CidrBlock="10.0.0.0/20", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    aws.create_tags(Resources=[subnet], Tags=[{"Key": "Name", "Value": "az1"}, {"Key": "Project", "Value": "p"},
+                                              {"Key": "Environment", "Value": "production"}])
+    result = run_module(tagged_resource_info, {
+        "tags": {"Project": "p", "Environment": "production"},
+        "resources": {"vpc": ["rna-seq-hipaa-vpc"], "subnet": ["az1", "az2"], "security_group": []},
+    })
+    assert result["ids"] == {"rna-seq-hipaa-vpc": ours, "az1": subnet}
+    assert result["resources"]["az1"]["availability_zone"] == "us-east-1a"
+    assert result["resources"]["rna-seq-hipaa-vpc"]["cidr_block"] == "10.0.0.0/16"
+    assert result["missing"] == ["az2"]
+    assert [f["id"] for f in result["foreign"]] == [theirs]
+
+
+def test_lookup_refuses_two_resources_with_the_same_name_and_owner(aws):
+    for _ in range(2):
+        vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        aws.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "dup"}, {"Key": "Project", "Value": "p"}])
+    result = run_module(tagged_resource_info, {"tags": {"Project": "p"}, "resources": {"vpc": ["dup"]}})
+    assert result["failed"] is True and "More than one resource" in result["msg"]
+
+
+def test_lookup_rejects_an_unknown_resource_type(aws):
+    result = run_module(tagged_resource_info, {"resources": {"bucket": ["x"]}})
+    assert result["failed"] is True and result["msg"].startswith("Unknown resource type bucket")
+
+
+class FakeModule:
+    region = "us-east-1"
+
+    def __init__(self, endpoint=None):
+        self.params = {"endpoint_url": endpoint}
+
+
+@pytest.mark.parametrize(
+    "exception, expected",
+    [
+        (botocore.exceptions.NoCredentialsError(), "No AWS credentials found"),
+        (botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), "Cannot reach the endpoint http://e:1"),
+        (botocore.exceptions.ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "GetCallerIdentity"),
+         "AWS rejected the credentials (ExpiredToken: expired)"),
+    ],
+)
+def test_connection_problems_become_one_readable_line(exception, expected, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert toolkit_aws.connection_problem(FakeModule("http://e:1"), exception).startswith(expected)
+
+
+def test_ordinary_api_errors_are_left_to_amazon_aws(monkeypatch):
+    error = botocore.exceptions.ClientError({"Error": {"Code": "InvalidVpcID.NotFound", "Message": "x"}}, "DescribeVpcs")
+    assert toolkit_aws.connection_problem(FakeModule(), error) is None
