@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+from urllib.parse import urlsplit, urlunsplit
 
 try:
     import botocore.exceptions
@@ -93,3 +96,32 @@ def paginate(client, operation, result_key, **kwargs):
 def tag_dict(tag_list):
     """[{'Key': k, 'Value': v}, ...] as {k: v}."""
     return {tag["Key"]: tag["Value"] for tag in tag_list or []}
+
+
+def _is_loopback_host(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def unprefix_account_host(client):
+    """Let an S3 Control client reach an emulator on a loopback address.
+
+    S3 Control puts the account id in front of the host name
+    (123456789012.127.0.0.1:5500), which cannot resolve when the endpoint is an
+    IP address or localhost. This removes the prefix before the request is
+    signed, and only for such endpoints; AWS itself is never affected.
+    """
+    prefixed = re.compile(r"^\d{12}\.")
+
+    def strip_prefix(request, **_kwargs):
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        if prefixed.match(host) and _is_loopback_host(host.split(".", 1)[1]):
+            request.url = urlunsplit(parts._replace(netloc=parts.netloc.split(".", 1)[1]))
+
+    client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", strip_prefix)
+    return client

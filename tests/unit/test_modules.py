@@ -7,11 +7,10 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from module_harness import load_module, run_module
+from support.module_harness import load_module, run_module, toolkit_aws
 
 aws_context_info = load_module("aws_context_info")
 tagged_resource_info = load_module("tagged_resource_info")
-toolkit_aws = __import__("ansible.module_utils.toolkit_aws", fromlist=["connection_problem"])
 
 
 @pytest.fixture

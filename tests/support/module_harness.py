@@ -19,6 +19,7 @@ from ansible.module_utils.testing import patch_module_args
 REPO = Path(__file__).resolve().parents[2]
 
 
+
 def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -27,7 +28,7 @@ def _load(name: str, path: Path):
     return module
 
 
-_load("ansible.module_utils.toolkit_aws", REPO / "module_utils" / "toolkit_aws.py")
+toolkit_aws = _load("ansible.module_utils.toolkit_aws", REPO / "module_utils" / "toolkit_aws.py")
 
 
 def load_module(name: str):

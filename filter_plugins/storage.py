@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+"""Filters of the storage phase: names, the key policy and the bucket policies.
+
+Pure functions; tests/unit/test_storage_filters.py covers them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
+
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Delete*",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Revoke*",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+]
+KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+# What "data access" means for the production VPC restriction.
+DATA_ACTIONS = [
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:RestoreObject",
+]
+
+
+def s3_bucket_name_errors(name, label="Bucket name"):
+    """Why S3 would refuse a general purpose bucket name, if it would."""
+    name = str(name or "")
+    errors = []
+    if not 3 <= len(name) <= 63:
+        errors.append(f"{label} '{name}' must be 3 to 63 characters long")
+    if not _BUCKET_CHARS.match(name):
+        errors.append(
+            f"{label} '{name}' may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit"
+        )
+    if ".." in name:
+        errors.append(f"{label} '{name}' must not contain two adjacent dots")
+    try:
+        ipaddress.IPv4Address(name)
+        errors.append(f"{label} '{name}' must not look like an IP address")
+    except ValueError:
+        pass
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            errors.append(f"{label} '{name}' must not begin with {prefix}")
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            errors.append(f"{label} '{name}' must not end with {suffix}")
+    return errors
+
+
+def key_alias_errors(alias):
+    alias = str(alias or "")
+    if not _ALIAS.match(alias) or alias.startswith("alias/aws/"):
+        return [f"Key alias '{alias}' must look like alias/name (letters, digits, /_-) and not start with alias/aws/"]
+    return []
+
+
+def pipeline_key_policy(scope):
+    """The key policy of the pipeline's customer managed key.
+
+    `scope`: partition, account_id, admin_arns (administer the key, and only
+    that), user_arn_patterns (may use it, through their IAM permissions),
+    extra_statements (other phases' service grants).
+    """
+    root = f"arn:{scope['partition']}:iam::{scope['account_id']}:root"
+    statements = [
+        {
+            "Sid": "KeyAdministrationByTheKeyAdministratorsOnly",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            # The account delegates to IAM, but only for the pipeline's roles
+            # and the administrators: nobody else can be granted use.
+            "Sid": "KeyUseByThePipelineRolesAndAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": KEY_USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(set(scope["user_arn_patterns"]))}},
+        },
+    ]
+    return {"Version": "2012-10-17", "Id": "rnaseq-pipeline-key", "Statement": statements + list(scope.get("extra_statements") or [])}
+
+
+# Everyone. AWS treats {"AWS": "*"} and "*" alike in a resource policy; the
+# dict form is used because the emulator's log-delivery check fails on "*".
+EVERYONE = {"AWS": "*"}
+
+
+def _deny_insecure_transport(resources):
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": EVERYONE,
+        "Action": "s3:*",
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def data_bucket_policy(scope):
+    """The data bucket's policy.
+
+    `scope`: partition, bucket, key_arn, restrict_to_vpcs (VPC ids; empty for
+    no restriction), bypass_principal_arns (admin roles exempt from it).
+    Uploads without encryption headers are encrypted by the bucket's default
+    (SSE-KMS with the pipeline key); uploads that ask for anything else are
+    denied.
+    """
+    bucket = f"arn:{scope['partition']}:s3:::{scope['bucket']}"
+    objects = f"{bucket}/*"
+    statements = [
+        _deny_insecure_transport([bucket, objects]),
+        {
+            "Sid": "DenyUploadsNotEncryptedWithKms",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+            },
+        },
+        {
+            "Sid": "DenyUploadsWithAnotherKmsKey",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": scope["key_arn"]},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            },
+        },
+        {
+            "Sid": "DenyUploadsWithCustomerKeys",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+        },
+    ]
+    vpcs = list(scope.get("restrict_to_vpcs") or [])
+    if vpcs:
+        condition = {"StringNotEquals": {"aws:SourceVpc": vpcs}}
+        bypass = sorted(set(scope.get("bypass_principal_arns") or []))
+        if bypass:
+            condition["ArnNotLike"] = {"aws:PrincipalArn": bypass}
+        statements.append(
+            {
+                "Sid": "DenyDataAccessFromOutsideTheVpc",
+                "Effect": "Deny",
+                "Principal": EVERYONE,
+                "Action": DATA_ACTIONS,
+                "Resource": objects,
+                "Condition": condition,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def log_bucket_policy(scope):
+    """The access log bucket's policy: TLS only, and S3's log delivery for
+    the named source buckets of this account, into the log prefix.
+
+    `scope`: partition, account_id, bucket, prefix, source_buckets.
+    """
+    bucket = f"arn:{scope['partition']}:s3:::{scope['bucket']}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _deny_insecure_transport([bucket, f"{bucket}/*"]),
+            {
+                "Sid": "AllowS3ServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket}/{scope['prefix']}*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": [f"arn:{scope['partition']}:s3:::{b}" for b in scope["source_buckets"]]},
+                    "StringEquals": {"aws:SourceAccount": str(scope["account_id"])},
+                },
+            },
+        ],
+    }
+
+
+def data_bucket_lifecycle(scope):
+    """Lifecycle rules of the data bucket, in the shape S3 returns them.
+
+    `scope`: archive_prefix, archive_days, archive_class,
+    noncurrent_expiration_days, abort_multipart_days.
+    """
+    return [
+        {
+            "ID": "archive-raw-data",
+            "Status": "Enabled",
+            "Filter": {"Prefix": scope["archive_prefix"]},
+            "Transitions": [{"Days": int(scope["archive_days"]), "StorageClass": scope["archive_class"]}],
+        },
+        {
+            "ID": "expire-noncurrent-versions",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": int(scope["noncurrent_expiration_days"])},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": int(scope["abort_multipart_days"])},
+        },
+    ]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "s3_bucket_name_errors": s3_bucket_name_errors,
+            "key_alias_errors": key_alias_errors,
+            "pipeline_key_policy": pipeline_key_policy,
+            "data_bucket_policy": data_bucket_policy,
+            "log_bucket_policy": log_bucket_policy,
+            "data_bucket_lifecycle": data_bucket_lifecycle,
+        }

@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: s3_objects
+short_description: Make sure a list of objects (folder markers, files) exists in an S3 bucket, encrypted
+description:
+  - Uploads each listed object that is not in the bucket yet, with the server-side encryption asked
+    for; objects already there are left alone (or, with O(overwrite=size), replaced when their size differs).
+  - What exists is read from one bucket listing (C(ListObjectsV2) under the objects' common prefix), not
+    from one C(HeadObject) per object, so N objects cost one read. A bucket whose policy denies object
+    reads to the caller can still be checked.
+  - Supports check mode (reports what would be uploaded).
+options:
+  bucket:
+    description: The bucket.
+    type: str
+    required: true
+  objects:
+    description: The objects.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      key:
+        description: The object key; a key ending in C(/) with no source is a folder marker.
+        type: str
+        required: true
+      src:
+        description: A local file to upload.
+        type: path
+      content:
+        description: Text to upload instead of a file.
+        type: str
+  encryption:
+    description: Server-side encryption to ask for on upload.
+    type: str
+    choices: [aws:kms, AES256]
+    default: aws:kms
+  kms_key_id:
+    description: The KMS key (preferably its ARN) for O(encryption=aws:kms). Omit to use the bucket's default key.
+    type: str
+  overwrite:
+    description:
+      - V(missing) uploads only objects that are not there; V(size) also replaces objects whose size
+        differs from the source's.
+    type: str
+    choices: [missing, size]
+    default: missing
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Create the runbook's folders in the data bucket
+  s3_objects:
+    bucket: rnaseq-hipaa-data-bucket
+    kms_key_id: "{{ storage_key.key_arn }}"
+    objects:
+      - key: raw-data/
+      - key: results/
+"""
+
+RETURN = r"""
+uploaded:
+  description: Keys uploaded (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [raw-data/]
+present:
+  description: Keys that were there already and were left alone.
+  returned: always
+  type: list
+  elements: str
+  sample: [results/]
+"""
+
+import os
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def common_prefix(keys):
+    """The longest 'directory' all keys share, for one listing that covers them."""
+    prefix = os.path.commonprefix(list(keys))
+    return prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
+
+
+def source_size(item):
+    if item.get("src"):
+        return os.path.getsize(item["src"])
+    return len((item.get("content") or "").encode("utf-8"))
+
+
+def upload(module, s3, item, extra):
+    bucket = module.params["bucket"]
+    if item.get("src"):
+        # upload_file switches to multipart for large files.
+        RETRY(s3.upload_file)(item["src"], bucket, item["key"], ExtraArgs=extra)
+    else:
+        RETRY(s3.put_object)(Bucket=bucket, Key=item["key"], Body=(item.get("content") or "").encode("utf-8"), **extra)
+
+
+def main():
+    argument_spec = dict(
+        bucket=dict(type="str", required=True),
+        objects=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                key=dict(type="str", required=True, no_log=False),
+                src=dict(type="path"),
+                content=dict(type="str"),
+            ),
+            mutually_exclusive=[["src", "content"]],
+        ),
+        encryption=dict(type="str", choices=["aws:kms", "AES256"], default="aws:kms"),
+        kms_key_id=dict(type="str"),
+        overwrite=dict(type="str", choices=["missing", "size"], default="missing"),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    objects = module.params["objects"]
+    for item in objects:
+        if item.get("src") and not os.path.isfile(item["src"]):
+            module.fail_json(msg=f"Source file {item['src']} for {item['key']} does not exist")
+
+    s3 = module.client("s3")
+    extra = {"ServerSideEncryption": module.params["encryption"]}
+    if module.params["encryption"] == "aws:kms" and module.params["kms_key_id"]:
+        extra["SSEKMSKeyId"] = module.params["kms_key_id"]
+
+    try:
+        listed = paginate(
+            s3, "list_objects_v2", "Contents", Bucket=module.params["bucket"], Prefix=common_prefix(o["key"] for o in objects)
+        )
+    except is_boto3_error_code("NoSuchBucket"):
+        # In check mode an earlier task may only have planned the bucket.
+        if not module.check_mode:
+            module.fail_json(msg=f"Bucket {module.params['bucket']} does not exist: create it first (its phase's bucket step)")
+        listed = []
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        fail_aws(module, e, f"Failed to list bucket {module.params['bucket']}")
+    sizes = {entry["Key"]: entry["Size"] for entry in listed}
+
+    uploaded, present = [], []
+    for item in objects:
+        key = item["key"]
+        if key in sizes and (module.params["overwrite"] == "missing" or sizes[key] == source_size(item)):
+            present.append(key)
+            continue
+        uploaded.append(key)
+        if module.check_mode:
+            continue
+        try:
+            upload(module, s3, item, extra)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to upload {key} to {module.params['bucket']}")
+
+    module.exit_json(
+        changed=bool(uploaded),
+        uploaded=uploaded,
+        present=present,
+        diff={"before": {"missing": uploaded}, "after": {"missing": []}},
+    )
+
+
+if __name__ == "__main__":
+    main()

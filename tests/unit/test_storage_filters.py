@@ -1,0 +1,104 @@
+"""The storage phase's names, key policy, bucket policies and lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import (
+    data_bucket_lifecycle,
+    data_bucket_policy,
+    key_alias_errors,
+    log_bucket_policy,
+    pipeline_key_policy,
+    s3_bucket_name_errors,
+)
+
+KEY = "arn:aws:kms:us-east-1:111122223333:key/abcd"
+
+
+@pytest.mark.parametrize("name", ["rnaseq-hipaa-data-bucket", "abc", "a.b-c", "x" * 63])
+def test_names_s3_accepts(name):
+    assert s3_bucket_name_errors(name) == []
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("ab", "3 to 63 characters"),
+        ("x" * 64, "3 to 63 characters"),
+        ("Data_Bucket", "only lowercase letters"),
+        ("-bucket", "begin and end with a letter or digit"),
+        ("my..bucket", "two adjacent dots"),
+        ("192.168.5.4", "look like an IP address"),
+        ("xn--bucket", "must not begin with xn--"),
+        ("bucket-s3alias", "must not end with -s3alias"),
+    ],
+)
+def test_names_s3_refuses_say_why(name, message):
+    assert any(message in e for e in s3_bucket_name_errors(name)), s3_bucket_name_errors(name)
+
+
+def test_key_aliases_must_be_aliases_not_aws_ones():
+    assert key_alias_errors("alias/rnaseq-pipeline") == []
+    assert key_alias_errors("rnaseq-pipeline") and key_alias_errors("alias/aws/s3")
+
+
+def test_the_key_policy_separates_administration_from_use():
+    policy = pipeline_key_policy({
+        "partition": "aws", "account_id": "111122223333",
+        "admin_arns": ["arn:aws:iam::111122223333:role/KeyAdmin", "arn:aws:iam::111122223333:role/KeyAdmin"],
+        "user_arn_patterns": ["arn:aws:iam::111122223333:role/rnaseq-*"], "extra_statements": [{"Sid": "Extra"}],
+    })
+    admin, use, extra = policy["Statement"]
+    assert admin["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/KeyAdmin"]}
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])
+    assert use["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert use["Condition"] == {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-*"]}}
+    assert "kms:CreateGrant" not in use["Action"]
+    assert extra == {"Sid": "Extra"}
+
+
+def data_policy(**changes):
+    return {s["Sid"]: s for s in data_bucket_policy({"partition": "aws", "bucket": "b", "key_arn": KEY, **changes})["Statement"]}
+
+
+def test_the_data_bucket_denies_plain_http_on_bucket_and_objects():
+    tls = data_policy()["DenyInsecureTransport"]
+    assert tls["Effect"] == "Deny" and tls["Action"] == "s3:*"
+    assert tls["Resource"] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+
+
+def test_uploads_may_rely_on_default_encryption_but_not_ask_for_another():
+    statements = data_policy()
+    wrong_type = statements["DenyUploadsNotEncryptedWithKms"]["Condition"]
+    # Denied only when the header is present (Null false) and not aws:kms.
+    assert wrong_type == {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                          "Null": {"s3:x-amz-server-side-encryption": "false"}}
+    assert statements["DenyUploadsWithAnotherKmsKey"]["Condition"]["StringNotEquals"] == {
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY}
+    assert "DenyUploadsWithCustomerKeys" in statements
+
+
+def test_the_vpc_restriction_appears_only_when_asked_with_its_bypass():
+    assert "DenyDataAccessFromOutsideTheVpc" not in data_policy()
+    restricted = data_policy(restrict_to_vpcs=["vpc-1"])["DenyDataAccessFromOutsideTheVpc"]
+    assert restricted["Condition"] == {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}
+    bypass = data_policy(restrict_to_vpcs=["vpc-1"], bypass_principal_arns=["arn:aws:iam::1:role/A"])
+    assert bypass["DenyDataAccessFromOutsideTheVpc"]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": ["arn:aws:iam::1:role/A"]}
+
+
+def test_the_log_bucket_admits_only_s3_log_delivery_for_our_buckets():
+    policy = log_bucket_policy({"partition": "aws", "account_id": 111122223333, "bucket": "logs", "prefix": "s3-access/b/", "source_buckets": ["b"]})
+    tls, delivery = policy["Statement"]
+    assert tls["Sid"] == "DenyInsecureTransport"
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Resource"] == "arn:aws:s3:::logs/s3-access/b/*"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": ["arn:aws:s3:::b"]}, "StringEquals": {"aws:SourceAccount": "111122223333"}}
+
+
+def test_lifecycle_rules_come_from_the_inventory_values():
+    rules = data_bucket_lifecycle({"archive_prefix": "raw-data/", "archive_days": "45", "archive_class": "DEEP_ARCHIVE",
+                                   "noncurrent_expiration_days": 30, "abort_multipart_days": 3})
+    assert rules[0]["Transitions"] == [{"Days": 45, "StorageClass": "DEEP_ARCHIVE"}]
+    assert rules[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert rules[1]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}

@@ -1,0 +1,157 @@
+"""s3_buckets, s3_objects, s3_account_public_access_block, iam_principals_info
+and iam_account_password_policy, in-process against moto's mock_aws."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from support.module_harness import load_module, run_module
+
+s3_buckets = load_module("s3_buckets")
+s3_objects = load_module("s3_objects")
+s3_account_pab = load_module("s3_account_public_access_block")
+iam_principals_info = load_module("iam_principals_info")
+iam_account_password_policy = load_module("iam_account_password_policy")
+
+PAB = {"block_public_acls": True, "ignore_public_acls": True, "block_public_policy": True, "restrict_public_buckets": True}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield
+
+
+def client(service):
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def bucket_spec(**extra):
+    return {"name": "data-bucket", "versioning": True, "public_access_block": PAB, "object_ownership": "BucketOwnerEnforced",
+            "encryption": {"algorithm": "AES256"}, "tags": {"Project": "p"}, **extra}
+
+
+def test_check_mode_plans_a_new_bucket_without_creating_it(aws):
+    result = run_module(s3_buckets, {"buckets": [bucket_spec()], "_ansible_check_mode": True})
+    assert result["changed"] is True and result["buckets"][0]["created"] is True
+    assert "versioning" in result["buckets"][0]["changed"]
+    assert client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_bucket_is_created_with_its_settings_and_a_second_call_changes_nothing(aws):
+    first = run_module(s3_buckets, {"buckets": [bucket_spec()]})
+    assert first["changed"] is True
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Enabled"
+    assert s3.get_bucket_tagging(Bucket="data-bucket")["TagSet"] == [{"Key": "Project", "Value": "p"}]
+    second = run_module(s3_buckets, {"buckets": [bucket_spec()]})
+    assert second["changed"] is False and second["buckets"][0] == {"name": "data-bucket", "created": False, "changed": []}
+
+
+def test_drifted_settings_are_reported_in_check_mode_then_repaired(aws):
+    run_module(s3_buckets, {"buckets": [bucket_spec()]})
+    s3 = client("s3")
+    s3.put_bucket_versioning(Bucket="data-bucket", VersioningConfiguration={"Status": "Suspended"})
+    s3.put_bucket_tagging(Bucket="data-bucket", Tagging={"TagSet": [{"Key": "Project", "Value": "p"}, {"Key": "Extra", "Value": "x"}]})
+    check = run_module(s3_buckets, {"buckets": [bucket_spec()], "_ansible_check_mode": True, "_ansible_diff": True})
+    assert sorted(check["buckets"][0]["changed"]) == ["tags", "versioning"]
+    assert check["diff"]["before"]["data-bucket"]["versioning"] is False
+    assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Suspended", "check mode wrote nothing"
+    run_module(s3_buckets, {"buckets": [bucket_spec()]})
+    assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Enabled"
+    assert s3.get_bucket_tagging(Bucket="data-bucket")["TagSet"] == [{"Key": "Project", "Value": "p"}]
+
+
+def test_policy_logging_and_lifecycle_are_exact(aws):
+    # Like AWS, the emulator refuses logging into a bucket whose policy does not admit S3's log delivery.
+    delivery = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                                        "Action": "s3:PutObject", "Resource": "arn:aws:s3:::log-bucket/s3-access/*"}]}
+    run_module(s3_buckets, {"buckets": [bucket_spec(), {"name": "log-bucket", "policy": json.dumps(delivery)}]})
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "DenyHttp", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                                                      "Resource": "arn:aws:s3:::data-bucket/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    rules = [{"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""}, "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]
+    s3 = client("s3")
+    s3.put_bucket_lifecycle_configuration(Bucket="data-bucket", LifecycleConfiguration={"Rules": rules + [
+        {"ID": "stray", "Status": "Enabled", "Filter": {"Prefix": "x/"}, "Expiration": {"Days": 1}}]})
+    settings = {"name": "data-bucket", "policy": json.dumps(policy), "lifecycle_rules": rules,
+                "logging": {"target_bucket": "log-bucket", "target_prefix": "s3-access/"}}
+    first = run_module(s3_buckets, {"create": False, "buckets": [settings]})
+    assert sorted(first["buckets"][0]["changed"]) == ["lifecycle_rules", "logging", "policy"]
+    assert [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket="data-bucket")["Rules"]] == ["old"]
+    assert s3.get_bucket_logging(Bucket="data-bucket")["LoggingEnabled"]["TargetPrefix"] == "s3-access/"
+    assert run_module(s3_buckets, {"create": False, "buckets": [settings]})["changed"] is False
+
+
+def test_a_missing_bucket_is_an_error_when_not_creating_except_in_check_mode(aws):
+    result = run_module(s3_buckets, {"create": False, "buckets": [{"name": "nope-bucket", "versioning": True}]})
+    assert result["failed"] is True and "does not exist: create it first" in result["msg"]
+    planned = run_module(s3_buckets, {"create": False, "buckets": [{"name": "nope-bucket", "versioning": True}], "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["buckets"][0]["created"] is False
+
+
+def test_objects_are_uploaded_once_with_kms_encryption(aws, tmp_path):
+    kms_key = client("kms").create_key()["KeyMetadata"]["Arn"]
+    client("s3").create_bucket(Bucket="data-bucket")
+    src = tmp_path / "reads.fastq"
+    src.write_text("@r\nACGT\n+\nIIII\n")
+    objects = [{"key": "raw-data/"}, {"key": "results/"}, {"key": "raw-data/reads.fastq", "src": str(src)}]
+    check = run_module(s3_objects, {"bucket": "data-bucket", "kms_key_id": kms_key, "objects": objects, "_ansible_check_mode": True})
+    assert check["uploaded"] == ["raw-data/", "results/", "raw-data/reads.fastq"]
+    assert client("s3").list_objects_v2(Bucket="data-bucket").get("KeyCount") == 0
+    first = run_module(s3_objects, {"bucket": "data-bucket", "kms_key_id": kms_key, "objects": objects})
+    assert first["changed"] is True and len(first["uploaded"]) == 3
+    head = client("s3").head_object(Bucket="data-bucket", Key="raw-data/reads.fastq")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == kms_key
+    second = run_module(s3_objects, {"bucket": "data-bucket", "kms_key_id": kms_key, "objects": objects})
+    assert second["changed"] is False and second["present"] == [o["key"] for o in objects]
+    src.write_text("@r\nACGTACGT\n+\nIIIIIIII\n")
+    resized = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "size"})
+    assert resized["uploaded"] == ["raw-data/reads.fastq"]
+
+
+def test_objects_name_a_missing_source_file(aws):
+    client("s3").create_bucket(Bucket="data-bucket")
+    result = run_module(s3_objects, {"bucket": "data-bucket", "objects": [{"key": "a", "src": "/nonexistent/file"}]})
+    assert result["failed"] is True and "does not exist" in result["msg"]
+
+
+def test_the_account_public_access_block_is_set_once(aws):
+    account = client("sts").get_caller_identity()["Account"]
+    first = run_module(s3_account_pab, {"account_id": account})
+    assert first["changed"] is True and first["applied"] is True
+    assert client("s3control").get_public_access_block(AccountId=account)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert run_module(s3_account_pab, {"account_id": account})["changed"] is False
+
+
+def test_principals_are_resolved_with_their_path_and_unknown_ones_named(aws):
+    iam = client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    role = iam.create_role(RoleName="KeyAdmin", Path="/ops/", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    account = role.split(":")[4]
+    result = run_module(iam_principals_info, {"arns": [f"arn:aws:iam::{account}:role/KeyAdmin", f"arn:aws:iam::{account}:user/ghost",
+                                                       f"arn:aws:iam::{account}:root"]})
+    assert result["principals"][0] == {"arn": f"arn:aws:iam::{account}:role/KeyAdmin", "exists": True, "canonical_arn": role}
+    assert result["missing"] == [f"arn:aws:iam::{account}:user/ghost"]
+    assert result["caller_principal_arn"].startswith(f"arn:aws:iam::{account}:")
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:iam::123456789012:role/Admin*", "not-an-arn", "arn:aws:s3:::bucket"])
+def test_principals_refuse_patterns_and_non_iam_arns(aws, arn):
+    assert run_module(iam_principals_info, {"arns": [arn]})["failed"] is True
+
+
+def test_the_password_policy_writes_only_when_it_differs(aws):
+    first = run_module(iam_account_password_policy, {"min_length": 14, "reuse_prevention": 24, "max_age": 90})
+    assert first["changed"] is True
+    policy = client("iam").get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 14 and policy["PasswordReusePrevention"] == 24 and policy["MaxPasswordAge"] == 90
+    assert run_module(iam_account_password_policy, {"min_length": 14, "reuse_prevention": 24, "max_age": 90})["changed"] is False
+    check = run_module(iam_account_password_policy, {"min_length": 16, "_ansible_check_mode": True})
+    assert check["changed"] is True
+    assert client("iam").get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"] == 14
