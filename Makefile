@@ -55,7 +55,7 @@ integration: venv
 	pytest -q tests/integration
 
 molecule: venv
-	for scenario in molecule/*/; do molecule test -s "$$(basename "$$scenario")"; done
+	for scenario in molecule/*/molecule.yml; do molecule test -s "$$(basename "$$(dirname "$$scenario")")"; done
 
 docs: venv
 	scripts/gen-docs

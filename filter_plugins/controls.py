@@ -16,14 +16,21 @@ covers them with recorded state.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 EPHEMERAL = (1024, 65535)
 
-# The safeguards the network controls serve.
+# The HIPAA Security Rule safeguards (45 CFR Part 164, Subpart C) the controls serve.
 TRANSMISSION_SECURITY = "164.312(e)(1) Transmission security"
 ACCESS_CONTROL = "164.312(a)(1) Access control"
-RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
+ENCRYPTION = "164.312(a)(2)(iv) Encryption and decryption"
+AUDIT_CONTROLS = "164.312(b) Audit controls"
+INTEGRITY = "164.312(c)(1) Integrity"
+AUTHENTICATION = "164.312(d) Person or entity authentication"
+ACCESS_MANAGEMENT = "164.308(a)(4) Information access management"
+PASSWORD_MANAGEMENT = "164.308(a)(5)(ii)(D) Password management"
+DATA_BACKUP = "164.308(a)(7)(ii)(A) Data backup plan"
 
 
 class Control:
@@ -361,6 +368,288 @@ def network_controls(state, baseline):
     return results
 
 
+IDENTITY_CONTROLS = {
+    c.id: c
+    for c in [
+        Control("IAM-01", "The administrators' group has the administrator policy attached, and nothing else", "identity", "policy",
+                [ACCESS_MANAGEMENT], ["CIS AWS 1.15"]),
+        Control("IAM-02", "The administrator policy allows no wildcard or IAM action and nothing without MFA", "identity", "policy",
+                [AUTHENTICATION, ACCESS_MANAGEMENT], ["CIS AWS 1.16", "AWS FSBP IAM.1"]),
+        Control("IAM-03", "The administrators are the group's members, with no active access key and MFA for any console password",
+                "identity", "administrators", [ACCESS_MANAGEMENT, AUTHENTICATION], ["CIS AWS 1.10", "CIS AWS 1.11", "AWS FSBP IAM.5"]),
+        Control("IAM-04", "The account password policy asks for 14+ characters of four classes, remembers 24, expires within 90 days",
+                "identity", "password_policy", [PASSWORD_MANAGEMENT], ["CIS AWS 1.8", "CIS AWS 1.9", "AWS FSBP IAM.7"]),
+    ]
+}
+
+STORAGE_CONTROLS = {
+    c.id: c
+    for c in [
+        Control("KMS-01", "The pipeline key is a customer managed key, enabled, with rotation on", "storage", "key",
+                [ENCRYPTION], ["CIS AWS 3.6", "AWS FSBP KMS.4"]),
+        Control("KMS-02", "The pipeline key's policy allows no one at large, and limits use to named principals", "storage", "key",
+                [ACCESS_CONTROL, ENCRYPTION]),
+        Control("S3-01", "The data bucket blocks public access and has ACLs disabled", "storage", "bucket",
+                [ACCESS_CONTROL], ["CIS AWS 2.1.4", "AWS FSBP S3.8", "AWS FSBP S3.12"]),
+        Control("S3-02", "S3 public access is blocked for the whole account", "storage", "public_access_block",
+                [ACCESS_CONTROL], ["CIS AWS 2.1.4", "AWS FSBP S3.1"]),
+        Control("S3-03", "The data bucket is versioned", "storage", "bucket", [INTEGRITY, DATA_BACKUP], ["AWS FSBP S3.14"]),
+        Control("S3-04", "The data bucket encrypts by default with the pipeline key (SSE-KMS, bucket key on)", "storage", "bucket",
+                [ENCRYPTION], ["AWS FSBP S3.17"]),
+        Control("S3-05", "The data bucket's policy denies every request not made over TLS", "storage", "bucket_policy",
+                [TRANSMISSION_SECURITY], ["CIS AWS 2.1.1", "AWS FSBP S3.5"]),
+        Control("S3-06", "The data bucket's policy denies uploads that ask for other encryption than the pipeline key", "storage",
+                "bucket_policy", [ENCRYPTION]),
+        Control("S3-07", "Where required, the data bucket admits data access only from the production VPC", "storage",
+                "bucket_policy", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
+        Control("S3-08", "The data bucket's access is logged to the access log bucket", "storage", "access_logging",
+                [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
+        Control("S3-09", "The access log bucket blocks public access, is versioned, encrypted and TLS only", "storage",
+                "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.5", "AWS FSBP S3.8"]),
+        Control("S3-10", "The data bucket archives raw data and expires noncurrent versions by lifecycle rules", "storage",
+                "lifecycle", [DATA_BACKUP], ["AWS FSBP S3.13"]),
+    ]
+}
+
+
+def _actions(statement):
+    actions = statement.get("Action", [])
+    return actions if isinstance(actions, list) else [actions]
+
+
+def _is_everyone(principal):
+    return principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
+
+
+def identity_controls(state, baseline):
+    """Evaluate the identity controls.
+
+    `state`: group (iam_group_info's result), password_policy.
+    `baseline`: group_name, policy_name, administrators (names),
+    exclusive_membership, min_length, reuse_prevention, max_age.
+    """
+    c = IDENTITY_CONTROLS
+    group = state.get("group") or {}
+    name = baseline["group_name"]
+    attached = [p["name"] for p in group.get("attached_policies", [])]
+    inline = group.get("inline_policies", [])
+    results = [c["IAM-01"].result(
+        name,
+        f"only {baseline['policy_name']} attached, no inline policy",
+        "group missing" if not group.get("exists") else f"attached: {', '.join(attached) or 'none'}; inline: {', '.join(inline) or 'none'}",
+        bool(group.get("exists")) and attached == [baseline["policy_name"]] and not inline,
+    )]
+
+    policy = next((p for p in group.get("attached_policies", []) if p["name"] == baseline["policy_name"]), None)
+    problems = []
+    if policy:
+        for statement in policy.get("document", {}).get("Statement", []):
+            if statement.get("Effect") != "Allow":
+                continue
+            sid = statement.get("Sid", "?")
+            if str(statement.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent")).lower() != "true":
+                problems.append(f"{sid} without MFA")
+            for action in _actions(statement):
+                if action in ("*", "*:*") or action.endswith(":*") or action.lower().startswith("iam:"):
+                    problems.append(f"{sid} allows {action}")
+            if "NotAction" in statement:
+                problems.append(f"{sid} uses NotAction")
+    results.append(c["IAM-02"].result(
+        baseline["policy_name"], "every Allow behind MFA; no *, service:* or iam: action",
+        "policy not attached" if not policy else ("; ".join(problems) or "as expected"), bool(policy) and not problems))
+
+    members = {u["name"]: u for u in group.get("users", [])}
+    wanted = list(baseline["administrators"])
+    issues = [f"{n} not a member" for n in wanted if n not in members]
+    if baseline.get("exclusive_membership"):
+        issues += [f"{n} is a member but not an administrator" for n in members if n not in wanted]
+    for member in members.values():
+        if any(k.get("status") == "Active" for k in member.get("access_keys", [])):
+            issues.append(f"{member['name']} has an active access key")
+        if member.get("login_profile") and not member.get("mfa_devices"):
+            issues.append(f"{member['name']} has a console password without MFA")
+    results.append(c["IAM-03"].result(
+        name, f"members {', '.join(wanted) or '(none listed)'}; no active access key; MFA with any console password",
+        "group missing" if not group.get("exists") else ("; ".join(issues) or "as expected"), bool(group.get("exists")) and not issues))
+
+    pw = state.get("password_policy") or {}
+    min_length = max(14, int(baseline.get("min_length", 14)))
+    reuse = max(24, int(baseline.get("reuse_prevention", 24)))
+    max_age = min(90, int(baseline.get("max_age", 90)))
+    passed = (
+        int(pw.get("min_length", 0)) >= min_length
+        and all(pw.get(k) for k in ("require_symbols", "require_numbers", "require_uppercase", "require_lowercase"))
+        and int(pw.get("reuse_prevention", 0)) >= reuse
+        and 0 < int(pw.get("max_age", 0)) <= max_age
+    )
+    results.append(c["IAM-04"].result(
+        "account password policy",
+        f"length >= {min_length}, symbols, numbers, upper and lower case, reuse >= {reuse}, max age 1-{max_age} days",
+        f"length {pw.get('min_length')}, symbols {pw.get('require_symbols')}, numbers {pw.get('require_numbers')}, "
+        f"upper {pw.get('require_uppercase')}, lower {pw.get('require_lowercase')}, reuse {pw.get('reuse_prevention')}, "
+        f"max age {pw.get('max_age')}",
+        passed,
+    ))
+    return results
+
+
+def _bucket_policy(bucket):
+    policy = (bucket or {}).get("bucket_policy") or {}
+    text = policy.get("Policy") if isinstance(policy, dict) else policy
+    if not text:
+        return {}
+    return json.loads(text) if isinstance(text, str) else text
+
+
+def _public_access_blocked(bucket):
+    config = ((bucket or {}).get("public_access_block") or {}).get("PublicAccessBlockConfiguration", {})
+    return all(config.get(k) is True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+
+
+def _denies_insecure_transport(policy, resources):
+    for statement in policy.get("Statement", []):
+        if statement.get("Effect") != "Deny" or not _is_everyone(statement.get("Principal")):
+            continue
+        if not ({"s3:*"} & set(_actions(statement))):
+            continue
+        covered = statement.get("Resource", [])
+        covered = covered if isinstance(covered, list) else [covered]
+        if str(statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")).lower() == "false" and set(resources) <= set(covered):
+            return True
+    return False
+
+
+def _default_encryption(bucket):
+    rules = (((bucket or {}).get("bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
+    if not rules:
+        return {}, False
+    return rules[0].get("ApplyServerSideEncryptionByDefault", {}), bool(rules[0].get("BucketKeyEnabled"))
+
+
+def storage_controls(state, baseline):
+    """Evaluate the storage controls.
+
+    `state`: key (kms_key_info's), bucket and log_bucket (s3_bucket_info's),
+    account_public_access_block, vpc_id.
+    `baseline`: partition, key_alias, bucket, log_bucket, log_prefix,
+    restrict_to_vpc, account_public_access_block.
+    """
+    c = STORAGE_CONTROLS
+    p = baseline.get("partition", "aws")
+    results = []
+    key = state.get("key") or {}
+    results.append(c["KMS-01"].result(
+        baseline["key_alias"], "customer managed, enabled, rotation on",
+        "no such key" if not key else f"{key.get('key_manager')}, {key.get('key_state')}, rotation {key.get('enable_key_rotation')}",
+        bool(key) and key.get("key_manager") == "CUSTOMER" and key.get("key_state") == "Enabled" and key.get("enable_key_rotation") is True,
+    ))
+
+    open_statements = []
+    for document in key.get("key_policies", []):
+        document = json.loads(document) if isinstance(document, str) else document
+        for statement in document.get("Statement", []):
+            if statement.get("Effect") == "Allow" and _is_everyone(statement.get("Principal")) and not statement.get("Condition"):
+                open_statements.append(statement.get("Sid", "?"))
+            if statement.get("Effect") == "Allow" and "kms:Decrypt" in _actions(statement) and not statement.get("Condition") \
+                    and str(statement.get("Principal", {}).get("AWS", "")).endswith(":root"):
+                open_statements.append(f"{statement.get('Sid', '?')} (use delegated to the whole account)")
+    results.append(c["KMS-02"].result(
+        baseline["key_alias"], "no Allow to everyone; use limited by principal ARN",
+        "no such key" if not key else ("; ".join(open_statements) or "as expected"), bool(key) and not open_statements))
+
+    bucket = state.get("bucket")
+    name = baseline["bucket"]
+    ownership = (((bucket or {}).get("bucket_ownership_controls") or {}).get("OwnershipControls") or {}).get("Rules", [{}])[0].get("ObjectOwnership")
+    results.append(c["S3-01"].result(
+        name, "all four public access blocks on; object ownership BucketOwnerEnforced",
+        "no such bucket" if not bucket else f"public access blocked {_public_access_blocked(bucket)}; ownership {ownership}",
+        bool(bucket) and _public_access_blocked(bucket) and ownership == "BucketOwnerEnforced",
+    ))
+
+    account = state.get("account_public_access_block") or {}
+    required = baseline.get("account_public_access_block", True)
+    blocked = account.get("readable", False) and all((account.get("configuration") or {}).values())
+    results.append(c["S3-02"].result(
+        "the account", "all four account-level blocks on" if required else "not required by the inventory",
+        "not readable by the caller" if not account.get("readable") else f"{account.get('configuration')}",
+        blocked or not required,
+    ))
+
+    versioning = ((bucket or {}).get("bucket_versioning") or {}).get("Status")
+    results.append(c["S3-03"].result(name, "versioning Enabled", f"versioning {versioning}", versioning == "Enabled"))
+
+    default, bucket_key = _default_encryption(bucket)
+    key_arn = key.get("key_arn")
+    results.append(c["S3-04"].result(
+        name, f"SSE-KMS with {baseline['key_alias']} ({key_arn}), bucket key on",
+        f"{default.get('SSEAlgorithm')} with {default.get('KMSMasterKeyID')}, bucket key {bucket_key}",
+        default.get("SSEAlgorithm") == "aws:kms" and bool(key_arn) and default.get("KMSMasterKeyID") in (key_arn, key.get("key_id"))
+        and bucket_key,
+    ))
+
+    policy = _bucket_policy(bucket)
+    bucket_arn = f"arn:{p}:s3:::{name}"
+    results.append(c["S3-05"].result(
+        name, "Deny s3:* to everyone on the bucket and its objects when aws:SecureTransport is false",
+        "no policy" if not policy else ("present" if _denies_insecure_transport(policy, [bucket_arn, f"{bucket_arn}/*"]) else "missing"),
+        _denies_insecure_transport(policy, [bucket_arn, f"{bucket_arn}/*"]),
+    ))
+
+    encryption_denies = {
+        s.get("Sid") for s in policy.get("Statement", [])
+        if s.get("Effect") == "Deny" and "s3:PutObject" in _actions(s)
+        and set(s.get("Condition", {}).get("StringNotEquals", {})) & {"s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"}
+    }
+    wrong_key = [s for s in policy.get("Statement", []) if s.get("Effect") == "Deny"
+                 and s.get("Condition", {}).get("StringNotEquals", {}).get("s3:x-amz-server-side-encryption-aws-kms-key-id") == key_arn]
+    results.append(c["S3-06"].result(
+        name, "Deny uploads asking for other than SSE-KMS, or for another key than the pipeline key",
+        f"{len(encryption_denies)} such statement(s)" + ("" if wrong_key else "; none names the pipeline key"),
+        len(encryption_denies) >= 2 and bool(wrong_key),
+    ))
+
+    vpc_id = state.get("vpc_id")
+    vpc_only = [s for s in policy.get("Statement", []) if s.get("Effect") == "Deny" and "s3:GetObject" in _actions(s)
+                and vpc_id and vpc_id in (s.get("Condition", {}).get("StringNotEquals", {}).get("aws:SourceVpc") or [])]
+    restrict = baseline.get("restrict_to_vpc", False)
+    results.append(c["S3-07"].result(
+        name, f"Deny data access not from {vpc_id or 'the production VPC'}" if restrict else "not required in this environment",
+        ("present" if vpc_only else "missing") if restrict else "not evaluated",
+        bool(vpc_only) or not restrict,
+    ))
+
+    logging = ((bucket or {}).get("bucket_logging") or {}).get("LoggingEnabled") or {}
+    results.append(c["S3-08"].result(
+        name, f"access logs to {baseline['log_bucket']}/{baseline['log_prefix']}",
+        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" if logging else "logging off",
+        logging.get("TargetBucket") == baseline["log_bucket"] and logging.get("TargetPrefix") == baseline["log_prefix"],
+    ))
+
+    log_bucket = state.get("log_bucket")
+    log_arn = f"arn:{p}:s3:::{baseline['log_bucket']}"
+    log_default, _ = _default_encryption(log_bucket)
+    log_checks = {
+        "public access blocked": _public_access_blocked(log_bucket),
+        "versioned": ((log_bucket or {}).get("bucket_versioning") or {}).get("Status") == "Enabled",
+        "encrypted": log_default.get("SSEAlgorithm") in ("AES256", "aws:kms"),
+        "TLS only": _denies_insecure_transport(_bucket_policy(log_bucket), [log_arn, f"{log_arn}/*"]),
+    }
+    results.append(c["S3-09"].result(
+        baseline["log_bucket"], "public access blocked, versioned, encrypted, TLS only",
+        "no such bucket" if not log_bucket else ", ".join(f"{k} {v}" for k, v in log_checks.items()),
+        bool(log_bucket) and all(log_checks.values()),
+    ))
+
+    rules = ((bucket or {}).get("bucket_lifecycle_configuration") or {}).get("Rules", [])
+    archive = any(r.get("Status") == "Enabled" and r.get("Transitions") and (r.get("Filter") or {}).get("Prefix") == "raw-data/" for r in rules)
+    noncurrent = any(r.get("Status") == "Enabled" and r.get("NoncurrentVersionExpiration") for r in rules)
+    results.append(c["S3-10"].result(
+        name, "an enabled rule archiving raw-data/ and one expiring noncurrent versions",
+        f"archive rule {archive}; noncurrent expiration {noncurrent}", archive and noncurrent,
+    ))
+    return results
+
+
 def _mermaid_id(value):
     return re.sub(r"[^A-Za-z0-9_]", "_", str(value))
 
@@ -430,6 +719,8 @@ class FilterModule:
     def filters(self):
         return {
             "network_controls": network_controls,
+            "identity_controls": identity_controls,
+            "storage_controls": storage_controls,
             "network_diagram": network_diagram,
             "controls_summary": controls_summary,
             "control_failures": control_failures,

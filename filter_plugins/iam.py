@@ -141,6 +141,7 @@ def administrator_errors(administrators, required):
     """Problems with the inventory's administrator list."""
     errors = []
     names = [a.get("name", "") if isinstance(a, dict) else str(a) for a in administrators or []]
+    required = required.strip().lower() in ("1", "true", "yes", "on") if isinstance(required, str) else bool(required)
     if required and not names:
         errors.append(
             "identity_administrators is empty: this environment needs at least one administrator "

@@ -77,9 +77,9 @@ def key_alias_errors(alias):
 def pipeline_key_policy(scope):
     """The key policy of the pipeline's customer managed key.
 
-    `scope`: partition, account_id, admin_arns (administer the key, and only
-    that), user_arn_patterns (may use it, through their IAM permissions),
-    extra_statements (other phases' service grants).
+    `scope`: partition, account_id, region, admin_arns (administer the key,
+    and upload through S3 with it), user_arn_patterns (may use it, through
+    their IAM permissions), extra_statements (other phases' service grants).
     """
     root = f"arn:{scope['partition']}:iam::{scope['account_id']}:root"
     statements = [
@@ -89,6 +89,17 @@ def pipeline_key_policy(scope):
             "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
             "Action": KEY_ADMIN_ACTIONS,
             "Resource": "*",
+        },
+        {
+            # The toolkit writes folder markers (and, in validation, the
+            # synthetic data) with SSE-KMS as a key administrator: S3 needs a
+            # data key for that. Only through S3, and never to decrypt.
+            "Sid": "UploadsThroughS3ByTheKeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
+            "Action": "kms:GenerateDataKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{scope['region']}.amazonaws.com"}},
         },
         {
             # The account delegates to IAM, but only for the pipeline's roles

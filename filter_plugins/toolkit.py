@@ -9,6 +9,13 @@ OWNERSHIP_TAGS = ("Project", "Environment")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
+def as_bool(value):
+    """A boolean from an inventory value, including the strings -e passes."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 def toolkit_inventory_errors(account_id, emulated, tags):
     """Problems with the account id and ownership tags an inventory declares.
 
@@ -19,7 +26,7 @@ def toolkit_inventory_errors(account_id, emulated, tags):
     errors = []
     account_id = "" if account_id is None else str(account_id).strip()
     if not account_id:
-        if not emulated:
+        if not as_bool(emulated):
             errors.append(
                 "toolkit_aws_account_id is empty: an inventory for a real account must name its 12-digit account id"
             )

@@ -82,30 +82,11 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_iam import PASSWORD_POLICY_FIELDS
+from ansible.module_utils.toolkit_iam import read_password_policy
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-# option: (API field, value when the account has no password policy)
-FIELDS = {
-    "min_length": ("MinimumPasswordLength", 8),
-    "require_symbols": ("RequireSymbols", False),
-    "require_numbers": ("RequireNumbers", False),
-    "require_uppercase": ("RequireUppercaseCharacters", False),
-    "require_lowercase": ("RequireLowercaseCharacters", False),
-    "allow_users_to_change": ("AllowUsersToChangePassword", False),
-    "max_age": ("MaxPasswordAge", 0),
-    "reuse_prevention": ("PasswordReusePrevention", 0),
-    "hard_expiry": ("HardExpiry", False),
-}
-
-
-def read(iam):
-    try:
-        found = RETRY(iam.get_account_password_policy)()["PasswordPolicy"]
-    except is_boto3_error_code("NoSuchEntity"):
-        found = {}
-    return {option: found.get(field, absent) for option, (field, absent) in FIELDS.items()}
 
 
 def main():
@@ -121,13 +102,13 @@ def main():
         hard_expiry=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    wanted = {option: module.params[option] for option in FIELDS}
+    wanted = {option: module.params[option] for option in PASSWORD_POLICY_FIELDS}
     iam = module.client("iam")
     try:
-        current = read(iam)
+        current = read_password_policy(iam)
         changed = current != wanted
         if changed and not module.check_mode:
-            update = {field: wanted[option] for option, (field, _absent) in FIELDS.items()}
+            update = {field: wanted[option] for option, (field, _absent) in PASSWORD_POLICY_FIELDS.items()}
             # AWS takes no value, rather than 0, for "never" and "none".
             for field in ("MaxPasswordAge", "PasswordReusePrevention"):
                 if not update[field]:

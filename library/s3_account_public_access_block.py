@@ -76,16 +76,13 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import unprefix_account_host
+from ansible.module_utils.toolkit_s3 import PUBLIC_ACCESS_BLOCK_KEYS
+from ansible.module_utils.toolkit_s3 import public_access_block_configuration
+from ansible.module_utils.toolkit_s3 import read_account_public_access_block
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-KEYS = {
-    "block_public_acls": "BlockPublicAcls",
-    "ignore_public_acls": "IgnorePublicAcls",
-    "block_public_policy": "BlockPublicPolicy",
-    "restrict_public_buckets": "RestrictPublicBuckets",
-}
 
 
 def main():
@@ -99,7 +96,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     account = module.params["account_id"]
-    wanted = {option: module.params[option] for option in KEYS}
+    wanted = {option: module.params[option] for option in PUBLIC_ACCESS_BLOCK_KEYS}
 
     s3control = unprefix_account_host(module.client("s3control"))
 
@@ -110,11 +107,8 @@ def main():
         module.exit_json(changed=False, applied=False)
 
     try:
-        found = RETRY(s3control.get_public_access_block)(AccountId=account)["PublicAccessBlockConfiguration"]
-        current = {option: bool(found.get(key, False)) for option, key in KEYS.items()}
-    except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
-        current = {option: False for option in KEYS}
-    except is_boto3_error_code("AccessDenied") as e:  # pylint: disable=duplicate-except
+        current = read_account_public_access_block(s3control, account)
+    except is_boto3_error_code("AccessDenied") as e:
         not_allowed(e)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
         fail_aws(module, e, "Failed to read the account's S3 public access block")
@@ -123,7 +117,7 @@ def main():
     if changed and not module.check_mode:
         try:
             RETRY(s3control.put_public_access_block)(
-                AccountId=account, PublicAccessBlockConfiguration={key: wanted[option] for option, key in KEYS.items()}
+                AccountId=account, PublicAccessBlockConfiguration=public_access_block_configuration(wanted)
             )
         except is_boto3_error_code("AccessDenied") as e:
             not_allowed(e)

@@ -16,7 +16,7 @@ description:
     converged bucket costs as many reads as settings asked about.
   - Check mode reports what would be created or changed without writing; with C(--diff) it shows the
     settings before and after.
-  - Why not M(amazon.aws.s3_bucket) and community.aws: C(s3_bucket) has no check mode (it is skipped under
+  - Why not M(amazon.aws.s3_bucket) and community.aws - C(s3_bucket) has no check mode (it is skipped under
     C(--check), so a review would show no bucket and no bucket drift) and reads every setting on every call;
     C(community.aws.s3_logging) grants the legacy LogDelivery ACL, which a bucket with ACLs disabled refuses;
     C(community.aws.s3_lifecycle) handles one rule per call and never removes an undeclared rule.
@@ -119,18 +119,14 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_s3 import NO_PUBLIC_ACCESS_BLOCK
+from ansible.module_utils.toolkit_s3 import PUBLIC_ACCESS_BLOCK_KEYS
+from ansible.module_utils.toolkit_s3 import public_access_block_configuration
+from ansible.module_utils.toolkit_s3 import public_access_block_options
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-
-PAB_KEYS = {
-    "block_public_acls": "BlockPublicAcls",
-    "ignore_public_acls": "IgnorePublicAcls",
-    "block_public_policy": "BlockPublicPolicy",
-    "restrict_public_buckets": "RestrictPublicBuckets",
-}
-
 
 def _normal_rule(rule):
     """A lifecycle rule with S3's equivalent spellings made equal: no filter,
@@ -207,15 +203,13 @@ def _write_encryption(s3, name, wanted):
 def _read_public_access_block(s3, name):
     try:
         found = RETRY(s3.get_public_access_block)(Bucket=name)["PublicAccessBlockConfiguration"]
-    except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
+    except is_boto3_error_code(NO_PUBLIC_ACCESS_BLOCK[0]):
         found = {}
-    return {option: bool(found.get(key, False)) for option, key in PAB_KEYS.items()}
+    return public_access_block_options(found)
 
 
 def _write_public_access_block(s3, name, wanted):
-    RETRY(s3.put_public_access_block)(
-        Bucket=name, PublicAccessBlockConfiguration={key: bool(wanted.get(option, False)) for option, key in PAB_KEYS.items()}
-    )
+    RETRY(s3.put_public_access_block)(Bucket=name, PublicAccessBlockConfiguration=public_access_block_configuration(wanted))
 
 
 def _read_ownership(s3, name):
@@ -290,7 +284,7 @@ SETTINGS = {
     "public_access_block": Setting(
         _read_public_access_block,
         _write_public_access_block,
-        normal=lambda wanted: {option: bool(wanted.get(option, False)) for option in PAB_KEYS},
+        normal=lambda wanted: {option: bool(wanted.get(option, False)) for option in PUBLIC_ACCESS_BLOCK_KEYS},
     ),
     "encryption": Setting(_read_encryption, _write_encryption, normal=_normal_encryption),
     "versioning": Setting(_read_versioning, _write_versioning),

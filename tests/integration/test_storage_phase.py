@@ -40,7 +40,8 @@ def test_the_pipeline_key_rotates_and_its_policy_separates_administration_from_u
     assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
     policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
-    admin, use = policy["Statement"][:2]
+    admin, uploads, use = policy["Statement"][:3]
+    assert uploads["Action"] == "kms:GenerateDataKey" and "kms:ViaService" in uploads["Condition"]["StringEquals"]
     assert not any(a in admin["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*"))
     assert "kms:Decrypt" in use["Action"]
     patterns = use["Condition"]["ArnLike"]["aws:PrincipalArn"]

@@ -14,7 +14,7 @@ from support.cloud import REPO, run_playbook
 @pytest.fixture(scope="module")
 def converged(local_cloud):
     local_cloud.reset()
-    run = run_playbook(local_cloud, "playbooks/network.yml")
+    run = run_playbook(local_cloud, "playbooks/site.yml")
     assert run.ok, run.explain()
 
 
@@ -37,7 +37,8 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert md.parent == REPO / "reports" / "local"
     assert oct(md.stat().st_mode & 0o777) == "0o600"
     report = json.loads(data.read_text())
-    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 14
+    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 30
+    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3"}
     assert report["account_id"] == local_cloud.client("sts").get_caller_identity()["Account"]
     for control in report["controls"]:
         assert control["hipaa"] and all(h.startswith("164.3") for h in control["hipaa"])
@@ -61,7 +62,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     )
     # The drifts: SSH from the world on the compute SG, an internet gateway
     # with a default route, a NAT gateway, an extra NACL rule from outside
-    # the VPC.
+    # the VPC, data bucket versioning suspended, key rotation off.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -76,19 +77,26 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
         CidrBlock="198.51.100.0/24", PortRange={"From": 22, "To": 22},
     )
 
+    s3, kms = local_cloud.client("s3"), local_cloud.client("kms")
+    s3.put_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket", VersioningConfiguration={"Status": "Suspended"})
+    key_id = next(a["TargetKeyId"] for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rnaseq-pipeline")
+    kms.disable_key_rotation(KeyId=key_id)
+
     failing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert failing.returncode != 0
     # ansible-core prints a failed task's message twice (an [ERROR] summary,
     # then the fatal: result); read the result.
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
-    for control in ("NET-02", "NET-03", "NET-05", "NET-08", "NET-10", "NET-12"):
+    expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
+                "NET-12": "network", "S3-03": "storage", "KMS-01": "storage"}
+    for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]
         assert len(matching) == 1, (control, fatal[-4000:])
-        assert "repair: ansible-playbook playbooks/network.yml --tags" in matching[0]
-    assert not any(line.startswith("NET-01 FAIL") for line in lines)
+        assert f"repair: ansible-playbook playbooks/{phase}.yml --tags" in matching[0]
+    assert sorted(line.split()[0] for line in lines if " FAIL " in line) == sorted(expected)
 
-    repair = run_playbook(local_cloud, "playbooks/network.yml")
+    repair = run_playbook(local_cloud, "playbooks/site.yml")
     assert repair.ok, repair.explain()
     assert repair.changed > 0
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] == []
@@ -97,12 +105,23 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
 
     passing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert passing.ok, passing.explain()
-    assert "14 of 14 controls pass" in passing.stdout
+    assert "30 of 30 controls pass" in passing.stdout
+    assert s3.get_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket")["Status"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
 
 
-def test_verify_fails_every_control_when_the_network_does_not_exist(local_cloud):
+def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):
     local_cloud.reset()
     run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert run.returncode != 0
-    assert "NET-01 FAIL" in run.stdout
+    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01"):
+        assert f"{control} FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_verify_can_audit_one_phase(local_cloud):
+    local_cloud.reset()
+    assert run_playbook(local_cloud, "playbooks/identity.yml").ok
+    run = run_playbook(local_cloud, "playbooks/verify.yml", extra_vars={"verify_phases": ["identity"]}, json_output=False)
+    assert run.ok, run.explain()
+    assert "4 of 4 controls pass" in run.stdout

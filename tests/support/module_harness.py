@@ -1,7 +1,7 @@
 """Runs the toolkit's modules in-process, as Ansible would, for unit tests.
 
-The modules import their shared plumbing as ansible.module_utils.toolkit_aws;
-here that name points at module_utils/toolkit_aws.py. A module's exit_json
+The modules import their shared plumbing as ansible.module_utils.<name>;
+here those names point at the files of module_utils/. A module's exit_json
 and fail_json end the run by SystemExit; run_module returns their result.
 """
 
@@ -28,7 +28,12 @@ def _load(name: str, path: Path):
     return module
 
 
+# Every file of module_utils/ under the name Ansible gives it; toolkit_aws
+# first, as the others import it.
 toolkit_aws = _load("ansible.module_utils.toolkit_aws", REPO / "module_utils" / "toolkit_aws.py")
+for _path in sorted((REPO / "module_utils").glob("*.py")):
+    if _path.stem != "toolkit_aws":
+        _load(f"ansible.module_utils.{_path.stem}", _path)
 
 
 def load_module(name: str):

@@ -45,13 +45,16 @@ def test_key_aliases_must_be_aliases_not_aws_ones():
 
 def test_the_key_policy_separates_administration_from_use():
     policy = pipeline_key_policy({
-        "partition": "aws", "account_id": "111122223333",
+        "partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
         "admin_arns": ["arn:aws:iam::111122223333:role/KeyAdmin", "arn:aws:iam::111122223333:role/KeyAdmin"],
         "user_arn_patterns": ["arn:aws:iam::111122223333:role/rnaseq-*"], "extra_statements": [{"Sid": "Extra"}],
     })
-    admin, use, extra = policy["Statement"]
+    admin, uploads, use, extra = policy["Statement"]
     assert admin["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/KeyAdmin"]}
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])
+    # The administrators may have S3 make data keys for their uploads, and nothing more.
+    assert uploads["Principal"] == admin["Principal"] and uploads["Action"] == "kms:GenerateDataKey"
+    assert uploads["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
     assert use["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert use["Condition"] == {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-*"]}}
     assert "kms:CreateGrant" not in use["Action"]

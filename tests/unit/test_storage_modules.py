@@ -50,6 +50,9 @@ def test_a_bucket_is_created_with_its_settings_and_a_second_call_changes_nothing
     s3 = client("s3")
     assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Enabled"
     assert s3.get_bucket_tagging(Bucket="data-bucket")["TagSet"] == [{"Key": "Project", "Value": "p"}]
+    assert s3.get_public_access_block(Bucket="data-bucket")["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    assert s3.get_bucket_ownership_controls(Bucket="data-bucket")["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
     second = run_module(s3_buckets, {"buckets": [bucket_spec()]})
     assert second["changed"] is False and second["buckets"][0] == {"name": "data-bucket", "created": False, "changed": []}
 
@@ -58,14 +61,16 @@ def test_drifted_settings_are_reported_in_check_mode_then_repaired(aws):
     run_module(s3_buckets, {"buckets": [bucket_spec()]})
     s3 = client("s3")
     s3.put_bucket_versioning(Bucket="data-bucket", VersioningConfiguration={"Status": "Suspended"})
+    s3.delete_public_access_block(Bucket="data-bucket")
     s3.put_bucket_tagging(Bucket="data-bucket", Tagging={"TagSet": [{"Key": "Project", "Value": "p"}, {"Key": "Extra", "Value": "x"}]})
     check = run_module(s3_buckets, {"buckets": [bucket_spec()], "_ansible_check_mode": True, "_ansible_diff": True})
-    assert sorted(check["buckets"][0]["changed"]) == ["tags", "versioning"]
+    assert sorted(check["buckets"][0]["changed"]) == ["public_access_block", "tags", "versioning"]
     assert check["diff"]["before"]["data-bucket"]["versioning"] is False
     assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Suspended", "check mode wrote nothing"
     run_module(s3_buckets, {"buckets": [bucket_spec()]})
     assert s3.get_bucket_versioning(Bucket="data-bucket")["Status"] == "Enabled"
     assert s3.get_bucket_tagging(Bucket="data-bucket")["TagSet"] == [{"Key": "Project", "Value": "p"}]
+    assert s3.get_public_access_block(Bucket="data-bucket")["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
 def test_policy_logging_and_lifecycle_are_exact(aws):

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# S3 reads shared by the toolkit's S3 modules.
+
+from __future__ import annotations
+
+from ansible.module_utils.toolkit_aws import RETRY
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+# Module option: API field of a public access block (bucket or account).
+PUBLIC_ACCESS_BLOCK_KEYS = {
+    "block_public_acls": "BlockPublicAcls",
+    "ignore_public_acls": "IgnorePublicAcls",
+    "block_public_policy": "BlockPublicPolicy",
+    "restrict_public_buckets": "RestrictPublicBuckets",
+}
+NO_PUBLIC_ACCESS_BLOCK = ("NoSuchPublicAccessBlockConfiguration",)
+
+
+def public_access_block_options(configuration):
+    """A PublicAccessBlockConfiguration as module options (absent = false)."""
+    return {option: bool((configuration or {}).get(key, False)) for option, key in PUBLIC_ACCESS_BLOCK_KEYS.items()}
+
+
+def public_access_block_configuration(options):
+    return {key: bool(options.get(option, False)) for option, key in PUBLIC_ACCESS_BLOCK_KEYS.items()}
+
+
+def read_account_public_access_block(s3control, account_id):
+    try:
+        found = RETRY(s3control.get_public_access_block)(AccountId=account_id)["PublicAccessBlockConfiguration"]
+    except is_boto3_error_code(NO_PUBLIC_ACCESS_BLOCK[0]):
+        found = {}
+    return public_access_block_options(found)

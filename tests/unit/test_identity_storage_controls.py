@@ -1,0 +1,129 @@
+"""The identity and storage controls, on state recorded from the emulator."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from controls import identity_controls, storage_controls
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IDENTITY = json.loads((FIXTURES / "identity_state.json").read_text())
+STORAGE = json.loads((FIXTURES / "storage_state.json").read_text())
+IDENTITY_BASELINE = {"group_name": "RNASeqAdministrators", "policy_name": "RNASeqAdministratorPolicy", "administrators": ["example-admin"],
+                     "exclusive_membership": False, "min_length": 14, "reuse_prevention": 24, "max_age": 90}
+STORAGE_BASELINE = {"partition": "aws", "key_alias": "alias/rnaseq-pipeline", "bucket": "rnaseq-hipaa-data-bucket",
+                    "log_bucket": "rnaseq-hipaa-data-bucket-access-logs", "log_prefix": "s3-access/rnaseq-hipaa-data-bucket/",
+                    "restrict_to_vpc": False, "account_public_access_block": True}
+
+
+def failed(results):
+    return sorted(r["id"] for r in results if r["status"] == "fail")
+
+
+@pytest.fixture
+def identity():
+    return copy.deepcopy(IDENTITY)
+
+
+@pytest.fixture
+def storage():
+    return copy.deepcopy(STORAGE)
+
+
+def test_the_recorded_identity_and_storage_pass(identity, storage):
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == []
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == []
+
+
+def test_a_missing_group_fails_the_group_controls(identity):
+    identity["group"] = {"exists": False, "users": [], "attached_policies": [], "inline_policies": []}
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == ["IAM-01", "IAM-02", "IAM-03"]
+
+
+def test_another_policy_on_the_group_fails_iam_01(identity):
+    identity["group"]["attached_policies"].append({"name": "AdministratorAccess", "arn": "x", "document": {}})
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == ["IAM-01"]
+
+
+def test_a_wildcard_or_mfa_free_statement_fails_iam_02(identity):
+    document = identity["group"]["attached_policies"][0]["document"]
+    document["Statement"].append({"Sid": "Oops", "Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    results = identity_controls(identity, IDENTITY_BASELINE)
+    assert failed(results) == ["IAM-02"]
+    assert "Oops without MFA" in results[1]["found"] and "Oops allows s3:*" in results[1]["found"]
+
+
+def test_access_keys_console_passwords_without_mfa_and_strangers_fail_iam_03(identity):
+    member = identity["group"]["users"][0]
+    member["access_keys"] = [{"id": "AKIA", "status": "Active"}]
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == ["IAM-03"]
+    member["access_keys"] = [{"id": "AKIA", "status": "Inactive"}]
+    member["login_profile"] = True
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == ["IAM-03"]
+    member["mfa_devices"] = 1
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == []
+    identity["group"]["users"].append({"name": "stranger", "access_keys": []})
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == []
+    assert failed(identity_controls(identity, {**IDENTITY_BASELINE, "exclusive_membership": True})) == ["IAM-03"]
+
+
+@pytest.mark.parametrize("change", [{"min_length": 12}, {"reuse_prevention": 5}, {"max_age": 0}, {"max_age": 365}, {"require_symbols": False}])
+def test_a_weak_password_policy_fails_iam_04(identity, change):
+    identity["password_policy"].update(change)
+    assert failed(identity_controls(identity, IDENTITY_BASELINE)) == ["IAM-04"]
+
+
+def test_rotation_off_or_a_missing_key_fails_kms_01(storage):
+    storage["key"]["enable_key_rotation"] = False
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["KMS-01"]
+    storage["key"] = None
+    assert "KMS-01" in failed(storage_controls(storage, STORAGE_BASELINE))
+
+
+def test_a_key_policy_open_to_everyone_fails_kms_02(storage):
+    storage["key"]["key_policies"][0]["Statement"].append({"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"})
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["KMS-02"]
+
+
+def test_bucket_public_access_acls_and_versioning_are_checked(storage):
+    storage["bucket"]["public_access_block"] = {}
+    storage["bucket"]["bucket_versioning"] = {"Status": "Suspended"}
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-01", "S3-03"]
+
+
+def test_the_account_block_is_required_unless_the_inventory_waives_it(storage):
+    storage["account_public_access_block"] = {"readable": False, "configuration": {}}
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-02"]
+    assert failed(storage_controls(storage, {**STORAGE_BASELINE, "account_public_access_block": False})) == []
+
+
+def test_encryption_with_another_key_fails_s3_04(storage):
+    rule = storage["bucket"]["bucket_encryption"]["ServerSideEncryptionConfiguration"]["Rules"][0]
+    rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] = "arn:aws:kms:us-east-1:1:key/other"
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-04"]
+
+
+def test_a_bucket_without_its_policy_fails_the_policy_controls(storage):
+    storage["bucket"]["bucket_policy"] = {}
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-05", "S3-06"]
+
+
+def test_the_vpc_restriction_is_checked_only_where_required(storage):
+    assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})) == ["S3-07"]
+    policy = json.loads(storage["bucket"]["bucket_policy"]["Policy"])
+    policy["Statement"].append({"Sid": "DenyDataAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"},
+                                "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*",
+                                "Condition": {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}})
+    storage["bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
+    assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})) == []
+
+
+def test_logging_the_log_bucket_and_lifecycle_are_checked(storage):
+    storage["bucket"]["bucket_logging"] = {}
+    storage["log_bucket"]["bucket_policy"] = {}
+    storage["bucket"]["bucket_lifecycle_configuration"] = {"Rules": []}
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-08", "S3-09", "S3-10"]

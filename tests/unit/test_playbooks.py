@@ -1,0 +1,52 @@
+"""The playbooks' wiring: module defaults, phase order, settings entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+LIBRARY = sorted(p.stem for p in (REPO / "library").glob("*.py"))
+PLAYS = sorted(list((REPO / "playbooks").glob("*.yml")) + list((REPO / "molecule").glob("*/converge.yml"))
+               + list((REPO / "molecule").glob("*/verify.yml")))
+PHASES = ["network", "identity", "storage"]
+
+
+def plays(path):
+    return [play for play in yaml.safe_load(path.read_text()) if "hosts" in play]
+
+
+@pytest.mark.parametrize("path", [p for p in PLAYS if plays(p)], ids=lambda p: str(p.relative_to(REPO)))
+def test_every_aws_play_points_every_module_at_the_inventorys_connection(path):
+    for play in plays(path):
+        defaults = play["module_defaults"]
+        expected = {"group/amazon.aws.aws", "group/community.aws.aws", *LIBRARY}
+        assert set(defaults) == expected, sorted(expected ^ set(defaults))
+        assert set(defaults.values()) == {"{{ toolkit_aws_connection }}"}
+        assert play.get("gather_facts") is False
+
+
+def test_site_runs_the_phases_in_the_runbooks_order():
+    site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
+    assert [entry["ansible.builtin.import_playbook"] for entry in site] == [f"{phase}.yml" for phase in PHASES]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_each_phase_is_a_playbook_of_its_own_with_its_role_tag(phase):
+    (play,) = plays(REPO / "playbooks" / f"{phase}.yml")
+    assert play["roles"] == [{"role": phase, "tags": [phase]}]
+    assert (REPO / "roles" / phase / "tasks" / "settings.yml").exists()
+
+
+@pytest.mark.parametrize("inventory", ["local", "validation", "production"])
+def test_every_inventory_names_its_environment_connection_and_ownership_tags(inventory):
+    values = yaml.safe_load((REPO / "inventories" / inventory / "group_vars" / "all" / "main.yml").read_text())
+    assert values["toolkit_environment"] == inventory
+    assert {"Project", "Environment"} <= set(values["toolkit_tags"])
+    assert "region" in values["toolkit_aws_connection"]
+    emulated = values["toolkit_aws_emulated"]
+    assert emulated is (inventory == "local")
+    # Only the local cloud may carry credentials, and only fake ones.
+    assert ("access_key" in values["toolkit_aws_connection"]) is emulated
