@@ -11,15 +11,21 @@ export PATH := $(BIN):$(PATH)
 # Tests and lint must never touch a real account by accident.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help venv demo test lint unit integration molecule docs lock clean
+.PHONY: help venv system-deps demo test lint unit integration molecule bench docs lock clean
+
+# Debian packages the registry phase and the local cloud need: skopeo copies
+# images without a daemon, docker-registry is the local cloud's registry.
+SYSTEM_PACKAGES := skopeo docker-registry
 
 help:
 	@echo "make demo         set up .venv, start a local cloud, run site.yml and verify.yml, stop it"
+	@echo "make system-deps  install skopeo and docker-registry (Debian packages) when missing"
 	@echo "make test         lint + unit + integration + molecule (CI runs this)"
 	@echo "make lint         yamllint, ansible-lint (production), cfn-lint, module docs, role docs"
 	@echo "make unit         pytest tests/unit"
 	@echo "make integration  pytest tests/integration (starts its own emulator)"
 	@echo "make molecule     molecule test for every scenario in molecule/"
+	@echo "make bench        benchmarks against a local cloud of their own; writes bench/results.json"
 	@echo "make docs         regenerate the role READMEs' variable tables"
 	@echo "make lock         re-resolve constraints.txt from requirements.txt"
 
@@ -30,10 +36,18 @@ $(VENV)/.installed: requirements.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
-demo: venv
+system-deps:
+	@missing=$$(for tool in $(SYSTEM_PACKAGES); do command -v $$tool > /dev/null || printf ' %s' $$tool; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo > /dev/null; then sudo=sudo; \
+	else echo "Missing:$$missing. Install them (Debian/Ubuntu: apt-get install$$missing) and run again." >&2; exit 1; fi; \
+	echo "Installing$$missing from Debian's packages"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends$$missing > /dev/null
+
+demo: venv system-deps
 	scripts/demo
 
-test: lint unit integration molecule
+test: system-deps lint unit integration molecule
 
 lint: venv
 	yamllint --strict .
@@ -51,11 +65,14 @@ lint: venv
 unit: venv
 	pytest -q tests/unit
 
-integration: venv
+integration: venv system-deps
 	pytest -q tests/integration
 
-molecule: venv
+molecule: venv system-deps
 	for scenario in molecule/*/molecule.yml; do molecule test -s "$$(basename "$$(dirname "$$scenario")")"; done
+
+bench: venv system-deps
+	python bench/push.py
 
 docs: venv
 	scripts/gen-docs

@@ -31,6 +31,8 @@ AUTHENTICATION = "164.312(d) Person or entity authentication"
 ACCESS_MANAGEMENT = "164.308(a)(4) Information access management"
 PASSWORD_MANAGEMENT = "164.308(a)(5)(ii)(D) Password management"
 DATA_BACKUP = "164.308(a)(7)(ii)(A) Data backup plan"
+MALICIOUS_SOFTWARE = "164.308(a)(5)(ii)(B) Protection from malicious software"
+RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
 
 
 class Control:
@@ -412,6 +414,75 @@ STORAGE_CONTROLS = {
 }
 
 
+REGISTRY_CONTROLS = {
+    c.id: c
+    for c in [
+        Control("ECR-01", "Every pipeline repository scans images on push", "registry", "repositories",
+                [MALICIOUS_SOFTWARE], ["AWS FSBP ECR.1"]),
+        Control("ECR-02", "Every pipeline repository has immutable tags", "registry", "repositories",
+                [INTEGRITY], ["AWS FSBP ECR.2"]),
+        Control("ECR-03", "Every pipeline repository is encrypted with the pipeline key", "registry", "repositories", [ENCRYPTION]),
+        Control("ECR-04", "Every pipeline repository has a lifecycle policy", "registry", "repositories",
+                [RISK_MANAGEMENT], ["AWS FSBP ECR.3"]),
+        Control("ECR-05", "Every pipeline repository's policy denies image access to principals it does not name", "registry",
+                "repositories", [ACCESS_CONTROL]),
+        Control("ECR-06", "Every pipeline image's release tag holds an image, pinned by digest", "registry", "images", [INTEGRITY]),
+    ]
+}
+
+
+def registry_controls(state, baseline):
+    """Evaluate the registry controls.
+
+    `state`: repositories (ecr_repository_info's, by name), images
+    (ecr_image_info's), key_arn.
+    `baseline`: repositories (names), images (name and tag each).
+    """
+    c = REGISTRY_CONTROLS
+    repositories = state.get("repositories") or {}
+    names = list(baseline["repositories"])
+
+    def per_repository(control, expected, check):
+        problems = []
+        for name in names:
+            found = repositories.get(name) or {}
+            if not found.get("exists"):
+                problems.append(f"{name} missing")
+            else:
+                problem = check(found)
+                if problem:
+                    problems.append(f"{name}: {problem}")
+        return control.result(", ".join(names), expected, "; ".join(problems) or "as expected", not problems)
+
+    key_arn = state.get("key_arn")
+
+    def denies_others(found):
+        for statement in (found.get("repository_policy") or {}).get("Statement", []):
+            if statement.get("Effect") == "Deny" and _is_everyone(statement.get("Principal")) \
+                    and "ecr:BatchGetImage" in _actions(statement) and statement.get("Condition", {}).get("ArnNotLike"):
+                return None
+        return "no Deny of image access to unnamed principals"
+
+    results = [
+        per_repository(c["ECR-01"], "scan on push", lambda f: None if f.get("scan_on_push") else "scan on push off"),
+        per_repository(c["ECR-02"], "IMMUTABLE tags", lambda f: None if f.get("tag_mutability") == "IMMUTABLE" else f.get("tag_mutability")),
+        per_repository(c["ECR-03"], f"KMS with {key_arn}",
+                       lambda f: None if (f.get("encryption") or {}).get("type") == "KMS" and key_arn
+                       and (f.get("encryption") or {}).get("kms_key") == key_arn else str(f.get("encryption"))),
+        per_repository(c["ECR-04"], "a lifecycle policy with rules",
+                       lambda f: None if (f.get("lifecycle_policy") or {}).get("rules") else "no lifecycle policy"),
+        per_repository(c["ECR-05"], "Deny image access to every principal not named", denies_others),
+    ]
+    images = {(i["name"], i["tag"]): i for i in state.get("images") or []}
+    missing = [f"{i['name']}:{i['tag']}" for i in baseline["images"] if not (images.get((i["name"], str(i["tag"]))) or {}).get("digest")]
+    results.append(c["ECR-06"].result(
+        ", ".join(f"{i['name']}:{i['tag']}" for i in baseline["images"]), "each tag holds an image (a digest)",
+        f"empty: {', '.join(missing)}" if missing else "; ".join(i["reference"] for i in state.get("images") or []),
+        not missing,
+    ))
+    return results
+
+
 def _actions(statement):
     actions = statement.get("Action", [])
     return actions if isinstance(actions, list) else [actions]
@@ -721,6 +792,7 @@ class FilterModule:
             "network_controls": network_controls,
             "identity_controls": identity_controls,
             "storage_controls": storage_controls,
+            "registry_controls": registry_controls,
             "network_diagram": network_diagram,
             "controls_summary": controls_summary,
             "control_failures": control_failures,

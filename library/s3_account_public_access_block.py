@@ -75,6 +75,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import warn
 from ansible.module_utils.toolkit_aws import unprefix_account_host
 from ansible.module_utils.toolkit_s3 import PUBLIC_ACCESS_BLOCK_KEYS
 from ansible.module_utils.toolkit_s3 import public_access_block_configuration
@@ -103,7 +104,7 @@ def main():
     def not_allowed(e):
         if module.params["required"]:
             fail_aws(module, e, "The account does not allow its S3 public access block to be set")
-        module.warn(f"The account's S3 public access block was not set: {e}. Every bucket of the toolkit blocks public access itself.")
+        warn(module, f"The account's S3 public access block was not set: {e}. Every bucket of the toolkit blocks public access itself.")
         module.exit_json(changed=False, applied=False)
 
     try:

@@ -125,3 +125,13 @@ def unprefix_account_host(client):
 
     client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", strip_prefix)
     return client
+
+
+def warn(module, message):
+    """Warn once, through the AnsibleModule underneath.
+
+    AnsibleAWSModule.warn (amazon.aws 10.1) also puts its warnings back into
+    the result, which ansible-core 2.19 reports as a deprecated use of
+    `warnings`; the plain AnsibleModule warning is shown exactly once.
+    """
+    module._module.warn(message)  # pylint: disable=protected-access

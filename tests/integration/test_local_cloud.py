@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import urllib.request
 
 import boto3
 
@@ -25,7 +27,8 @@ def test_start_prints_export_lines_for_a_working_loopback_emulator(tmp_path):
     try:
         assert started.returncode == 0, started.stderr
         env = exports(started.stdout)
-        assert set(env) >= {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"}
+        assert set(env) >= {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
+                            "LOCAL_CLOUD_REGISTRY"}
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         assert "unset AWS_PROFILE AWS_SESSION_TOKEN" in started.stdout
         assert all(not line or line.startswith(("export ", "unset ")) for line in started.stdout.splitlines())
@@ -39,6 +42,20 @@ def test_start_prints_export_lines_for_a_working_loopback_emulator(tmp_path):
         assert local_cloud(tmp_path, "status").returncode == 0
         assert exports(local_cloud(tmp_path, "env").stdout) == env
         assert oct(tmp_path.stat().st_mode & 0o777) == "0o700"
+
+        # reset: an empty account, and only the stand-ins in the registry.
+        sts.get_caller_identity()
+        ec2 = boto3.client("ec2", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        ec2.create_vpc(CidrBlock="10.9.0.0/16")
+        subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+                        f"docker://{env['LOCAL_CLOUD_REGISTRY']}/biocontainers/fastqc:0.12.1--hdfd78af_0",
+                        f"docker://{env['LOCAL_CLOUD_REGISTRY']}/extra/fastqc:1"], check=True)
+        assert local_cloud(tmp_path, "reset").returncode == 0
+        assert [v for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"] == []
+        with urllib.request.urlopen(f"http://{env['LOCAL_CLOUD_REGISTRY']}/v2/_catalog") as response:
+            catalog = json.loads(response.read())["repositories"]
+        assert catalog == sorted(f"biocontainers/{name}" for name in ("fastqc", "multiqc", "salmon", "star", "subread"))
     finally:
         stopped = local_cloud(tmp_path, "stop")
     assert stopped.returncode == 0

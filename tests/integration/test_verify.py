@@ -37,8 +37,8 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert md.parent == REPO / "reports" / "local"
     assert oct(md.stat().st_mode & 0o777) == "0o600"
     report = json.loads(data.read_text())
-    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 30
-    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3"}
+    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 36
+    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3", "ECR"}
     assert report["account_id"] == local_cloud.client("sts").get_caller_identity()["Account"]
     for control in report["controls"]:
         assert control["hipaa"] and all(h.startswith("164.3") for h in control["hipaa"])
@@ -105,7 +105,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
 
     passing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert passing.ok, passing.explain()
-    assert "30 of 30 controls pass" in passing.stdout
+    assert "36 of 36 controls pass" in passing.stdout
     assert s3.get_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket")["Status"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
 
@@ -114,7 +114,7 @@ def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):
     local_cloud.reset()
     run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert run.returncode != 0
-    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01"):
+    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01", "ECR-01", "ECR-06"):
         assert f"{control} FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
 

@@ -47,14 +47,29 @@ class LocalCloud:
     def region(self) -> str:
         return self.env["AWS_REGION"]
 
+    @property
+    def registry(self) -> str:
+        """The local registry's host:port (ECR's stand-in data plane)."""
+        return self.env["LOCAL_CLOUD_REGISTRY"]
+
+    def registry_uploads(self) -> list[str]:
+        """Lines of the registry's access log that wrote something (blob or manifest)."""
+        log = (self.state_dir / "registry.log").read_text()
+        return [line for line in log.splitlines() if any(f'"{verb} /v2/' in line for verb in ("PUT", "POST", "PATCH", "DELETE"))]
+
+    def registry_get(self, path: str) -> dict:
+        with urllib.request.urlopen(f"http://{self.registry}{path}", timeout=30) as response:
+            return json.loads(response.read())
+
     def _post(self, path: str) -> bytes:
         request = urllib.request.Request(self.endpoint + path, method="POST", data=b"")
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.read()
 
     def reset(self) -> None:
-        """Forget every resource: a fresh, empty account."""
-        self._post("/moto-api/reset")
+        """Forget every resource and image: a fresh, empty account."""
+        env = dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir))
+        subprocess.run([str(LOCAL_CLOUD), "reset"], env=env, check=True, capture_output=True)
 
     @contextlib.contextmanager
     def recording(self):

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# skopeo against an image registry (ECR, or the local cloud's), with ECR's
+# credentials, shared by ecr_image and ecr_image_info.
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+try:
+    import botocore.exceptions
+except ImportError:
+    botocore = None
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+
+# Options of every module that talks to the registry.
+REGISTRY_OPTIONS = dict(
+    registry=dict(type="str"),
+    tls_verify=dict(type="bool", default=True),
+    skopeo=dict(type="str", default="skopeo"),
+)
+MANIFEST_LISTS = ("application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json")
+NOT_FOUND = ("manifest unknown", "not found", "name unknown", "404")
+
+
+def repository_of(reference):
+    """docker://host:5000/ns/name:tag or ...@sha256:x -> docker://host:5000/ns/name."""
+    reference = reference.split("@", 1)[0]
+    slash, colon = reference.rfind("/"), reference.rfind(":")
+    return reference[:colon] if colon > slash else reference
+
+
+def write_authfile(directory, host, token):
+    """A skopeo authentication file only the caller can read."""
+    path = os.path.join(directory, "auth.json")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"auths": {host: {"auth": token}}}, handle)
+    return path
+
+
+class Registry:
+    """skopeo against one destination registry."""
+
+    def __init__(self, module, host, is_ecr, workdir, authfile):
+        self.module, self.host, self.is_ecr, self.workdir, self.authfile = module, host, is_ecr, workdir, authfile
+        self.skopeo = module.get_bin_path(module.params["skopeo"], required=True)
+
+    def _tls(self, flag, verify):
+        return [] if verify else [f"--{flag}=false"]
+
+    def run(self, args):
+        rc, out, err = self.module.run_command([self.skopeo] + args, encoding=None)
+        return rc, out, err.decode("utf-8", "replace")
+
+    def source_options(self, source, prefix=""):
+        """skopeo options for reading a source: TLS and credentials for docker:// ones."""
+        options = []
+        if source.startswith("docker://"):
+            options += self._tls(f"{prefix}tls-verify", self.module.params.get("source_tls_verify", True))
+            if self.module.params.get("source_authfile"):
+                options += [f"--{prefix}authfile", self.module.params["source_authfile"]]
+        return options
+
+    def source_manifest(self, source, platform="linux/amd64"):
+        """(raw manifest, the reference to copy): a list resolves to one platform's image."""
+        rc, raw, err = self.run(["inspect", "--raw"] + self.source_options(source) + [source])
+        if rc != 0:
+            self.module.fail_json(msg=f"Cannot read the source image {source}: {err.strip()}")
+        manifest = json.loads(raw)
+        if manifest.get("mediaType") in MANIFEST_LISTS or "manifests" in manifest:
+            os_name, arch = platform.split("/", 1)
+            entry = next((m for m in manifest.get("manifests", [])
+                          if m.get("platform", {}).get("os") == os_name and m.get("platform", {}).get("architecture") == arch), None)
+            if entry is None or not source.startswith("docker://"):
+                self.module.fail_json(msg=f"The source {source} holds no {platform} image")
+            return self.source_manifest(f"{repository_of(source)}@{entry['digest']}", platform)
+        return raw, source
+
+    def digest_at(self, name, tag):
+        """The digest a tag holds in the registry, or None when it holds nothing."""
+        args = ["inspect", "--raw", "--authfile", self.authfile] + self._tls("tls-verify", self.module.params["tls_verify"])
+        rc, raw, err = self.run(args + [f"docker://{self.host}/{name}:{tag}"])
+        if rc == 0:
+            return "sha256:" + hashlib.sha256(raw).hexdigest()
+        if any(marker in err.lower() for marker in NOT_FOUND):
+            return None
+        self.module.fail_json(msg=f"Cannot read {self.host}/{name}:{tag}: {err.strip()}")
+
+    def push(self, name, source, tag, digest):
+        """Copy the source to its digest tag (all the data), then give it the release tag
+        (a manifest), so a release tag never exists without its digest tag."""
+        dest = ["--dest-authfile", self.authfile] + self._tls("dest-tls-verify", self.module.params["tls_verify"])
+        rc, _out, err = self.run(["copy", "--quiet", "--preserve-digests"] + dest + self.source_options(source, "src-")
+                                 + [source, f"docker://{self.host}/{name}:sha256-{digest.split(':', 1)[1]}"])
+        if rc != 0:
+            self.module.fail_json(msg=f"Pushing {source} to {self.host}/{name} failed: {err.strip()}")
+        rc, _out, err = self.run(["copy", "--quiet", "--preserve-digests", "--src-authfile", self.authfile]
+                                 + self._tls("src-tls-verify", self.module.params["tls_verify"]) + dest
+                                 + [f"docker://{self.host}/{name}@{digest}", f"docker://{self.host}/{name}:{tag}"])
+        if rc != 0:
+            self.module.fail_json(msg=f"Tagging {self.host}/{name}@{digest} as {tag} failed: {err.strip()}")
+
+
+@contextlib.contextmanager
+def registry_session(module, ecr):
+    """A Registry with an ECR token in a private authentication file, removed afterwards.
+
+    The registry is the module's `registry` option or, by default, the
+    account's ECR registry. The token never leaves the file.
+    """
+    try:
+        authorization = RETRY(ecr.get_authorization_token)()["authorizationData"][0]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to get an ECR authorization token")
+    ecr_host = authorization["proxyEndpoint"].split("://", 1)[-1].rstrip("/")
+    host = module.params["registry"] or ecr_host
+    workdir = tempfile.mkdtemp(prefix="ecr-")  # mode 0700
+    try:
+        yield Registry(module, host, host == ecr_host, workdir, write_authfile(workdir, host, authorization["authorizationToken"]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

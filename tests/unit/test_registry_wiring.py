@@ -1,0 +1,62 @@
+"""The local cloud's stand-in upstream images and the local inventory agree,
+and the registry controls hold on state recorded from the local cloud."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+from controls import registry_controls
+
+REPO = Path(__file__).resolve().parents[2]
+RECORDED = json.loads((Path(__file__).parent / "fixtures" / "registry_state.json").read_text())
+
+
+def test_every_local_image_comes_from_a_stand_in_the_local_cloud_seeds():
+    seeded = {}
+    for line in (REPO / "scripts" / "local-cloud-images.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version, tag = line.split()
+            seeded[name] = (version, tag)
+    local = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "main.yml").read_text())["registry_images"]
+    assert {image["name"] for image in local} == set(seeded)
+    for image in local:
+        version, tag = seeded[image["name"]]
+        assert str(image["tag"]) == version
+        assert image["source"].endswith(f"/biocontainers/{image['name']}:{tag}")
+
+
+def test_the_local_stand_ins_mirror_the_production_defaults():
+    defaults = yaml.safe_load((REPO / "roles" / "registry" / "defaults" / "main.yml").read_text())["registry_images"]
+    local = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "main.yml").read_text())["registry_images"]
+    for default, stand_in in zip(defaults, local):
+        assert (default["name"], default["tag"]) == (stand_in["name"], stand_in["tag"])
+        assert default["source"].split("/biocontainers/")[1] == stand_in["source"].split("/biocontainers/")[1]
+
+
+def failed(results):
+    return sorted(r["id"] for r in results if r["status"] == "fail")
+
+
+def test_the_recorded_registry_passes():
+    assert failed(registry_controls(RECORDED["state"], RECORDED["baseline"])) == []
+
+
+def test_each_repository_setting_is_checked():
+    state = copy.deepcopy(RECORDED["state"])
+    fastqc = state["repositories"]["rnaseq/fastqc"]
+    fastqc.update(scan_on_push=False, tag_mutability="MUTABLE", lifecycle_policy=None, encryption={"type": "AES256", "kms_key": None})
+    fastqc["repository_policy"] = {"Statement": [s for s in fastqc["repository_policy"]["Statement"] if s["Effect"] != "Deny"]}
+    assert failed(registry_controls(state, RECORDED["baseline"])) == ["ECR-01", "ECR-02", "ECR-03", "ECR-04", "ECR-05"]
+
+
+def test_a_missing_repository_or_image_fails():
+    state = copy.deepcopy(RECORDED["state"])
+    state["repositories"]["rnaseq/star"] = {"exists": False}
+    state["images"][0]["digest"] = None
+    results = registry_controls(state, RECORDED["baseline"])
+    assert failed(results) == ["ECR-01", "ECR-02", "ECR-03", "ECR-04", "ECR-05", "ECR-06"]
+    assert "rnaseq/star missing" in results[0]["found"]
