@@ -51,6 +51,8 @@ test: system-deps lint unit integration molecule
 
 lint: venv
 	yamllint --strict .
+	ruff check library module_utils filter_plugins tests bench roles/*/files \
+		scripts/make-oci-image scripts/gen-docs scripts/render-endpoints-template
 	ansible-lint --offline
 	mkdir -p .cache/cfn
 	scripts/render-endpoints-template > .cache/cfn/vpc-endpoints-default.yaml

@@ -119,7 +119,7 @@ def main() -> int:
                 order = [("plain", plain_copy, plain), ("module", module_push, module)]
                 for label, action, times in (order if round_number % 2 == 0 else order[::-1]):
                     with fresh_registry(tmp / f"registry-{round_number}-{label}") as registry:
-                        times.append(timed(lambda: action(registry)))
+                        times.append(timed(lambda act=action, reg=registry: act(reg)))
 
             images = []
             for index in range(args.images):

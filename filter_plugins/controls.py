@@ -174,7 +174,6 @@ def network_controls(state, baseline):
     vpc_id = vpc["id"]
     vpc_cidr = baseline["vpc_cidr"]
     subnets = [s for s in (_named(state.get("subnets", []), n) for n in baseline["subnet_names"]) if s]
-    subnet_ids = [s["id"] for s in subnets]
     s3 = state.get("s3_prefix_list") or {}
     s3_cidrs = s3.get("cidrs", [])
     client_cidrs = baseline.get("https_client_cidrs", [])

@@ -27,7 +27,7 @@ class LocalCloud:
         self.state_dir = state_dir
         self.env: dict[str, str] = {}
 
-    def start(self) -> "LocalCloud":
+    def start(self) -> LocalCloud:
         env = dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir), LOCAL_CLOUD_PORT="auto")
         exports = subprocess.run([str(LOCAL_CLOUD), "start"], env=env, check=True, capture_output=True, text=True).stdout
         for line in exports.splitlines():
