@@ -79,7 +79,8 @@ def pipeline_key_policy(scope):
 
     `scope`: partition, account_id, region, admin_arns (administer the key,
     and upload through S3 with it), user_arn_patterns (may use it, through
-    their IAM permissions), extra_statements (other phases' service grants).
+    their IAM permissions), ebs_role_arns (EC2's service-linked roles, which
+    encrypt the Batch instances' volumes), extra_statements.
     """
     root = f"arn:{scope['partition']}:iam::{scope['account_id']}:root"
     statements = [
@@ -112,6 +113,40 @@ def pipeline_key_policy(scope):
             "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(set(scope["user_arn_patterns"]))}},
         },
     ]
+    ebs_roles = sorted(set(scope.get("ebs_role_arns") or []))
+    if ebs_roles:
+        # EC2 Auto Scaling and Spot create the Batch instances' encrypted
+        # volumes with their service-linked roles, which take no IAM policy.
+        statements += [
+            {
+                "Sid": "EbsVolumesByEc2ServiceLinkedRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": ebs_roles},
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+            },
+            {
+                "Sid": "GrantsForEbsByEc2ServiceLinkedRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": ebs_roles},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ]
+    statements.append(
+        {
+            # Encrypted log groups (the pipeline's, the flow logs'), this account's only.
+            "Sid": "CloudWatchLogsForThisAccountsLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{scope['region']}.amazonaws.com"},
+            "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{scope['partition']}:logs:{scope['region']}:{scope['account_id']}:log-group:*"}
+            },
+        }
+    )
     return {"Version": "2012-10-17", "Id": "rnaseq-pipeline-key", "Statement": statements + list(scope.get("extra_statements") or [])}
 
 

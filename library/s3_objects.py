@@ -47,9 +47,10 @@ options:
   overwrite:
     description:
       - V(missing) uploads only objects that are not there; V(size) also replaces objects whose size
-        differs from the source's.
+        differs from the source's; V(checksum) also replaces objects whose content differs, by the SHA-256
+        the module records in the object's C(sha256) metadata when it uploads (one HEAD per present object).
     type: str
-    choices: [missing, size]
+    choices: [missing, size, checksum]
     default: missing
 author:
   - RNA-seq HIPAA toolkit maintainers
@@ -84,6 +85,7 @@ present:
   sample: [results/]
 """
 
+import hashlib
 import os
 
 try:
@@ -111,8 +113,37 @@ def source_size(item):
     return len((item.get("content") or "").encode("utf-8"))
 
 
+def source_sha256(item):
+    digest = hashlib.sha256()
+    if item.get("src"):
+        with open(item["src"], "rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update((item.get("content") or "").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def recorded_sha256(s3, bucket, key):
+    return RETRY(s3.head_object)(Bucket=bucket, Key=key).get("Metadata", {}).get("sha256")
+
+
+def is_current(module, s3, item, sizes):
+    """Whether the object at the item's key already holds what it should."""
+    key, overwrite = item["key"], module.params["overwrite"]
+    if key not in sizes:
+        return False
+    if overwrite == "missing":
+        return True
+    if sizes[key] != source_size(item):
+        return False
+    return overwrite == "size" or recorded_sha256(s3, module.params["bucket"], key) == source_sha256(item)
+
+
 def upload(module, s3, item, extra):
     bucket = module.params["bucket"]
+    if module.params["overwrite"] == "checksum":
+        extra = dict(extra, Metadata={"sha256": source_sha256(item)})
     if item.get("src"):
         # upload_file switches to multipart for large files.
         RETRY(s3.upload_file)(item["src"], bucket, item["key"], ExtraArgs=extra)
@@ -136,7 +167,7 @@ def main():
         ),
         encryption=dict(type="str", choices=["aws:kms", "AES256"], default="aws:kms"),
         kms_key_id=dict(type="str"),
-        overwrite=dict(type="str", choices=["missing", "size"], default="missing"),
+        overwrite=dict(type="str", choices=["missing", "size", "checksum"], default="missing"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     objects = module.params["objects"]
@@ -165,14 +196,13 @@ def main():
     uploaded, present = [], []
     for item in objects:
         key = item["key"]
-        if key in sizes and (module.params["overwrite"] == "missing" or sizes[key] == source_size(item)):
-            present.append(key)
-            continue
-        uploaded.append(key)
-        if module.check_mode:
-            continue
         try:
-            upload(module, s3, item, extra)
+            if is_current(module, s3, item, sizes):
+                present.append(key)
+                continue
+            uploaded.append(key)
+            if not module.check_mode:
+                upload(module, s3, item, extra)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to upload {key} to {module.params['bucket']}")
 

@@ -37,13 +37,13 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert md.parent == REPO / "reports" / "local"
     assert oct(md.stat().st_mode & 0o777) == "0o600"
     report = json.loads(data.read_text())
-    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 36
-    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3", "ECR"}
+    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 41
+    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3", "ECR", "BAT"}
     assert report["account_id"] == local_cloud.client("sts").get_caller_identity()["Account"]
     for control in report["controls"]:
         assert control["hipaa"] and all(h.startswith("164.3") for h in control["hipaa"])
         assert control["repair"].startswith("ansible-playbook playbooks/")
-    assert "flowchart" in report["diagram"]["source"]
+    assert "flowchart" in report["diagram"]["source"] and 'jq_rnaseq_default -- "1" --> ce_rnaseq_spot' in report["diagram"]["source"]
     assert "```mermaid" in md.read_text()
 
 
@@ -62,7 +62,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     )
     # The drifts: SSH from the world on the compute SG, an internet gateway
     # with a default route, a NAT gateway, an extra NACL rule from outside
-    # the VPC, data bucket versioning suspended, key rotation off.
+    # the VPC, data bucket versioning suspended, key rotation off, and two
+    # in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -82,6 +83,14 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     key_id = next(a["TargetKeyId"] for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rnaseq-pipeline")
     kms.disable_key_rotation(KeyId=key_id)
 
+    # Batch: a launch template version without IMDSv2, a job revision on a movable tag.
+    ec2.create_launch_template_version(LaunchTemplateName="rnaseq-batch-instances", SourceVersion="$Latest",
+                                       LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}})
+    batch = local_cloud.client("batch")
+    star = batch.describe_job_definitions(jobDefinitionName="rnaseq-star-align", status="ACTIVE")["jobDefinitions"][0]
+    drifted = {**star["containerProperties"], "image": star["containerProperties"]["image"].split("@")[0] + ":latest"}
+    batch.register_job_definition(jobDefinitionName="rnaseq-star-align", type="container", containerProperties=drifted)
+
     failing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert failing.returncode != 0
     # ansible-core prints a failed task's message twice (an [ERROR] summary,
@@ -89,7 +98,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
-                "NET-12": "network", "S3-03": "storage", "KMS-01": "storage"}
+                "NET-12": "network", "S3-03": "storage", "KMS-01": "storage", "BAT-02": "batch", "BAT-04": "batch"}
     for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]
         assert len(matching) == 1, (control, fatal[-4000:])
@@ -105,7 +114,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
 
     passing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert passing.ok, passing.explain()
-    assert "36 of 36 controls pass" in passing.stdout
+    assert "41 of 41 controls pass" in passing.stdout
     assert s3.get_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket")["Status"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
 
@@ -114,7 +123,7 @@ def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):
     local_cloud.reset()
     run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert run.returncode != 0
-    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01", "ECR-01", "ECR-06"):
+    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01", "ECR-01", "ECR-06", "BAT-01", "BAT-05"):
         assert f"{control} FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
 

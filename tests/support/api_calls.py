@@ -33,7 +33,11 @@ class ApiCall:
         if self.operation.startswith(READ_PREFIXES) or self.operation in READ_OPERATIONS:
             return False
         if self.operation.startswith("REST "):
-            return self.method not in ("GET", "HEAD")
+            if self.method in ("GET", "HEAD"):
+                return False
+            # Batch's REST API reads with POST: /v1/describejobqueues, /v1/listjobs.
+            action = self.operation.rsplit("/", 1)[-1]
+            return not (self.service == "batch" and action.startswith(("describe", "list")))
         return True
 
     def __str__(self) -> str:

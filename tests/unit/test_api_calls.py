@@ -45,11 +45,14 @@ def test_rpc_v2_and_rest_calls_are_classified_too():
                 entry("s3", method="GET", url="http://h/bucket?versioning"),
                 entry("s3", method="PUT", url="http://h/bucket?versioning"),
                 entry("batch", method="POST", url="http://h/v1/createcomputeenvironment"),
+                entry("batch", method="POST", url="http://h/v1/describejobqueues"),
+                entry("batch", method="POST", url="http://h/v1/listjobs"),
+                entry("s3", method="POST", url="http://h/bucket/describe-me?uploads"),
             ]
         )
     )
     assert [c.operation for c in calls[:2]] == ["DescribeAlarms", "PutMetricAlarm"]
-    assert [c.is_write for c in calls] == [False, True, False, True, True]
+    assert [c.is_write for c in calls] == [False, True, False, True, True, False, False, True]
 
 
 def test_the_emulators_own_api_is_not_counted():

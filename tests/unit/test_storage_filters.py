@@ -48,8 +48,9 @@ def test_the_key_policy_separates_administration_from_use():
         "partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
         "admin_arns": ["arn:aws:iam::111122223333:role/KeyAdmin", "arn:aws:iam::111122223333:role/KeyAdmin"],
         "user_arn_patterns": ["arn:aws:iam::111122223333:role/rnaseq-*"], "extra_statements": [{"Sid": "Extra"}],
+        "ebs_role_arns": ["arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"],
     })
-    admin, uploads, use, extra = policy["Statement"]
+    admin, uploads, use, ebs, grants, logs, extra = policy["Statement"]
     assert admin["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/KeyAdmin"]}
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])
     # The administrators may have S3 make data keys for their uploads, and nothing more.
@@ -58,6 +59,10 @@ def test_the_key_policy_separates_administration_from_use():
     assert use["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert use["Condition"] == {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-*"]}}
     assert "kms:CreateGrant" not in use["Action"]
+    assert ebs["Principal"]["AWS"][0].endswith("/AWSServiceRoleForAutoScaling") and "kms:Decrypt" in ebs["Action"]
+    assert grants["Action"] == "kms:CreateGrant" and grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"] == {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:*"}
     assert extra == {"Sid": "Extra"}
 
 

@@ -120,6 +120,25 @@ def test_objects_are_uploaded_once_with_kms_encryption(aws, tmp_path):
     assert resized["uploaded"] == ["raw-data/reads.fastq"]
 
 
+def test_checksum_overwrite_replaces_changed_content_of_the_same_size(aws, tmp_path):
+    client("s3").create_bucket(Bucket="data-bucket")
+    src = tmp_path / "nextflow.config"
+    src.write_text("queue = 'a'\n")
+    objects = [{"key": "reference/nextflow.config", "src": str(src)}]
+    first = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "checksum"})
+    assert first["uploaded"] == ["reference/nextflow.config"]
+    again = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "checksum"})
+    assert again["changed"] is False
+    src.write_text("queue = 'b'\n")
+    assert run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "size"})["changed"] is False
+    planned = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "checksum", "_ansible_check_mode": True})
+    assert planned["uploaded"] == ["reference/nextflow.config"]
+    assert client("s3").get_object(Bucket="data-bucket", Key="reference/nextflow.config")["Body"].read() == b"queue = 'a'\n"
+    replaced = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "checksum"})
+    assert replaced["uploaded"] == ["reference/nextflow.config"]
+    assert client("s3").get_object(Bucket="data-bucket", Key="reference/nextflow.config")["Body"].read() == b"queue = 'b'\n"
+
+
 def test_objects_name_a_missing_source_file(aws):
     client("s3").create_bucket(Bucket="data-bucket")
     result = run_module(s3_objects, {"bucket": "data-bucket", "objects": [{"key": "a", "src": "/nonexistent/file"}]})

@@ -1,0 +1,221 @@
+"""The batch phase against the local cloud, after the phases it builds on.
+
+The emulator runs no jobs (that needs Docker); the phase is proven by the
+resources it creates, as boto3 sees them. playbooks/smoke.yml runs a real
+job on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from support.api_calls import writes
+from support.cloud import REPO, run_playbook
+from support.refusals import assert_refused
+
+STEPS = {"rnaseq-fastqc": "fastqc", "rnaseq-star-align": "star", "rnaseq-salmon-quant": "salmon",
+         "rnaseq-featurecounts": "subread", "rnaseq-multiqc": "multiqc"}
+BUCKET = "rnaseq-hipaa-data-bucket"
+
+
+@pytest.fixture(scope="module")
+def converged(local_cloud):
+    local_cloud.reset()
+    for playbook in ("network", "identity", "storage", "registry", "batch"):
+        run = run_playbook(local_cloud, f"playbooks/{playbook}.yml")
+        assert run.ok, run.explain()
+    return run
+
+
+@pytest.fixture(scope="module")
+def batch(local_cloud):
+    return local_cloud.client("batch")
+
+
+def tagged_ids(local_cloud, kind, names):
+    ec2 = local_cloud.client("ec2")
+    describe = {"subnet": (ec2.describe_subnets, "Subnets", "SubnetId"),
+                "sg": (ec2.describe_security_groups, "SecurityGroups", "GroupId")}[kind]
+    items = describe[0](Filters=[{"Name": "tag:Name", "Values": names}])[describe[1]]
+    return sorted(item[describe[2]] for item in items)
+
+
+def key_arn(local_cloud):
+    return local_cloud.client("kms").describe_key(KeyId="alias/rnaseq-pipeline")["KeyMetadata"]["Arn"]
+
+
+def image_references():
+    return json.loads((REPO / "reports" / "local" / "images.json").read_text())
+
+
+def test_compute_environments_are_private_with_the_compute_group_only_and_scale_to_zero(local_cloud, converged, batch):
+    private = tagged_ids(local_cloud, "subnet", ["rna-seq-private-subnet-az1", "rna-seq-private-subnet-az2"])
+    (compute_sg,) = tagged_ids(local_cloud, "sg", ["rna-seq-compute-sg"])
+    environments = {ce["computeEnvironmentName"]: ce for ce in batch.describe_compute_environments()["computeEnvironments"]}
+    assert sorted(environments) == ["rnaseq-on-demand", "rnaseq-spot"]
+    for environment in environments.values():
+        resources = environment["computeResources"]
+        assert environment["state"] == "ENABLED" and environment["type"] == "MANAGED"
+        assert sorted(resources["subnets"]) == private
+        assert resources["securityGroupIds"] == [compute_sg]
+        assert resources["minvCpus"] == 0
+        assert resources["ec2Configuration"] == [{"imageType": "ECS_AL2023"}]
+        assert resources["launchTemplate"] == {"launchTemplateName": "rnaseq-batch-instances", "version": "$Latest"}
+        assert resources["instanceTypes"] == ["c6i", "m6i", "r6i"]
+    assert environments["rnaseq-on-demand"]["computeResources"]["type"] == "EC2"
+    spot = environments["rnaseq-spot"]["computeResources"]
+    assert spot["type"] == "SPOT" and spot["allocationStrategy"] == "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    assert spot["spotIamFleetRole"].endswith(":role/rnaseq-batch-spot-fleet-role")
+
+
+def test_the_launch_template_requires_imdsv2_and_encrypts_volumes_with_the_pipeline_key(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    (version,) = ec2.describe_launch_template_versions(LaunchTemplateName="rnaseq-batch-instances")["LaunchTemplateVersions"]
+    data = version["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert "NetworkInterfaces" not in data, "no public IP: the private subnets assign none"
+    (volume,) = data["BlockDeviceMappings"]
+    assert volume["Ebs"]["Encrypted"] is True and volume["Ebs"]["KmsKeyId"] == key_arn(local_cloud)
+    assert volume["Ebs"]["VolumeType"] == "gp3"
+    user_data = base64.b64decode(data["UserData"]).decode()
+    assert "://" not in user_data and "curl" not in user_data and "yum" not in user_data
+
+
+def test_the_queues_are_enabled_priority_on_demand_default_spot_first(converged, batch):
+    queues = {q["jobQueueName"]: q for q in batch.describe_job_queues()["jobQueues"]}
+    order = {name: [o["computeEnvironment"].rsplit("/", 1)[-1] for o in sorted(q["computeEnvironmentOrder"], key=lambda o: o["order"])]
+             for name, q in queues.items()}
+    assert order == {"rnaseq-priority": ["rnaseq-on-demand"], "rnaseq-default": ["rnaseq-spot", "rnaseq-on-demand"]}
+    assert all(q["state"] == "ENABLED" for q in queues.values())
+    assert queues["rnaseq-priority"]["priority"] > queues["rnaseq-default"]["priority"]
+
+
+def test_each_step_has_a_digest_pinned_unprivileged_job_definition_with_its_role_and_logs(local_cloud, converged, batch):
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    references = image_references()
+    for name, image in STEPS.items():
+        (definition,) = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+        container = definition["containerProperties"]
+        assert container["image"] == references[f"rnaseq/{image}"] and "@sha256:" in container["image"]
+        assert container["jobRoleArn"] == f"arn:aws:iam::{account}:role/rnaseq-batch-job-role"
+        assert container["logConfiguration"]["logDriver"] == "awslogs"
+        assert container["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/rnaseq"
+        assert container["privileged"] is False
+        assert container["readonlyRootFilesystem"] is (name != "rnaseq-multiqc")
+        assert definition["timeout"]["attemptDurationSeconds"] >= 60
+        assert [e["action"].upper() for e in definition["retryStrategy"]["evaluateOnExit"]] == ["RETRY", "EXIT"]
+
+
+def test_the_log_group_is_encrypted_with_the_pipeline_key_and_kept_a_year(local_cloud, converged):
+    (group,) = local_cloud.client("logs").describe_log_groups(logGroupNamePrefix="/aws/batch/rnaseq")["logGroups"]
+    assert group["kmsKeyId"] == key_arn(local_cloud) and group["retentionInDays"] == 365
+
+
+def test_iam_gives_each_role_only_what_it_needs(local_cloud, converged):
+    iam = local_cloud.client("iam")
+
+    def managed(role):
+        return sorted(p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"])
+
+    assert managed("rnaseq-batch-instance-role") == ["AmazonEC2ContainerServiceforEC2Role", "AmazonSSMManagedInstanceCore"]
+    assert managed("rnaseq-batch-service-role") == ["AWSBatchServiceRole"]
+    assert managed("rnaseq-batch-job-role") == []
+    profile = iam.get_instance_profile(InstanceProfileName="rnaseq-batch-instance-role")["InstanceProfile"]
+    assert [r["RoleName"] for r in profile["Roles"]] == ["rnaseq-batch-instance-role"]
+    trust = iam.get_role(RoleName="rnaseq-batch-job-role")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    (policy_name,) = iam.list_role_policies(RoleName="rnaseq-batch-job-role")["PolicyNames"]
+    document = iam.get_role_policy(RoleName="rnaseq-batch-job-role", PolicyName=policy_name)["PolicyDocument"]
+    resources = json.dumps([s["Resource"] for s in document["Statement"]])
+    assert f"arn:aws:s3:::{BUCKET}/raw-data/*" in resources and f"arn:aws:s3:::{BUCKET}/results/*" in resources
+    assert '"*"' not in resources
+
+
+def test_the_workflow_engine_files_name_the_real_queue_bucket_and_images(local_cloud, converged):
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    nextflow = (REPO / "reports" / "local" / "nextflow.config").read_text()
+    cromwell = (REPO / "reports" / "local" / "cromwell-aws-batch.conf").read_text()
+    assert "executor = 'awsbatch'" in nextflow and "queue = 'rnaseq-default'" in nextflow
+    assert f"workDir = 's3://{BUCKET}/results/work/'" in nextflow and "region = 'us-east-1'" in nextflow
+    assert f"queueArn = \"arn:aws:batch:us-east-1:{account}:job-queue/rnaseq-default\"" in cromwell
+    assert f'root = "s3://{BUCKET}/results/work/cromwell-execution"' in cromwell
+    for reference in image_references().values():
+        assert f"container = '{reference}'" in nextflow and reference in cromwell
+    for path in ("nextflow.config", "cromwell-aws-batch.conf"):
+        assert oct((REPO / "reports" / "local" / path).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_second_run_changes_nothing_and_registers_no_revision(local_cloud, converged, batch):
+    with local_cloud.recording() as calls:
+        again = run_playbook(local_cloud, "playbooks/batch.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+    assert writes(calls) == []
+    for name in STEPS:
+        revisions = batch.describe_job_definitions(jobDefinitionName=name)["jobDefinitions"]
+        assert [d["revision"] for d in revisions] == [1]
+
+
+def test_check_mode_writes_nothing(local_cloud, converged):
+    with local_cloud.recording() as calls:
+        check = run_playbook(local_cloud, "playbooks/batch.yml", "--check", "--diff")
+    assert check.ok and check.changed == 0, check.changed_tasks()
+    assert calls and writes(calls) == []
+
+
+def test_a_changed_step_registers_one_revision_and_is_shown_in_check_mode_first(local_cloud, converged, batch):
+    jobs = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "job_definitions", "--check", "--diff", json_output=False,
+                        extra_vars={"batch_job_retry_attempts": 5})
+    assert jobs.ok and "attempts" in jobs.stdout, jobs.explain()
+    assert [d["revision"] for d in batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc")["jobDefinitions"]] == [1]
+    run = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "job_definitions", extra_vars={"batch_job_retry_attempts": 5})
+    assert run.ok and run.changed == 1, run.explain()
+    latest = batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc", status="ACTIVE")["jobDefinitions"]
+    assert max(d["revision"] for d in latest) == 2
+    restored = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "job_definitions")
+    assert restored.ok and restored.changed == 1
+
+
+def test_the_engine_files_are_published_under_reference_and_replaced_only_when_they_change(local_cloud, converged):
+    # The emulator applies the bucket policy's conditional Denies to every
+    # object call (roles/storage/README.md), so the policy is lifted while the
+    # upload is proven, then the storage phase puts it back.
+    s3 = local_cloud.client("s3")
+    s3.delete_bucket_policy(Bucket=BUCKET)
+    try:
+        publish = {"batch_publish_engine_configs": True}
+        first = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars=publish)
+        assert first.ok and first.changed == 1, first.explain()
+        prefix = "reference/workflow-engines/"
+        found = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]
+        assert sorted(o["Key"] for o in found) == [prefix + "cromwell-aws-batch.conf", prefix + "nextflow.config"]
+        body = s3.get_object(Bucket=BUCKET, Key=prefix + "nextflow.config")
+        assert body["Body"].read() == (REPO / "reports" / "local" / "nextflow.config").read_bytes()
+        assert body["ServerSideEncryption"] == "aws:kms" and body["SSEKMSKeyId"] == key_arn(local_cloud)
+        again = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars=publish)
+        assert again.ok and again.changed == 0, again.changed_tasks()
+        moved = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines",
+                             extra_vars={**publish, "batch_work_prefix": "results/work2/"})
+        assert moved.ok and moved.changed == 2, moved.changed_tasks()
+        assert b"results/work2/" in s3.get_object(Bucket=BUCKET, Key=prefix + "nextflow.config")["Body"].read()
+    finally:
+        assert run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "bucket_policy").ok
+        assert run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines").ok
+
+
+def test_the_smoke_test_refuses_the_emulator_unless_told_and_then_reports_the_failed_job(local_cloud, converged, batch):
+    assert_refused(local_cloud, "playbooks/smoke.yml", {}, "smoke.yml runs a real job on the synthetic data set")
+    # The synthetic data set, uploaded with the bucket policy lifted (see above).
+    local_cloud.client("s3").delete_bucket_policy(Bucket=BUCKET)
+    assert run_playbook(local_cloud, "playbooks/storage.yml", extra_vars={"storage_synthetic_data": True}).ok
+    # The emulator accepts the job but cannot start a container: the run must
+    # say the job failed, and still deregister its job definition.
+    run = run_playbook(local_cloud, "playbooks/smoke.yml", extra_vars={"smoke_allow_emulator": True}, json_output=False)
+    assert run.returncode != 0
+    assert " FAILED: " in run.stdout and "smoke-fastqc-" in run.stdout and "Traceback" not in run.stdout + run.stderr
+    (job_id,) = [line.split("(")[1].split(")")[0] for line in run.stdout.splitlines() if "FAILED: " in line and "[ERROR]" in line]
+    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    assert job["jobQueue"].endswith(":job-queue/rnaseq-priority") and job["status"] == "FAILED"
+    assert batch.describe_job_definitions(jobDefinitionName="rnaseq-smoke-fastqc", status="ACTIVE")["jobDefinitions"] == []
