@@ -47,9 +47,15 @@ def ownership_tags(tags):
     return {key: tags[key] for key in OWNERSHIP_TAGS if key in (tags or {})}
 
 
+def tag_filters(tags):
+    """EC2 describe filters ({"tag:Key": value}) matching every tag given."""
+    return {f"tag:{key}": value for key, value in (tags or {}).items()}
+
+
 class FilterModule:
     def filters(self):
         return {
             "toolkit_inventory_errors": toolkit_inventory_errors,
+            "tag_filters": tag_filters,
             "ownership_tags": ownership_tags,
         }

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 LIBRARY = sorted(p.stem for p in (REPO / "library").glob("*.py"))
 PLAYS = sorted(list((REPO / "playbooks").glob("*.yml")) + list((REPO / "molecule").glob("*/converge.yml"))
                + list((REPO / "molecule").glob("*/verify.yml")))
-PHASES = ["network", "identity", "storage", "registry", "batch"]
+PHASES = ["network", "identity", "storage", "audit", "registry", "batch"]
 
 
 def plays(path):

@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: guardduty_detector
+short_description: Turn on GuardDuty in the region, with S3 protection
+description:
+  - Makes sure the region has one GuardDuty detector, enabled, with S3 data event protection on and the
+    given findings frequency; creates it when there is none, updates it when it differs.
+  - Never deletes a detector.
+  - Supports check mode and diff.
+options:
+  s3_protection:
+    description: Turn on S3 protection (GuardDuty reads the S3 data events).
+    type: bool
+    default: true
+  finding_publishing_frequency:
+    description: How often updated findings are published.
+    type: str
+    default: FIFTEEN_MINUTES
+    choices: [FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS]
+  tags:
+    description: Tags of the detector when it is created.
+    type: dict
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: GuardDuty with S3 protection
+  guardduty_detector:
+    s3_protection: true
+"""
+
+RETURN = r"""
+detector_id:
+  description: The detector's ID (none in check mode when there was none).
+  returned: always
+  type: str
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def settings(detector):
+    s3 = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
+    for feature in detector.get("Features") or []:
+        if feature.get("Name") == "S3_DATA_EVENTS":
+            s3 = feature.get("Status")
+    return {"enabled": detector.get("Status") == "ENABLED", "s3_protection": s3 == "ENABLED",
+            "finding_publishing_frequency": detector.get("FindingPublishingFrequency")}
+
+
+def main():
+    argument_spec = dict(
+        s3_protection=dict(type="bool", default=True),
+        finding_publishing_frequency=dict(type="str", default="FIFTEEN_MINUTES", choices=["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"]),
+        tags=dict(type="dict"),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    guardduty = module.client("guardduty")
+    wanted = {"enabled": True, "s3_protection": p["s3_protection"], "finding_publishing_frequency": p["finding_publishing_frequency"]}
+    request = {"Enable": True, "FindingPublishingFrequency": p["finding_publishing_frequency"],
+               "DataSources": {"S3Logs": {"Enable": p["s3_protection"]}}}
+    changed, before, detector_id = False, None, None
+    try:
+        ids = paginate(guardduty, "list_detectors", "DetectorIds")
+        if ids:
+            detector_id = ids[0]
+            before = settings(RETRY(guardduty.get_detector)(DetectorId=detector_id))
+            if before != wanted:
+                changed = True
+                if not module.check_mode:
+                    RETRY(guardduty.update_detector)(DetectorId=detector_id, **request)
+        else:
+            changed = True
+            if not module.check_mode:
+                if p["tags"]:
+                    request["Tags"] = p["tags"]
+                detector_id = RETRY(guardduty.create_detector)(**request)["DetectorId"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to turn on GuardDuty")
+    module.exit_json(changed=changed, detector_id=detector_id, diff={"before": before or {}, "after": wanted})
+
+
+if __name__ == "__main__":
+    main()

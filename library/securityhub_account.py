@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: securityhub_account
+short_description: Turn on Security Hub and the security standards the account offers
+description:
+  - Enables Security Hub in the region (without its default standards) and subscribes to each standard in
+    O(standards), matched by the standard's ARN ending (such as V(standards/aws-foundational-security-best-practices/v/1.0.0)
+    or V(standards/cis-aws-foundations-benchmark/v/1.4.0)). A standard the account does not offer is
+    reported in RV(unavailable), not failed.
+  - Never disables Security Hub or unsubscribes a standard.
+  - Supports check mode.
+options:
+  standards:
+    description: Ends of the ARNs of the standards to subscribe to.
+    type: list
+    elements: str
+    default: []
+  tags:
+    description: Tags of the hub when it is enabled.
+    type: dict
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Security Hub with FSBP and CIS
+  securityhub_account:
+    standards:
+      - standards/aws-foundational-security-best-practices/v/1.0.0
+      - standards/cis-aws-foundations-benchmark/v/1.4.0
+"""
+
+RETURN = r"""
+hub_arn:
+  description: The hub's ARN (none in check mode when it was off).
+  returned: always
+  type: str
+enabled_standards:
+  description: The standards subscribed to (or that would be), by ARN.
+  returned: always
+  type: list
+  elements: str
+unavailable:
+  description: Standards asked for that the account does not offer.
+  returned: always
+  type: list
+  elements: str
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def main():
+    argument_spec = dict(standards=dict(type="list", elements="str", default=[]), tags=dict(type="dict"))
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    hub = module.client("securityhub")
+    changed, hub_arn, enabled, unavailable = False, None, [], []
+    try:
+        try:
+            hub_arn = RETRY(hub.describe_hub)()["HubArn"]
+        except botocore.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] not in ("InvalidAccessException", "ResourceNotFoundException"):
+                raise
+        if not hub_arn:
+            changed = True
+            if not module.check_mode:
+                params = {"EnableDefaultStandards": False}
+                if module.params["tags"]:
+                    params["Tags"] = module.params["tags"]
+                RETRY(hub.enable_security_hub)(**params)
+                hub_arn = RETRY(hub.describe_hub)()["HubArn"]
+        if module.params["standards"]:
+            offered = [s["StandardsArn"] for s in paginate(hub, "describe_standards", "Standards")]
+            subscribed = {} if not hub_arn else {
+                s["StandardsArn"]: s for s in paginate(hub, "get_enabled_standards", "StandardsSubscriptions")
+                if s.get("StandardsStatus") not in ("DELETING", "FAILED")}
+            wanted = []
+            for end in module.params["standards"]:
+                match = [arn for arn in offered if arn.endswith(end)]
+                if not match:
+                    unavailable.append(end)
+                else:
+                    wanted.append(match[0])
+            missing = [arn for arn in wanted if arn not in subscribed]
+            enabled = sorted(set(subscribed) | set(wanted))
+            if missing:
+                changed = True
+                if not module.check_mode:
+                    RETRY(hub.batch_enable_standards)(StandardsSubscriptionRequests=[{"StandardsArn": arn} for arn in missing])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to turn on Security Hub")
+    if unavailable:
+        module.warn(f"Security Hub does not offer these standards here: {', '.join(unavailable)}")
+    module.exit_json(changed=changed, hub_arn=hub_arn, enabled_standards=enabled, unavailable=unavailable)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: vpc_flow_logs
+short_description: Flow logs of every traffic type for a list of VPCs, into CloudWatch Logs, in one task
+description:
+  - For each VPC, one flow log of the given traffic type delivered to the given log group with the given
+    role. A VPC's flow log to that group that differs (traffic type, role) is replaced; flow logs to other
+    destinations are left alone.
+  - amazon.aws has no flow log module.
+  - Supports check mode and diff.
+options:
+  vpc_ids:
+    description: The VPCs.
+    type: list
+    elements: str
+    required: true
+  log_group:
+    description: The CloudWatch Logs group the flow logs go to.
+    type: str
+    required: true
+  role_arn:
+    description: The role VPC Flow Logs delivers with.
+    type: str
+    required: true
+  traffic_type:
+    description: What to log.
+    type: str
+    default: ALL
+    choices: [ACCEPT, REJECT, ALL]
+  tags:
+    description: Tags of each flow log when it is created.
+    type: dict
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Flow logs for the toolkit's VPCs
+  vpc_flow_logs:
+    vpc_ids: [vpc-0123456789abcdef0]
+    log_group: /aws/vpc/flow-logs/rnaseq
+    role_arn: arn:aws:iam::123456789012:role/rnaseq-flow-logs
+"""
+
+RETURN = r"""
+flow_logs:
+  description: Each VPC's flow log ID (none in check mode when it would be created) and what was done.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def main():
+    argument_spec = dict(
+        vpc_ids=dict(type="list", elements="str", required=True),
+        log_group=dict(type="str", required=True),
+        role_arn=dict(type="str", required=True),
+        traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),
+        tags=dict(type="dict"),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    ec2 = module.client("ec2")
+    results, before, after = [], {}, {}
+    wanted = {"traffic_type": p["traffic_type"], "role_arn": p["role_arn"]}
+    try:
+        found = {}
+        if p["vpc_ids"]:
+            for flow_log in paginate(ec2, "describe_flow_logs", "FlowLogs", Filters=[{"Name": "resource-id", "Values": p["vpc_ids"]}]):
+                if flow_log.get("LogGroupName") == p["log_group"]:
+                    found.setdefault(flow_log["ResourceId"], []).append(flow_log)
+        for vpc_id in p["vpc_ids"]:
+            existing = found.get(vpc_id, [])
+            matching = [f for f in existing if {"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} == wanted]
+            result = {"vpc_id": vpc_id, "id": matching[0]["FlowLogId"] if matching else None, "state": "unchanged"}
+            stale = [f["FlowLogId"] for f in existing if not matching or f is not matching[0]]
+            if not matching:
+                result["state"] = "replaced" if existing else "created"
+                before[vpc_id] = [{"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} for f in existing]
+                after[vpc_id] = [wanted]
+                if not module.check_mode:
+                    request = {"ResourceIds": [vpc_id], "ResourceType": "VPC", "TrafficType": p["traffic_type"],
+                               "LogDestinationType": "cloud-watch-logs", "LogGroupName": p["log_group"],
+                               "DeliverLogsPermissionArn": p["role_arn"]}
+                    if p["tags"]:
+                        request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log",
+                                                         "Tags": [{"Key": k, "Value": v} for k, v in p["tags"].items()]}]
+                    created = RETRY(ec2.create_flow_logs)(**request)
+                    if created.get("Unsuccessful"):
+                        module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
+                    result["id"] = created["FlowLogIds"][0]
+            elif stale:
+                result["state"] = "duplicates removed"
+                before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
+            if stale and not module.check_mode:
+                RETRY(ec2.delete_flow_logs)(FlowLogIds=stale)
+            results.append(result)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to manage the VPC flow logs")
+    changed = any(r["state"] != "unchanged" for r in results)
+    module.exit_json(changed=changed, flow_logs=results, diff={"before": before, "after": after})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The audit phase against the local cloud, after network, identity and storage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support.api_calls import writes
+from support.cloud import run_playbook
+from support.refusals import assert_refused
+
+TRAIL_GROUP = "/aws/cloudtrail/rnaseq"
+
+
+@pytest.fixture(scope="module")
+def converged(local_cloud):
+    local_cloud.reset()
+    for playbook in ("network", "identity", "storage", "audit"):
+        run = run_playbook(local_cloud, f"playbooks/{playbook}.yml")
+        assert run.ok, run.explain()
+
+
+def audit_key_arn(local_cloud):
+    return local_cloud.client("kms").describe_key(KeyId="alias/rnaseq-audit")["KeyMetadata"]["Arn"]
+
+
+def test_the_trail_logs_everywhere_with_validation_kms_cloudwatch_logs_and_data_events(local_cloud, converged):
+    cloudtrail = local_cloud.client("cloudtrail")
+    (trail,) = cloudtrail.describe_trails()["trailList"]
+    assert trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"] and trail["IncludeGlobalServiceEvents"]
+    assert trail["KmsKeyId"] == audit_key_arn(local_cloud)
+    assert trail["CloudWatchLogsLogGroupArn"].endswith(f":log-group:{TRAIL_GROUP}:*")
+    assert trail["S3BucketName"] == "rnaseq-hipaa-data-bucket-audit-logs"
+    assert cloudtrail.get_trail_status(Name=trail["Name"])["IsLogging"] is True
+    (selector,) = cloudtrail.get_event_selectors(TrailName=trail["Name"])["EventSelectors"]
+    assert selector["IncludeManagementEvents"] and selector["ReadWriteType"] == "All"
+    assert selector["DataResources"] == [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::rnaseq-hipaa-data-bucket/"]}]
+    key_policy = json.loads(local_cloud.client("kms").get_key_policy(KeyId=audit_key_arn(local_cloud), PolicyName="default")["Policy"])
+    assert {"CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsForThisAccountsLogGroups"} <= {s["Sid"] for s in key_policy["Statement"]}
+
+
+def test_the_log_bucket_is_private_versioned_tls_only_and_admits_only_cloudtrail_and_config(local_cloud, converged):
+    s3 = local_cloud.client("s3")
+    bucket = "rnaseq-hipaa-data-bucket-audit-logs"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    allowed = {s["Principal"]["Service"] for s in policy["Statement"] if s["Effect"] == "Allow"}
+    assert allowed == {"cloudtrail.amazonaws.com", "config.amazonaws.com"}
+    assert any(s["Sid"] == "DenyInsecureTransport" for s in policy["Statement"])
+
+
+def test_the_log_groups_are_encrypted_and_kept_a_year(local_cloud, converged):
+    logs = local_cloud.client("logs")
+    for name in (TRAIL_GROUP, "/aws/vpc/flow-logs/rnaseq"):
+        (group,) = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert group["kmsKeyId"] == audit_key_arn(local_cloud) and group["retentionInDays"] >= 365
+
+
+def test_fifteen_cis_filters_each_with_an_alarm_on_the_encrypted_topic(local_cloud, converged):
+    filters = local_cloud.client("logs").describe_metric_filters(logGroupName=TRAIL_GROUP)["metricFilters"]
+    names = [f["filterName"] for f in filters]
+    assert len(names) >= 15 and len(names) == len(set(names))
+    alarms = {a["AlarmName"]: a for a in local_cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix="rnaseq-cis-")["MetricAlarms"]}
+    sns = local_cloud.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":rnaseq-security-alarms")]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == "alias/rnaseq-audit"
+    for name in names:
+        assert alarms[name]["AlarmActions"] == [topic] and alarms[name]["MetricName"] == name
+    root = next(f for f in filters if f["filterName"] == "rnaseq-cis-root-account-usage")
+    assert root["filterPattern"] == '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+
+
+def test_config_records_everything_delivers_to_the_log_bucket_and_has_the_rules(local_cloud, converged):
+    config = local_cloud.client("config")
+    (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["recordingGroup"]["allSupported"] and recorder["recordingGroup"]["includeGlobalResourceTypes"]
+    assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]["recording"] is True
+    (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
+    assert channel["s3BucketName"] == "rnaseq-hipaa-data-bucket-audit-logs" and channel["s3KeyPrefix"] == "config"
+    identifiers = {r["Source"]["SourceIdentifier"] for r in config.describe_config_rules()["ConfigRules"]}
+    assert {"REQUIRED_TAGS", "RESTRICTED_INCOMING_TRAFFIC", "INCOMING_SSH_DISABLED", "CLOUD_TRAIL_ENABLED",
+            "S3_BUCKET_SSL_REQUESTS_ONLY", "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "ENCRYPTED_VOLUMES",
+            "VPC_FLOW_LOGS_ENABLED", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED", "IAM_PASSWORD_POLICY",
+            "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", "ROOT_ACCOUNT_MFA_ENABLED"} <= identifiers
+
+
+def test_security_hub_guardduty_ebs_default_encryption_and_flow_logs(local_cloud, converged):
+    assert local_cloud.client("securityhub").describe_hub()["HubArn"]
+    guardduty = local_cloud.client("guardduty")
+    (detector_id,) = guardduty.list_detectors()["DetectorIds"]
+    assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"
+    ec2 = local_cloud.client("ec2")
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["rna-seq-hipaa-vpc"]}])["Vpcs"][0]["VpcId"]
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc]}])["FlowLogs"]
+    assert flow_log["TrafficType"] == "ALL" and flow_log["LogGroupName"] == "/aws/vpc/flow-logs/rnaseq"
+
+
+def test_a_second_run_and_check_mode_write_nothing(local_cloud, converged):
+    with local_cloud.recording() as calls:
+        again = run_playbook(local_cloud, "playbooks/audit.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+    assert writes(calls) == []
+    with local_cloud.recording() as calls:
+        check = run_playbook(local_cloud, "playbooks/audit.yml", "--check", "--diff")
+    assert check.ok and check.changed == 0 and writes(calls) == []
+
+
+def test_a_drifted_filter_is_repaired_without_a_duplicate_and_a_stray_alarm_is_purged(local_cloud, converged):
+    logs, cloudwatch = local_cloud.client("logs"), local_cloud.client("cloudwatch")
+    logs.put_metric_filter(logGroupName=TRAIL_GROUP, filterName="rnaseq-cis-root-account-usage", filterPattern="{ $.x = 1 }",
+                           metricTransformations=[{"metricName": "x", "metricNamespace": "x", "metricValue": "1"}])
+    cloudwatch.put_metric_alarm(AlarmName="rnaseq-cis-stray", MetricName="x", Namespace="x", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    run = run_playbook(local_cloud, "playbooks/audit.yml", "--tags", "alarms")
+    assert run.ok and run.changed == 1, run.explain()
+    filters = [f for f in logs.describe_metric_filters(logGroupName=TRAIL_GROUP)["metricFilters"]
+               if f["filterName"] == "rnaseq-cis-root-account-usage"]
+    assert len(filters) == 1 and "Root" in filters[0]["filterPattern"]
+    assert cloudwatch.describe_alarms(AlarmNames=["rnaseq-cis-stray"])["MetricAlarms"] == []
+
+
+@pytest.mark.parametrize("extra_vars, message", [
+    ({"audit_log_retention_days": 30}, "audit_log_retention_days must be 365 or more"),
+    ({"audit_alarm_emails": ["not-an-address"]}, "audit_alarm_emails: not an email address: not-an-address"),
+    ({"audit_approved_ami_ids": ["ubuntu"]}, "audit_approved_ami_ids: not an AMI ID: ubuntu"),
+    ({"audit_key_admin_arns": ["arn:aws:iam::123456789012:role/NoSuchAuditor"]},
+     "Unknown key administrator arn:aws:iam::123456789012:role/NoSuchAuditor"),
+])
+def test_bad_audit_input_fails_with_one_clear_message_and_changes_nothing(local_cloud, converged, extra_vars, message):
+    assert_refused(local_cloud, "playbooks/audit.yml", extra_vars, message)
+
+
+def test_audit_before_storage_says_so(local_cloud):
+    local_cloud.reset()
+    assert_refused(local_cloud, "playbooks/audit.yml", {}, "alias/rnaseq-pipeline is missing: run playbooks/storage.yml")
