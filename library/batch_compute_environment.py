@@ -152,6 +152,7 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_batch import compute_environments
+from ansible.module_utils.toolkit_batch import replace_tags
 from ansible.module_utils.toolkit_batch import wait_settled
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -366,12 +367,7 @@ def main():
                         RETRY(batch.update_compute_environment)(**update)
                         touched.append(name)
                     if "tags" in changed:
-                        arn = found["computeEnvironmentArn"]
-                        stale = [k for k in (found.get("tags") or {}) if k not in spec["tags"]]
-                        if stale:
-                            RETRY(batch.untag_resource)(resourceArn=arn, tagKeys=stale)
-                        if spec["tags"]:
-                            RETRY(batch.tag_resource)(resourceArn=arn, tags=spec["tags"])
+                        replace_tags(batch, found["computeEnvironmentArn"], found.get("tags"), spec["tags"])
             results.append(result)
 
         if touched and not module.check_mode:

@@ -100,6 +100,7 @@ from ansible.module_utils.toolkit_batch import active_revisions
 from ansible.module_utils.toolkit_batch import canonical
 from ansible.module_utils.toolkit_batch import latest_job_definitions
 from ansible.module_utils.toolkit_batch import normalize
+from ansible.module_utils.toolkit_batch import replace_tags
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -176,11 +177,7 @@ def main():
                 result["tags_changed"] = True
                 before[name], after[name] = {"tags": found.get("tags") or {}}, {"tags": spec["tags"]}
                 if not module.check_mode:
-                    stale = [k for k in (found.get("tags") or {}) if k not in spec["tags"]]
-                    if stale:
-                        RETRY(batch.untag_resource)(resourceArn=found["jobDefinitionArn"], tagKeys=stale)
-                    if spec["tags"]:
-                        RETRY(batch.tag_resource)(resourceArn=found["jobDefinitionArn"], tags=spec["tags"])
+                    replace_tags(batch, found["jobDefinitionArn"], found.get("tags"), spec["tags"])
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the Batch job definitions")

@@ -86,6 +86,7 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import job_queues
+from ansible.module_utils.toolkit_batch import replace_tags
 from ansible.module_utils.toolkit_batch import wait_settled
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -184,11 +185,7 @@ def main():
                             RETRY(batch.update_job_queue)(**update)
                             touched.append(name)
                         if "tags" in changed:
-                            stale = [k for k in current["tags"] if k not in spec["tags"]]
-                            if stale:
-                                RETRY(batch.untag_resource)(resourceArn=found["jobQueueArn"], tagKeys=stale)
-                            if spec["tags"]:
-                                RETRY(batch.tag_resource)(resourceArn=found["jobQueueArn"], tags=spec["tags"])
+                            replace_tags(batch, found["jobQueueArn"], current["tags"], spec["tags"])
             results.append(result)
         if touched and not module.check_mode:
             settled = wait_settled(module, lambda n: job_queues(batch, n), touched, module.params["wait_timeout"], gone_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import paginate
 
 # Batch's status while it works on a compute environment or job queue.
@@ -39,6 +40,16 @@ def latest_job_definitions(batch, names):
             if name not in latest or definition["revision"] > latest[name]["revision"]:
                 latest[name] = definition
     return latest
+
+
+def replace_tags(batch, arn, current, wanted):
+    """Make a Batch resource's tags exactly `wanted`: untag the keys it no
+    longer has, then tag (which also overwrites changed values)."""
+    stale = [key for key in (current or {}) if key not in wanted]
+    if stale:
+        RETRY(batch.untag_resource)(resourceArn=arn, tagKeys=stale)
+    if wanted:
+        RETRY(batch.tag_resource)(resourceArn=arn, tags=wanted)
 
 
 def wait_settled(module, describe, names, timeout, gone_ok=False):
