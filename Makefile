@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 
 # Debian packages the registry phase and the local cloud need: skopeo copies
 # images without a daemon, docker-registry is the local cloud's registry.
-SYSTEM_PACKAGES := skopeo docker-registry
+SYSTEM_PACKAGES := skopeo docker-registry debootstrap
 
 help:
 	@echo "make demo         set up .venv, start a local cloud, run site.yml and verify.yml, stop it"

@@ -11,16 +11,21 @@ REPO = Path(__file__).resolve().parents[2]
 LIBRARY = sorted(p.stem for p in (REPO / "library").glob("*.py"))
 PLAYS = sorted(list((REPO / "playbooks").glob("*.yml")) + list((REPO / "molecule").glob("*/converge.yml"))
                + list((REPO / "molecule").glob("*/verify.yml")))
-PHASES = ["network", "identity", "storage", "audit", "registry", "batch"]
+PHASES = ["network", "identity", "storage", "audit", "registry", "batch", "access"]
 
 
 def plays(path):
     return [play for play in yaml.safe_load(path.read_text()) if "hosts" in play]
 
 
-@pytest.mark.parametrize("path", [p for p in PLAYS if plays(p)], ids=lambda p: str(p.relative_to(REPO)))
+def aws_plays(path):
+    """The plays that talk to AWS: those of the account's group (host plays configure machines)."""
+    return [play for play in plays(path) if play["hosts"] == "aws_account"]
+
+
+@pytest.mark.parametrize("path", [p for p in PLAYS if aws_plays(p)], ids=lambda p: str(p.relative_to(REPO)))
 def test_every_aws_play_points_every_module_at_the_inventorys_connection(path):
-    for play in plays(path):
+    for play in aws_plays(path):
         defaults = play["module_defaults"]
         expected = {"group/amazon.aws.aws", "group/community.aws.aws", *LIBRARY}
         assert set(defaults) == expected, sorted(expected ^ set(defaults))
@@ -35,7 +40,8 @@ def test_site_runs_the_phases_in_the_runbooks_order():
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_each_phase_is_a_playbook_of_its_own_with_its_role_tag(phase):
-    (play,) = plays(REPO / "playbooks" / f"{phase}.yml")
+    play, *host_plays = plays(REPO / "playbooks" / f"{phase}.yml")
+    assert all(p["hosts"] != "aws_account" for p in host_plays)
     assert play["roles"] == [{"role": phase, "tags": [phase]}]
     assert (REPO / "roles" / phase / "tasks" / "settings.yml").exists()
 

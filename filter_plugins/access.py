@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+"""Filters of the access phase: input validation and the hosts' specifications.
+
+Pure functions of their arguments (no AWS calls), so the unit tests in
+tests/unit/test_access_filters.py cover them directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_WORLD = {ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")}
+_PUBLIC_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$")
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
+
+
+def _network(value):
+    try:
+        return ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        return None
+
+
+def _cidr_list_errors(values, label, allow_world):
+    errors = []
+    for value in values or []:
+        network = _network(value)
+        if network is None:
+            errors.append(f"{label}: '{value}' is not a CIDR block (host bits must be zero)")
+        elif network in _WORLD and not allow_world:
+            errors.append(f"{label}: '{value}' would open SSH to the whole internet; list your administrators' ranges")
+    if not values:
+        errors.append(f"{label} is empty: name the ranges allowed to connect")
+    return errors
+
+
+def access_input_errors(values):
+    """Every problem with the access phase's inventory, as one list of lines.
+
+    `values` holds the role's inputs plus what it needs from the network phase:
+    vpc_cidr, public_subnet_cidr, vpn_client_cidr, openvpn_private_ip,
+    ssh_admin_cidrs, vpn_allowed_cidrs, vpn_port, key_pair_public_key, ami_id,
+    production_cidr, https_client_cidrs, interface_endpoints.
+    """
+    errors = []
+    blocks = {}
+    for key, label in (("vpc_cidr", "access_vpc_cidr"), ("public_subnet_cidr", "access_public_subnet_cidr"),
+                       ("vpn_client_cidr", "access_vpn_client_cidr"), ("production_cidr", "network_vpc_cidr")):
+        network = _network(values.get(key))
+        if network is None or network.version != 4:
+            errors.append(f"{label} '{values.get(key)}' is not an IPv4 CIDR block (host bits must be zero)")
+        else:
+            blocks[key] = network
+    if {"vpc_cidr", "production_cidr"} <= blocks.keys() and blocks["vpc_cidr"].overlaps(blocks["production_cidr"]):
+        errors.append(f"access_vpc_cidr {blocks['vpc_cidr']} overlaps the production VPC {blocks['production_cidr']}: peering needs distinct ranges")
+    if {"vpc_cidr", "public_subnet_cidr"} <= blocks.keys() and not blocks["public_subnet_cidr"].subnet_of(blocks["vpc_cidr"]):
+        errors.append(f"access_public_subnet_cidr {blocks['public_subnet_cidr']} is not inside access_vpc_cidr {blocks['vpc_cidr']}")
+    if "vpn_client_cidr" in blocks:
+        for key, label in (("vpc_cidr", "the management VPC"), ("production_cidr", "the production VPC")):
+            if key in blocks and blocks["vpn_client_cidr"].overlaps(blocks[key]):
+                errors.append(f"access_vpn_client_cidr {blocks['vpn_client_cidr']} overlaps {label} {blocks[key]}")
+
+    try:
+        vpn_ip = ipaddress.ip_address(str(values.get("openvpn_private_ip")))
+    except ValueError:
+        vpn_ip = None
+        errors.append(f"access_openvpn_private_ip '{values.get('openvpn_private_ip')}' is not an IPv4 address")
+    subnet = blocks.get("public_subnet_cidr")
+    if vpn_ip is not None and subnet is not None:
+        # AWS keeps the first four addresses of a subnet and the last one.
+        usable = vpn_ip in subnet and 4 <= int(vpn_ip) - int(subnet.network_address) < subnet.num_addresses - 1
+        if not usable:
+            errors.append(f"access_openvpn_private_ip {vpn_ip} is not a usable address of the public subnet {subnet}")
+    if vpn_ip is not None and f"{vpn_ip}/32" not in [str(c) for c in values.get("https_client_cidrs") or []]:
+        errors.append(f"network_https_client_cidrs must include {vpn_ip}/32, the address VPN traffic reaches production from; "
+                      "add it to the inventory and run playbooks/network.yml")
+    if "s3" not in (values.get("interface_endpoints") or []):
+        errors.append("network_interface_endpoints_extra must include s3 (the S3 interface endpoint for data uploads over the VPN); "
+                      "add it to the inventory and run playbooks/network.yml")
+
+    errors += _cidr_list_errors(values.get("ssh_admin_cidrs"), "access_ssh_admin_cidrs", allow_world=False)
+    errors += _cidr_list_errors(values.get("vpn_allowed_cidrs"), "access_vpn_allowed_cidrs", allow_world=True)
+    port = values.get("vpn_port")
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        errors.append(f"access_vpn_port '{port}' is not a port number")
+    if not _PUBLIC_KEY.match(str(values.get("key_pair_public_key") or "").strip()):
+        errors.append("access_key_pair_public_key must be an OpenSSH public key (ssh-ed25519, ecdsa or ssh-rsa): "
+                      "the key of the administrator who configures the hosts")
+    ami = str(values.get("ami_id") or "")
+    if ami and not _AMI_ID.match(ami):
+        errors.append(f"access_ami_id must be an AMI ID (ami-...) or empty, not {ami}")
+    return errors
+
+
+def access_newest_image(images):
+    """The newest of the images an AMI lookup found (by creation date), or {}."""
+    return max(images or [], key=lambda image: image.get("creation_date", ""), default={})
+
+
+def access_vpc_resolver(cidr):
+    """The Amazon-provided DNS resolver of a VPC: its base address plus two."""
+    network = ipaddress.ip_network(str(cidr), strict=True)
+    return str(network.network_address + 2)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "access_input_errors": access_input_errors,
+            "access_newest_image": access_newest_image,
+            "access_vpc_resolver": access_vpc_resolver,
+        }

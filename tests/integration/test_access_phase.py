@@ -1,0 +1,186 @@
+"""The access phase against the local cloud: management VPC, peering, the two hosts, isolation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.api_calls import writes
+from support.cloud import REPO, run_playbook
+from support.refusals import assert_refused
+
+PRODUCTION_CIDR = "10.0.0.0/16"
+VPN_HOST = "10.1.0.10"
+
+
+@pytest.fixture(scope="module")
+def converged(local_cloud):
+    local_cloud.reset()
+    for playbook in ("network", "identity", "storage", "access"):
+        run = run_playbook(local_cloud, f"playbooks/{playbook}.yml")
+        assert run.ok, run.explain()
+
+
+def named(items, name):
+    (item,) = [i for i in items if {"Key": "Name", "Value": name} in i.get("Tags", [])]
+    return item
+
+
+def vpcs(ec2):
+    return {next(t["Value"] for t in v["Tags"] if t["Key"] == "Name"): v for v in ec2.describe_vpcs()["Vpcs"] if v.get("Tags")}
+
+
+def active_peerings(ec2):
+    return [p for p in ec2.describe_vpc_peering_connections()["VpcPeeringConnections"] if p["Status"]["Code"] == "active"]
+
+
+def instances(ec2):
+    reservations = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]
+    return {next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i for r in reservations for i in r["Instances"]}
+
+
+def test_the_management_vpc_is_peered_with_production_and_routes_only_what_needs_it(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    found = vpcs(ec2)
+    management, production = found["rna-seq-management-vpc"], found["rna-seq-hipaa-vpc"]
+    assert management["CidrBlock"] == "10.1.0.0/16"
+    (peering,) = active_peerings(ec2)
+    assert peering["RequesterVpcInfo"]["VpcId"] == management["VpcId"]
+    assert peering["AccepterVpcInfo"]["VpcId"] == production["VpcId"]
+
+    tables = ec2.describe_route_tables()["RouteTables"]
+    private = named(tables, "rna-seq-private-rt")
+    via_peering = {r["DestinationCidrBlock"] for r in private["Routes"] if r.get("VpcPeeringConnectionId")}
+    assert via_peering == {f"{VPN_HOST}/32"}
+    # Production keeps no default route and no internet gateway.
+    assert not [r for r in private["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    assert not ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [production["VpcId"]]}])["InternetGateways"]
+
+    public = named(tables, "rna-seq-management-public-rt")
+    routes = {r.get("DestinationCidrBlock"): r.get("GatewayId") or r.get("VpcPeeringConnectionId") for r in public["Routes"]}
+    assert routes["10.0.0.0/20"] == routes["10.0.16.0/20"] == peering["VpcPeeringConnectionId"]
+    assert routes["0.0.0.0/0"].startswith("igw-")
+    assert PRODUCTION_CIDR not in routes
+
+
+def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager_profile_only(local_cloud, converged):
+    ec2, iam = local_cloud.client("ec2"), local_cloud.client("iam")
+    hosts = instances(ec2)
+    assert {"rna-seq-bastion", "rna-seq-openvpn"} <= hosts.keys()
+    key_arn = local_cloud.client("kms").describe_key(KeyId="alias/rnaseq-pipeline")["KeyMetadata"]["Arn"]
+    for name in ("rna-seq-bastion", "rna-seq-openvpn"):
+        host = hosts[name]
+        assert host["MetadataOptions"]["HttpTokens"] == "required"
+        assert host["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+        assert host["IamInstanceProfile"]["Arn"].endswith(":instance-profile/rna-seq-access-host-role")
+        for mapping in host["BlockDeviceMappings"]:
+            (volume,) = ec2.describe_volumes(VolumeIds=[mapping["Ebs"]["VolumeId"]])["Volumes"]
+            assert volume["Encrypted"] and volume["KmsKeyId"] == key_arn
+        assert {"Key": "Role", "Value": name.removeprefix("rna-seq-")} in host["Tags"]
+    assert hosts["rna-seq-openvpn"]["PrivateIpAddress"] == VPN_HOST
+    (address,) = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [hosts["rna-seq-openvpn"]["InstanceId"]]}])["Addresses"]
+    assert {"Key": "Name", "Value": "rna-seq-openvpn-eip"} in address["Tags"]
+    policies = iam.list_attached_role_policies(RoleName="rna-seq-access-host-role")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["AmazonSSMManagedInstanceCore"]
+    assert iam.list_role_policies(RoleName="rna-seq-access-host-role")["PolicyNames"] == []
+    assert iam.list_access_keys(UserName="example-admin")["AccessKeyMetadata"] == []
+
+
+def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    for group in groups:
+        for rule in group["IpPermissions"]:
+            if rule.get("FromPort", 0) <= 22 <= rule.get("ToPort", 65535) or rule["IpProtocol"] == "-1":
+                assert {"CidrIp": "0.0.0.0/0"} not in [{"CidrIp": r["CidrIp"]} for r in rule.get("IpRanges", [])], group["GroupName"]
+    bastion = named(groups, "rna-seq-bastion-sg")
+    assert [(r["IpProtocol"], r["FromPort"], [x["CidrIp"] for x in r["IpRanges"]]) for r in bastion["IpPermissions"]] \
+        == [("tcp", 22, ["203.0.113.0/24"])]
+    vpn = named(groups, "rna-seq-openvpn-sg")
+    inbound = {(r["IpProtocol"], r["FromPort"]): r for r in vpn["IpPermissions"]}
+    assert [x["CidrIp"] for x in inbound[("udp", 1194)]["IpRanges"]] == ["198.51.100.0/24"]
+    assert [g["GroupId"] for g in inbound[("tcp", 22)]["UserIdGroupPairs"]] == [bastion["GroupId"]]
+    assert inbound[("tcp", 22)]["IpRanges"] == []
+
+
+def test_production_admits_https_from_the_vpn_host_and_has_an_s3_interface_endpoint(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    endpoint_sg = named(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-vpc-endpoint-sg")
+    sources = {r["CidrIp"] for rule in endpoint_sg["IpPermissions"] for r in rule["IpRanges"]}
+    assert sources == {PRODUCTION_CIDR, f"{VPN_HOST}/32"}
+    nacl = named(ec2.describe_network_acls()["NetworkAcls"], "rna-seq-private-nacl")
+    assert any(e["CidrBlock"] == f"{VPN_HOST}/32" and not e["Egress"] and e["PortRange"] == {"From": 443, "To": 443}
+               for e in nacl["Entries"])
+    endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+    s3 = sorted(e["VpcEndpointType"] for e in endpoints if e["ServiceName"].endswith(".s3"))
+    assert s3 == ["Gateway", "Interface"]
+
+
+def test_a_second_run_and_check_mode_write_nothing(local_cloud, converged):
+    with local_cloud.recording() as calls:
+        again = run_playbook(local_cloud, "playbooks/access.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+    assert writes(calls) == []
+    with local_cloud.recording() as calls:
+        check = run_playbook(local_cloud, "playbooks/access.yml", "--check", "--diff")
+    assert check.ok and check.changed == 0 and writes(calls) == []
+
+
+def test_the_aws_ec2_inventory_groups_the_hosts_and_reaches_the_vpn_host_through_the_bastion(local_cloud, converged, tmp_path):
+    # The production inventory's plugin file, pointed at this environment's tags.
+    config = (REPO / "inventories/production/aws_ec2.yml").read_text().replace("tag:Environment: production", "tag:Environment: local")
+    (tmp_path / "aws_ec2.yml").write_text(config)
+    (tmp_path / "group_vars").symlink_to(REPO / "inventories/production/group_vars")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **local_cloud.env}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    run = subprocess.run(["ansible", "rna-seq-openvpn", "-i", str(tmp_path), "-m", "ansible.builtin.debug",
+                          "-a", 'msg="{{ group_names | sort }} {{ ansible_host }} {{ ansible_ssh_common_args }} {{ openvpn_remote_host }}"'],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    hosts = instances(local_cloud.client("ec2"))
+    bastion_ip = hosts["rna-seq-bastion"]["PublicIpAddress"]
+    vpn_eip = hosts["rna-seq-openvpn"]["PublicIpAddress"]
+    shown = " ".join(run.stdout.replace("''", "'").split())
+    assert f"['access_hosts', 'aws_ec2', 'openvpn'] {VPN_HOST} -o ProxyJump=admin@{bastion_ip} {vpn_eip}" in shown, run.stdout
+
+
+def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_restores_them(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    hosts_before = instances(ec2)
+    run = run_playbook(local_cloud, "playbooks/isolate.yml")
+    assert run.ok, run.explain()
+    assert active_peerings(ec2) == []
+    private = named(ec2.describe_route_tables()["RouteTables"], "rna-seq-private-rt")
+    assert not [r for r in private["Routes"] if r.get("VpcPeeringConnectionId")]
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    for name in ("rna-seq-bastion-sg", "rna-seq-openvpn-sg"):
+        assert named(groups, name)["IpPermissions"] == []
+    assert instances(ec2).keys() == hosts_before.keys(), "isolation deletes no host"
+
+    again = run_playbook(local_cloud, "playbooks/isolate.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+
+    restored = run_playbook(local_cloud, "playbooks/access.yml")
+    assert restored.ok, restored.explain()
+    assert len(active_peerings(ec2)) == 1
+    assert named(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-bastion-sg")["IpPermissions"]
+
+
+@pytest.mark.parametrize("extra_vars, message", [
+    pytest.param({"access_ssh_admin_cidrs": ["0.0.0.0/0"]},
+                 "access_ssh_admin_cidrs: '0.0.0.0/0' would open SSH to the whole internet", id="ssh-from-anywhere"),
+    pytest.param({"access_vpc_cidr": "10.0.0.0/16"},
+                 "access_vpc_cidr 10.0.0.0/16 overlaps the production VPC 10.0.0.0/16", id="overlapping-vpcs"),
+    pytest.param({"network_https_client_cidrs": []},
+                 "network_https_client_cidrs must include 10.1.0.10/32", id="production-not-admitting-the-vpn"),
+    pytest.param({"access_key_pair_public_key": "not a key"},
+                 "access_key_pair_public_key must be an OpenSSH public key", id="bad-public-key"),
+    pytest.param({"access_ami_id": "ami-0123456789abcdef0"},
+                 "No image found: access_ami_id ami-0123456789abcdef0 does not exist", id="unknown-image"),
+])
+def test_bad_access_input_fails_with_one_clear_message_and_changes_nothing(local_cloud, converged, extra_vars, message):
+    assert_refused(local_cloud, "playbooks/access.yml", extra_vars, message)

@@ -1,0 +1,88 @@
+"""The access phase's filters and the host roles' filters: inventory checks, images, moduli, OpenVPN."""
+
+from __future__ import annotations
+
+import pytest
+
+from access import access_input_errors, access_newest_image, access_vpc_resolver
+from bastion import bastion_strong_moduli
+from openvpn import openvpn_input_errors, openvpn_network_mask
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJW2o9LLoDMJbf1VPahkp+9U4bqk0IXKVYjFCjmYMlFC admin@example"
+GOOD = {"vpc_cidr": "10.1.0.0/16", "public_subnet_cidr": "10.1.0.0/24", "vpn_client_cidr": "10.8.0.0/24",
+        "openvpn_private_ip": "10.1.0.10", "ssh_admin_cidrs": ["203.0.113.0/24"], "vpn_allowed_cidrs": ["0.0.0.0/0"],
+        "vpn_port": 1194, "key_pair_public_key": KEY, "ami_id": "", "production_cidr": "10.0.0.0/16",
+        "https_client_cidrs": ["10.1.0.10/32"], "interface_endpoints": ["ecr.api", "s3"]}
+
+
+def test_a_sound_access_inventory_has_no_problem():
+    assert access_input_errors(GOOD) == []
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"ssh_admin_cidrs": ["0.0.0.0/0"]}, "'0.0.0.0/0' would open SSH to the whole internet"),
+    ({"ssh_admin_cidrs": ["::/0"]}, "'::/0' would open SSH to the whole internet"),
+    ({"ssh_admin_cidrs": []}, "access_ssh_admin_cidrs is empty"),
+    ({"vpn_allowed_cidrs": []}, "access_vpn_allowed_cidrs is empty"),
+    ({"ssh_admin_cidrs": ["203.0.113.5/24"]}, "'203.0.113.5/24' is not a CIDR block"),
+    ({"vpc_cidr": "10.0.0.0/16"}, "overlaps the production VPC 10.0.0.0/16"),
+    ({"public_subnet_cidr": "10.2.0.0/24"}, "is not inside access_vpc_cidr"),
+    ({"vpn_client_cidr": "10.1.128.0/24"}, "overlaps the management VPC"),
+    ({"openvpn_private_ip": "10.1.0.2"}, "is not a usable address of the public subnet"),
+    ({"openvpn_private_ip": "10.1.0.255"}, "is not a usable address of the public subnet"),
+    ({"https_client_cidrs": []}, "network_https_client_cidrs must include 10.1.0.10/32"),
+    ({"interface_endpoints": ["ecr.api"]}, "network_interface_endpoints_extra must include s3"),
+    ({"vpn_port": 70000}, "access_vpn_port '70000' is not a port number"),
+    ({"key_pair_public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "must be an OpenSSH public key"),
+    ({"ami_id": "debian"}, "access_ami_id must be an AMI ID"),
+])
+def test_each_access_inventory_problem_is_named(change, problem):
+    errors = access_input_errors({**GOOD, **change})
+    assert any(problem in error for error in errors), errors
+
+
+def test_the_newest_image_is_chosen_by_creation_date_and_none_found_is_empty():
+    images = [{"image_id": "ami-1", "creation_date": "2026-01-02T00:00:00.000Z"},
+              {"image_id": "ami-2", "creation_date": "2026-10-01T00:00:00.000Z"}]
+    assert access_newest_image(images)["image_id"] == "ami-2"
+    assert access_newest_image([]) == {}
+
+
+def test_the_vpc_resolver_is_the_base_address_plus_two():
+    assert access_vpc_resolver("10.1.0.0/16") == "10.1.0.2"
+
+
+def test_weak_diffie_hellman_groups_are_dropped_from_the_moduli():
+    moduli = "\n".join([
+        "# Time Type Tests Tries Size Generator Modulus",
+        "20230315 2 6 100 2047 5 C0FFEE",
+        "20230315 2 6 100 3071 2 BADC0DE",
+        "20230315 2 6 100 8191 2 FACADE",
+    ])
+    kept = bastion_strong_moduli(moduli, 3071).splitlines()
+    assert kept[0].startswith("#")
+    assert [line.split()[4] for line in kept[1:]] == ["3071", "8191"]
+
+
+def test_a_sound_openvpn_inventory_has_no_problem():
+    values = {"ca_passphrase": "x" * 32, "users": ["alice", "bob"], "remote_host": "vpn.example.org",
+              "client_cidr": "10.8.0.0/24", "routes": ["10.0.0.0/20"]}
+    assert openvpn_input_errors(values) == []
+
+
+def test_each_openvpn_inventory_problem_is_named():
+    errors = openvpn_input_errors({"ca_passphrase": "short", "users": ["Alice", "bob", "bob"], "remote_host": "",
+                                   "client_cidr": "10.8.0.1/24", "routes": ["10.0.0.0/33"]})
+    assert len(errors) == 6, errors
+    assert any("openvpn_ca_passphrase must be set" in e for e in errors)
+    assert any("'Alice' is not a valid name" in e for e in errors)
+    assert any("bob is listed twice" in e for e in errors)
+    assert any("openvpn_remote_host is empty" in e for e in errors)
+    assert any("openvpn_client_cidr '10.8.0.1/24'" in e for e in errors)
+    assert any("'10.0.0.0/33' is not an IPv4 network" in e for e in errors)
+    assert openvpn_input_errors({"ca_passphrase": "x" * 16, "users": [], "remote_host": "h", "client_cidr": "10.8.0.0/24"}) \
+        == ["openvpn_users is empty: nobody could connect"]
+
+
+def test_openvpn_wants_network_and_mask():
+    assert openvpn_network_mask("10.0.16.0/20") == "10.0.16.0 255.255.240.0"
