@@ -25,6 +25,10 @@ STEP_OF_TAG = {
     "endpoints": "Deploy VPC Endpoints",
 }
 INTERFACE_SERVICES = ["ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs", "sts"]
+# The local inventory's declared HTTPS client (the access phase's VPN host)
+# and its extra interface endpoint (S3, for uploads over the VPN).
+VPN_HOST = "10.1.0.10/32"
+EXTRA_INTERFACE_SERVICES = ["s3"]
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +106,12 @@ def test_the_nacl_has_the_runbook_rules_plus_https_to_every_s3_prefix_list_cidr(
     assert rules(False) == sorted(
         [(100, "6", "allow", VPC_CIDR, 443, 443), (110, "6", "allow", VPC_CIDR, 1024, 65535)]
         + [(200 + 10 * i, "6", "allow", cidr, 1024, 65535) for i, cidr in enumerate(s3)]
+        + [(300, "6", "allow", VPN_HOST, 443, 443)]
     )
     assert rules(True) == sorted(
         [(100, "6", "allow", VPC_CIDR, 443, 443), (110, "6", "allow", VPC_CIDR, 1024, 65535)]
         + [(200 + 10 * i, "6", "allow", cidr, 443, 443) for i, cidr in enumerate(s3)]
+        + [(300, "6", "allow", VPN_HOST, 1024, 65535)]
     )
     # Everything else falls through to the default deny.
     defaults = [e for e in nacl["Entries"] if e["RuleNumber"] == 32767]
@@ -125,13 +131,13 @@ def test_the_route_table_has_the_local_route_and_the_s3_gateway_route_only(vpc, 
     assert others[0]["GatewayId"].startswith("vpce-")
 
 
-def test_the_endpoint_security_group_admits_https_from_the_vpc_only(vpc, ec2):
+def test_the_endpoint_security_group_admits_https_from_the_vpc_and_the_declared_client_only(vpc, ec2):
     groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]
     group = next(g for g in groups if g["GroupName"] == "rna-seq-vpc-endpoint-sg")
     assert group["Description"] == "Allow VPC resources to access VPC endpoints"
-    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissions"]] == [
-        ("tcp", 443, 443, [VPC_CIDR])
-    ]
+    assert {(p["IpProtocol"], p["FromPort"], p["ToPort"], r["CidrIp"]) for p in group["IpPermissions"] for r in p["IpRanges"]} == {
+        ("tcp", 443, 443, VPC_CIDR), ("tcp", 443, 443, VPN_HOST)
+    }
     assert [(p["IpProtocol"], p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissionsEgress"]] == [
         ("tcp", 443, [VPC_CIDR])
     ]
@@ -166,11 +172,12 @@ def test_the_endpoints_are_an_s3_gateway_and_private_dns_interfaces_in_both_subn
     endpoint_sg = next(g["GroupId"] for g in groups if g["GroupName"] == "rna-seq-vpc-endpoint-sg")
     table = by_name(ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["RouteTables"], "rna-seq-private-rt")
     prefix = f"com.amazonaws.{local_cloud.region}."
-    by_service = {e["ServiceName"][len(prefix):]: e for e in endpoints}
-    assert sorted(by_service) == sorted(["s3"] + INTERFACE_SERVICES)
-    assert by_service["s3"]["RouteTableIds"] == [table["RouteTableId"]]
-    for service in INTERFACE_SERVICES:
-        endpoint = by_service[service]
+    by_service = {(e["ServiceName"][len(prefix):], e["VpcEndpointType"]): e for e in endpoints}
+    interfaces = INTERFACE_SERVICES + EXTRA_INTERFACE_SERVICES
+    assert sorted(by_service) == sorted([("s3", "Gateway")] + [(service, "Interface") for service in interfaces])
+    assert by_service[("s3", "Gateway")]["RouteTableIds"] == [table["RouteTableId"]]
+    for service in interfaces:
+        endpoint = by_service[(service, "Interface")]
         assert endpoint["VpcEndpointType"] == "Interface"
         assert endpoint["PrivateDnsEnabled"] is True
         assert set(endpoint["SubnetIds"]) == subnets
@@ -185,7 +192,7 @@ def test_the_endpoints_come_from_one_cloudformation_stack_with_the_runbook_param
     assert parameters["VpcId"] == vpc["VpcId"]
 
 
-def test_nothing_routes_to_or_admits_traffic_from_outside_the_vpc(vpc, ec2, s3_prefix_list):
+def test_nothing_routes_to_or_admits_traffic_from_outside_the_vpc_but_the_declared_client(vpc, ec2, s3_prefix_list):
     vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"] == []
     assert [n for n in ec2.describe_nat_gateways(Filters=vpc_filter)["NatGateways"] if n["State"] != "deleted"] == []
@@ -198,14 +205,16 @@ def test_nothing_routes_to_or_admits_traffic_from_outside_the_vpc(vpc, ec2, s3_p
     for group in ec2.describe_security_groups(Filters=vpc_filter)["SecurityGroups"]:
         for permission in group["IpPermissions"]:
             for source in permission["IpRanges"]:
-                assert ipaddress.ip_network(source["CidrIp"]).subnet_of(vpc_net), (group["GroupName"], source)
+                declared = source["CidrIp"] == VPN_HOST and permission["FromPort"] == permission["ToPort"] == 443
+                assert ipaddress.ip_network(source["CidrIp"]).subnet_of(vpc_net) or declared, (group["GroupName"], source)
             assert not permission.get("Ipv6Ranges") and not permission.get("PrefixListIds")
     private = by_name(ec2.describe_network_acls(Filters=vpc_filter)["NetworkAcls"], "rna-seq-private-nacl")
     for entry in private["Entries"]:
         if entry["RuleAction"] == "allow" and not entry["Egress"]:
             inside = ipaddress.ip_network(entry["CidrBlock"]).subnet_of(vpc_net)
             replies_from_s3 = entry["CidrBlock"] in s3_prefix_list["cidrs"] and entry["PortRange"]["From"] >= 1024
-            assert inside or replies_from_s3, entry
+            https_from_the_client = entry["CidrBlock"] == VPN_HOST and entry["PortRange"] == {"From": 443, "To": 443}
+            assert inside or replies_from_s3 or https_from_the_client, entry
 
 
 def test_a_second_run_changes_nothing_and_sends_no_write_call(local_cloud, converged):
