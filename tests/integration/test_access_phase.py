@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from support.api_calls import writes
-from support.cloud import REPO, run_playbook
+from support.cloud import REPO, by_name, run_playbook
 from support.refusals import assert_refused
 
 PRODUCTION_CIDR = "10.0.0.0/16"
@@ -23,11 +23,6 @@ def converged(local_cloud):
     for playbook in ("network", "identity", "storage", "access"):
         run = run_playbook(local_cloud, f"playbooks/{playbook}.yml")
         assert run.ok, run.explain()
-
-
-def named(items, name):
-    (item,) = [i for i in items if {"Key": "Name", "Value": name} in i.get("Tags", [])]
-    return item
 
 
 def vpcs(ec2):
@@ -53,14 +48,14 @@ def test_the_management_vpc_is_peered_with_production_and_routes_only_what_needs
     assert peering["AccepterVpcInfo"]["VpcId"] == production["VpcId"]
 
     tables = ec2.describe_route_tables()["RouteTables"]
-    private = named(tables, "rna-seq-private-rt")
+    private = by_name(tables, "rna-seq-private-rt")
     via_peering = {r["DestinationCidrBlock"] for r in private["Routes"] if r.get("VpcPeeringConnectionId")}
     assert via_peering == {f"{VPN_HOST}/32"}
     # Production keeps no default route and no internet gateway.
     assert not [r for r in private["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
     assert not ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [production["VpcId"]]}])["InternetGateways"]
 
-    public = named(tables, "rna-seq-management-public-rt")
+    public = by_name(tables, "rna-seq-management-public-rt")
     routes = {r.get("DestinationCidrBlock"): r.get("GatewayId") or r.get("VpcPeeringConnectionId") for r in public["Routes"]}
     assert routes["10.0.0.0/20"] == routes["10.0.16.0/20"] == peering["VpcPeeringConnectionId"]
     assert routes["0.0.0.0/0"].startswith("igw-")
@@ -97,10 +92,10 @@ def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges
         for rule in group["IpPermissions"]:
             if rule.get("FromPort", 0) <= 22 <= rule.get("ToPort", 65535) or rule["IpProtocol"] == "-1":
                 assert {"CidrIp": "0.0.0.0/0"} not in [{"CidrIp": r["CidrIp"]} for r in rule.get("IpRanges", [])], group["GroupName"]
-    bastion = named(groups, "rna-seq-bastion-sg")
+    bastion = by_name(groups, "rna-seq-bastion-sg")
     assert [(r["IpProtocol"], r["FromPort"], [x["CidrIp"] for x in r["IpRanges"]]) for r in bastion["IpPermissions"]] \
         == [("tcp", 22, ["203.0.113.0/24"])]
-    vpn = named(groups, "rna-seq-openvpn-sg")
+    vpn = by_name(groups, "rna-seq-openvpn-sg")
     inbound = {(r["IpProtocol"], r["FromPort"]): r for r in vpn["IpPermissions"]}
     assert [x["CidrIp"] for x in inbound[("udp", 1194)]["IpRanges"]] == ["198.51.100.0/24"]
     assert [g["GroupId"] for g in inbound[("tcp", 22)]["UserIdGroupPairs"]] == [bastion["GroupId"]]
@@ -109,10 +104,10 @@ def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges
 
 def test_production_admits_https_from_the_vpn_host_and_has_an_s3_interface_endpoint(local_cloud, converged):
     ec2 = local_cloud.client("ec2")
-    endpoint_sg = named(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-vpc-endpoint-sg")
+    endpoint_sg = by_name(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-vpc-endpoint-sg")
     sources = {r["CidrIp"] for rule in endpoint_sg["IpPermissions"] for r in rule["IpRanges"]}
     assert sources == {PRODUCTION_CIDR, f"{VPN_HOST}/32"}
-    nacl = named(ec2.describe_network_acls()["NetworkAcls"], "rna-seq-private-nacl")
+    nacl = by_name(ec2.describe_network_acls()["NetworkAcls"], "rna-seq-private-nacl")
     assert any(e["CidrBlock"] == f"{VPN_HOST}/32" and not e["Egress"] and e["PortRange"] == {"From": 443, "To": 443}
                for e in nacl["Entries"])
     endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
@@ -154,11 +149,11 @@ def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_re
     run = run_playbook(local_cloud, "playbooks/isolate.yml")
     assert run.ok, run.explain()
     assert active_peerings(ec2) == []
-    private = named(ec2.describe_route_tables()["RouteTables"], "rna-seq-private-rt")
+    private = by_name(ec2.describe_route_tables()["RouteTables"], "rna-seq-private-rt")
     assert not [r for r in private["Routes"] if r.get("VpcPeeringConnectionId")]
     groups = ec2.describe_security_groups()["SecurityGroups"]
     for name in ("rna-seq-bastion-sg", "rna-seq-openvpn-sg"):
-        assert named(groups, name)["IpPermissions"] == []
+        assert by_name(groups, name)["IpPermissions"] == []
     assert instances(ec2).keys() == hosts_before.keys(), "isolation deletes no host"
 
     again = run_playbook(local_cloud, "playbooks/isolate.yml")
@@ -167,7 +162,7 @@ def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_re
     restored = run_playbook(local_cloud, "playbooks/access.yml")
     assert restored.ok, restored.explain()
     assert len(active_peerings(ec2)) == 1
-    assert named(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-bastion-sg")["IpPermissions"]
+    assert by_name(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-bastion-sg")["IpPermissions"]
 
 
 @pytest.mark.parametrize("extra_vars, message", [

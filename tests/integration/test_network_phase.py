@@ -12,7 +12,7 @@ import ipaddress
 import pytest
 
 from support.api_calls import writes
-from support.cloud import run_playbook
+from support.cloud import by_name, run_playbook
 
 VPC_CIDR = "10.0.0.0/16"
 SUBNETS = {"rna-seq-private-subnet-az1": "10.0.0.0/20", "rna-seq-private-subnet-az2": "10.0.16.0/20"}
@@ -57,12 +57,6 @@ def s3_prefix_list(local_cloud, ec2):
     found = ec2.describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [name]}])["PrefixLists"][0]
     entries = ec2.get_managed_prefix_list_entries(PrefixListId=found["PrefixListId"])["Entries"]
     return {"id": found["PrefixListId"], "cidrs": sorted(e["Cidr"] for e in entries)}
-
-
-def by_name(items, name):
-    matches = [i for i in items if {"Key": "Name", "Value": name} in i.get("Tags", [])]
-    assert len(matches) == 1, f"expected one {name}, found {len(matches)}"
-    return matches[0]
 
 
 def test_the_vpc_has_the_runbook_cidr_dns_support_hostnames_and_ownership_tags(vpc, ec2):

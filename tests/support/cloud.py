@@ -176,3 +176,10 @@ def run_playbook(
         except ValueError:
             report = {}
     return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, report)
+
+
+def by_name(items: list[dict], name: str) -> dict:
+    """The one EC2 resource in a describe answer whose Name tag is `name`."""
+    matches = [i for i in items if {"Key": "Name", "Value": name} in i.get("Tags", [])]
+    assert len(matches) == 1, f"expected one {name}, found {len(matches)}"
+    return matches[0]
