@@ -865,6 +865,253 @@ def storage_controls(state, baseline):
     return results
 
 
+AUDIT_PHASE_CONTROLS = {
+    c.id: c
+    for c in [
+        Control("AUD-01", "One multi-region trail records global service events, with log file validation",
+                "audit", "cloudtrail", [AUDIT_CONTROLS, INTEGRITY], ["CIS 3.1", "CIS 3.2", "AWS FSBP CloudTrail.1"]),
+        Control("AUD-02", "The trail is logging", "audit", "cloudtrail", [AUDIT_CONTROLS], ["CIS 3.1"]),
+        Control("AUD-03", "The trail is encrypted with the audit key and delivers to its CloudWatch log group",
+                "audit", "cloudtrail", [AUDIT_CONTROLS, ENCRYPTION], ["CIS 3.4", "CIS 3.7", "AWS FSBP CloudTrail.2"]),
+        Control("AUD-04", "The audit key exists, is enabled and rotates", "audit", "key", [ENCRYPTION], ["CIS 3.8"]),
+        Control("AUD-05", "The audit log bucket blocks public access, keeps versions and refuses plain HTTP",
+                "audit", "log_bucket", [AUDIT_CONTROLS, INTEGRITY, TRANSMISSION_SECURITY], ["CIS 3.3", "AWS FSBP S3.5"]),
+        Control("AUD-06", "The audit log groups are encrypted with the audit key and kept for the retention period",
+                "audit", "log_groups", [AUDIT_CONTROLS, ENCRYPTION], ["AWS FSBP CloudWatch.16"]),
+        Control("AUD-07", "Every CIS monitoring alarm exists and notifies the security topic", "audit", "alarms",
+                [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS 4.1-4.15"]),
+        Control("AUD-08", "AWS Config records every supported resource, global ones included, into the audit log bucket",
+                "audit", "config", [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS 3.5", "AWS FSBP Config.1"]),
+        Control("AUD-09", "GuardDuty is enabled, with S3 protection", "audit", "detection",
+                [MALICIOUS_SOFTWARE, RISK_MANAGEMENT], ["AWS FSBP GuardDuty.1"]),
+        Control("AUD-10", "Every toolkit VPC logs all its traffic to the flow log group", "audit", "flow_logs",
+                [AUDIT_CONTROLS], ["CIS 3.9", "AWS FSBP EC2.6"]),
+    ]
+}
+
+
+def audit_controls(state, baseline):
+    """The audit phase's controls: trail, audit key, log bucket, log groups,
+    alarms, Config, GuardDuty and flow logs."""
+    c = AUDIT_PHASE_CONTROLS
+    results = []
+    trail = state.get("trail") or {}
+    key = state.get("key") or {}
+    name = baseline["trail_name"]
+    results.append(c["AUD-01"].result(
+        name, "multi-region, global service events, log file validation",
+        {k: trail.get(k) for k in ("is_multi_region_trail", "include_global_service_events", "log_file_validation_enabled")}
+        if trail else "no trail",
+        bool(trail) and all(trail.get(k) for k in ("is_multi_region_trail", "include_global_service_events",
+                                                   "log_file_validation_enabled")),
+    ))
+    results.append(c["AUD-02"].result(
+        name, "logging", ("logging" if trail.get("is_logging") else "logging stopped") if trail else "no trail",
+        bool(trail.get("is_logging")),
+    ))
+    group_arn = str(trail.get("cloud_watch_logs_log_group_arn") or "")
+    delivers = group_arn.split(":log-group:")[-1].split(":")[0] == baseline["trail_log_group"]
+    encrypted = _encrypted_with(trail.get("kms_key_id"), key)
+    results.append(c["AUD-03"].result(
+        name, f"KMS key {key.get('key_arn', 'the audit key')}; log group {baseline['trail_log_group']}",
+        f"KMS key {trail.get('kms_key_id')}; log group {group_arn or None}" if trail else "no trail",
+        bool(trail) and encrypted and delivers,
+    ))
+    results.append(c["AUD-04"].result(
+        "audit key", "enabled, rotation on",
+        f"state {key.get('key_state')}, rotation {key.get('enable_key_rotation')}" if key else "no key",
+        key.get("key_state") == "Enabled" and key.get("enable_key_rotation") is True,
+    ))
+    bucket = state.get("log_bucket") or {}
+    policy = _bucket_policy(bucket)
+    versioned = (bucket.get("bucket_versioning") or {}).get("Status") == "Enabled"
+    bucket_arn = f"arn:{baseline.get('partition', 'aws')}:s3:::{baseline['log_bucket']}"
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    results.append(c["AUD-05"].result(
+        baseline["log_bucket"], "public access blocked, versioning enabled, TLS only",
+        (f"public access blocked {_public_access_blocked(bucket)}, versioning "
+         f"{(bucket.get('bucket_versioning') or {}).get('Status')}, TLS only {_denies_insecure_transport(policy, resources)}")
+        if bucket else "no bucket",
+        bool(bucket) and _public_access_blocked(bucket) and versioned and _denies_insecure_transport(policy, resources),
+    ))
+    groups = {g.get("log_group_name"): g for g in state.get("log_groups") or []}
+    for group_name in (baseline["trail_log_group"], baseline["flow_log_group"]):
+        group = groups.get(group_name)
+        retention = (group or {}).get("retention_in_days")
+        ok = bool(group) and _encrypted_with(group.get("kms_key_id"), key) and retention is not None \
+            and int(retention) >= int(baseline["log_retention_days"])
+        results.append(c["AUD-06"].result(
+            group_name, f"KMS key the audit key; retention at least {baseline['log_retention_days']} days",
+            f"KMS key {group.get('kms_key_id')}; retention {retention}" if group else "no log group", ok,
+        ))
+    alarms = {a.get("alarm_name"): a for a in state.get("alarms") or []}
+    missing = [n for n in baseline["alarms"] if n not in alarms]
+    silent = [n for n in baseline["alarms"] if n in alarms and not any(
+        str(action).endswith(f":{baseline['topic_name']}") for action in alarms[n].get("alarm_actions") or [])]
+    results.append(c["AUD-07"].result(
+        f"{len(baseline['alarms'])} alarms", f"each notifying {baseline['topic_name']}",
+        f"missing {missing or 'none'}; not notifying {silent or 'none'}", not missing and not silent,
+    ))
+    services = state.get("services") or {}
+    recorders = services.get("config_recorders") or []
+    channels = services.get("delivery_channels") or []
+    recording = [r for r in recorders if r.get("recording") and r.get("all_supported") and r.get("include_global_resource_types")]
+    delivering = [ch for ch in channels if ch.get("s3_bucket_name") == baseline["log_bucket"]]
+    results.append(c["AUD-08"].result(
+        "AWS Config", f"recording all resources, global included, delivering to {baseline['log_bucket']}",
+        f"recorders {[{k: r.get(k) for k in ('name', 'recording', 'all_supported', 'include_global_resource_types')} for r in recorders]}; "
+        f"delivery to {[ch.get('s3_bucket_name') for ch in channels]}",
+        bool(recording) and bool(delivering),
+    ))
+    detectors = services.get("guardduty_detectors") or []
+    enabled = [d for d in detectors if d.get("status") == "ENABLED"
+               and (d.get("s3_protection") or not baseline.get("guardduty_s3_protection", True))]
+    results.append(c["AUD-09"].result(
+        "GuardDuty", "an enabled detector" + (" with S3 protection" if baseline.get("guardduty_s3_protection", True) else ""),
+        [{k: d.get(k) for k in ("detector_id", "status", "s3_protection")} for d in detectors] or "no detector",
+        bool(enabled),
+    ))
+    flow_logs = services.get("flow_logs") or []
+    vpcs = state.get("vpcs") or {}
+    for vpc_name in baseline["vpc_names"]:
+        vpc_id = vpcs.get(vpc_name)
+        if vpc_id is None:
+            continue  # the VPC's own phase reports it missing
+        logs = [f for f in flow_logs if f.get("resource_id") == vpc_id]
+        ok = any(f.get("traffic_type") == "ALL" and f.get("log_group_name") == baseline["flow_log_group"]
+                 and f.get("status", "ACTIVE") == "ACTIVE" for f in logs)
+        results.append(c["AUD-10"].result(
+            f"{vpc_name} ({vpc_id})", f"ALL traffic to {baseline['flow_log_group']}",
+            [{k: f.get(k) for k in ("traffic_type", "log_group_name", "status")} for f in logs] or "no flow log", ok,
+        ))
+    return results
+
+
+def _encrypted_with(key_id, key):
+    return bool(key) and bool(key_id) and key_id in (key.get("key_arn"), key.get("key_id"))
+
+
+ACCESS_PHASE_CONTROLS = {
+    c.id: c
+    for c in [
+        Control("ACC-01", "The management VPC exists with its CIDR, apart from production", "access", "management_vpc",
+                [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
+        Control("ACC-02", "One active peering connects the management VPC and production, and nothing else peers with it",
+                "access", "peering", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
+        Control("ACC-03", "The management routes reach only production's private subnets and, by default, the internet gateway",
+                "access", "peering", [TRANSMISSION_SECURITY]),
+        Control("ACC-04", "The bastion admits SSH only from the administrators' ranges", "access", "security_groups",
+                [ACCESS_CONTROL, AUTHENTICATION], ["CIS 5.2", "AWS FSBP EC2.13"]),
+        Control("ACC-05", "The VPN host admits OpenVPN only from its allowed ranges and SSH only from the bastion",
+                "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS 5.2"]),
+        Control("ACC-06", "The bastion and the VPN host run, require IMDSv2 and carry the Session Manager profile",
+                "access", "instances", [ACCESS_CONTROL], ["AWS FSBP EC2.8"]),
+    ]
+}
+
+
+def _permission_sources(permission):
+    return sorted(
+        [r.get("cidr_ip") for r in permission.get("ip_ranges") or []]
+        + [r.get("cidr_ipv6") for r in permission.get("ipv6_ranges") or []]
+        + [p.get("group_id") for p in permission.get("user_id_group_pairs") or []]
+        + [p.get("prefix_list_id") for p in permission.get("prefix_list_ids") or []]
+    )
+
+
+def access_controls(state, baseline):
+    """The access phase's controls: management VPC, peering, routes, the
+    hosts' security groups and the hosts themselves."""
+    c = ACCESS_PHASE_CONTROLS
+    results = []
+    vpc = state.get("vpc") or {}
+    name = baseline["vpc_name"]
+    results.append(c["ACC-01"].result(
+        name, baseline["vpc_cidr"], vpc.get("cidr_block") if vpc else "no management VPC",
+        bool(vpc) and vpc.get("cidr_block") == baseline["vpc_cidr"],
+    ))
+    if not vpc:
+        return results
+    production = state.get("production_vpc_id") or ""
+    peerings = state.get("peerings") or []
+    active = [p for p in peerings if (p.get("status") or {}).get("code") == "active"]
+    to_production = [p for p in active if (p.get("accepter_vpc_info") or {}).get("vpc_id") == production]
+    results.append(c["ACC-02"].result(
+        baseline["peering_name"], f"one active peering with production ({production or 'not found'})",
+        [f"{p.get('vpc_peering_connection_id')} to {(p.get('accepter_vpc_info') or {}).get('vpc_id')} "
+         f"{(p.get('status') or {}).get('code')}" for p in peerings] or "no peering",
+        len(to_production) == 1 and len(active) == 1,
+    ))
+    peering_ids = {p.get("vpc_peering_connection_id") for p in to_production}
+    allowed = set(baseline["production_subnet_cidrs"])
+    stray = []
+    for table in state.get("route_tables") or []:
+        for route in table.get("routes") or []:
+            destination = route.get("destination_cidr_block")
+            target = route.get("gateway_id") or route.get("vpc_peering_connection_id") or route.get("nat_gateway_id") \
+                or route.get("network_interface_id") or route.get("transit_gateway_id") or "unknown"
+            if target == "local":
+                continue
+            if str(target).startswith("igw-") and destination == "0.0.0.0/0":
+                continue
+            if target in peering_ids and destination in allowed:
+                continue
+            stray.append(f"{table.get('id')}: {destination} -> {target}")
+    results.append(c["ACC-03"].result(
+        name, f"local, 0.0.0.0/0 to the internet gateway, {sorted(allowed)} over the peering",
+        stray or "no other route", not stray,
+    ))
+    groups = {g.get("group_name"): g for g in state.get("security_groups") or []}
+    bastion = groups.get(baseline["bastion_sg_name"])
+    expected_ssh = sorted(baseline["ssh_admin_cidrs"])
+    if bastion is None:
+        results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh}", "no group", False))
+    else:
+        found = [f"{p.get('ip_protocol')}/{p.get('from_port')}-{p.get('to_port')} from {_permission_sources(p)}"
+                 for p in bastion.get("ip_permissions") or []]
+        ok = all(p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22
+                 and set(_permission_sources(p)) <= set(expected_ssh) for p in bastion.get("ip_permissions") or [])
+        results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh} only", found or "no rule", ok))
+    vpn = groups.get(baseline["openvpn_sg_name"])
+    port = int(baseline["vpn_port"])
+    if vpn is None:
+        results.append(c["ACC-05"].result(baseline["openvpn_sg_name"], f"udp/{port} from the allowed ranges", "no group", False))
+    else:
+        bastion_id = (bastion or {}).get("group_id")
+
+        def admitted(p):
+            sources = set(_permission_sources(p))
+            if p.get("ip_protocol") == "udp" and p.get("from_port") == port and p.get("to_port") == port:
+                return sources <= set(baseline["vpn_allowed_cidrs"])
+            if p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22:
+                return bool(bastion_id) and sources <= {bastion_id}
+            return False
+
+        found = [f"{p.get('ip_protocol')}/{p.get('from_port')}-{p.get('to_port')} from {_permission_sources(p)}"
+                 for p in vpn.get("ip_permissions") or []]
+        results.append(c["ACC-05"].result(
+            baseline["openvpn_sg_name"], f"udp/{port} from {sorted(baseline['vpn_allowed_cidrs'])}, tcp/22 from the bastion",
+            found or "no rule", all(admitted(p) for p in vpn.get("ip_permissions") or []),
+        ))
+    instances = {(i.get("tags") or {}).get("Name"): i for i in state.get("instances") or []}
+    for host in (baseline["bastion_name"], baseline["openvpn_name"]):
+        instance = instances.get(host)
+        if instance is None:
+            results.append(c["ACC-06"].result(host, "running, IMDSv2 required, hop limit 1", "no instance", False))
+            continue
+        metadata = instance.get("metadata_options") or {}
+        profile = str((instance.get("iam_instance_profile") or {}).get("arn") or "")
+        ok = ((instance.get("state") or {}).get("name") == "running" and metadata.get("http_tokens") == "required"
+              and int(metadata.get("http_put_response_hop_limit") or 0) == 1
+              and profile.endswith(f"/{baseline['host_role_name']}"))
+        results.append(c["ACC-06"].result(
+            f"{host} ({instance.get('instance_id')})", f"running, IMDSv2 required, hop limit 1, profile {baseline['host_role_name']}",
+            f"{(instance.get('state') or {}).get('name')}, tokens {metadata.get('http_tokens')}, hop limit "
+            f"{metadata.get('http_put_response_hop_limit')}, profile {profile.rsplit('/', 1)[-1] or None}", ok,
+        ))
+    return results
+
+
 def _mermaid_id(value):
     return re.sub(r"[^A-Za-z0-9_]", "_", str(value))
 
@@ -909,7 +1156,41 @@ def network_diagram(state, baseline):
     for gateway in state.get("nat_gateways", []):
         lines.append(f'  {_mermaid_id(gateway["nat_gateway_id"])}(("NAT gateway (not expected)"))')
     lines.extend(_batch_diagram(state.get("batch") or {}))
+    lines.extend(_access_diagram(state.get("access") or {}, vpc["id"]))
     return "\n".join(lines)
+
+
+def _access_diagram(access, production_vpc_id):
+    """The management VPC as found: its subnet and hosts, its internet
+    gateway route, and the peering connection to production."""
+    vpc = access.get("vpc")
+    if not vpc:
+        return []
+    vpc_node = _mermaid_id(vpc["id"])
+    lines = [f'  subgraph {vpc_node}["VPC {vpc.get("tags", {}).get("Name", "")} {vpc.get("cidr_block")}"]']
+    for subnet in access.get("subnets") or []:
+        lines.append(f'    {_mermaid_id(subnet["id"])}["subnet {subnet.get("tags", {}).get("Name", subnet["id"])}<br/>'
+                     f'{subnet.get("cidr_block")}"]')
+    for instance in access.get("instances") or []:
+        tags = instance.get("tags") or {}
+        address = instance.get("public_ip_address") or "no public address"
+        lines.append(f'    {_mermaid_id(instance["instance_id"])}["{tags.get("Name", instance["instance_id"])}'
+                     f'<br/>{instance.get("private_ip_address")} / {address}"]')
+    lines.append("  end")
+    for instance in access.get("instances") or []:
+        if instance.get("subnet_id"):
+            lines.append(f"  {_mermaid_id(instance['instance_id'])} --- {_mermaid_id(instance['subnet_id'])}")
+    gateways = {route.get("gateway_id") for table in access.get("route_tables") or [] for route in table.get("routes") or []
+                if str(route.get("gateway_id") or "").startswith("igw-")}
+    for gateway in sorted(gateways):
+        lines.append(f'  {_mermaid_id(gateway)}(("internet gateway")) --- {vpc_node}')
+        lines.append(f'  Internet(("administrators")) --> {_mermaid_id(gateway)}')
+    for peering in access.get("peerings") or []:
+        status = (peering.get("status") or {}).get("code")
+        peer = (peering.get("accepter_vpc_info") or {}).get("vpc_id")
+        if peer == production_vpc_id:
+            lines.append(f'  {vpc_node} <-->|"peering {peering.get("vpc_peering_connection_id")} ({status})"| {_mermaid_id(peer)}')
+    return lines
 
 
 def _batch_diagram(batch):
@@ -961,6 +1242,8 @@ class FilterModule:
             "storage_controls": storage_controls,
             "registry_controls": registry_controls,
             "batch_controls": batch_controls,
+            "audit_controls": audit_controls,
+            "access_controls": access_controls,
             "network_diagram": network_diagram,
             "controls_summary": controls_summary,
             "control_failures": control_failures,

@@ -228,6 +228,26 @@ def cfn_logical_id(service, suffix="Endpoint"):
     return "".join(word[:1].upper() + word[1:] for word in words if word) + suffix
 
 
+def endpoint_logical_ids(deployed_template, services, gone=()):
+    """The logical ID of each endpoint in the vpc-endpoints stack.
+
+    An endpoint deleted outside CloudFormation cannot be recreated under its
+    old logical ID (the stack still believes it exists), so it gets a new
+    one, the old with a revision suffix (LogsEndpoint -> LogsEndpointR2):
+    CloudFormation then drops the old resource and creates the new. The IDs
+    in use are read back from the deployed template, so a revision sticks.
+    """
+    deployed = re.findall(r"^  ([A-Za-z0-9]+):\s*\n    Type: AWS::EC2::VPCEndpoint", deployed_template or "", re.MULTILINE)
+    ids = {}
+    for base in ["S3GatewayEndpoint"] + [cfn_logical_id(service) for service in services]:
+        current = next((name for name in deployed if re.fullmatch(rf"{base}(R\d+)?", name)), base)
+        if current in gone:
+            revision = re.fullmatch(rf"{base}(?:R(\d+))?", current).group(1)
+            current = f"{base}R{int(revision or 1) + 1}"
+        ids[base] = current
+    return ids
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -238,4 +258,5 @@ class FilterModule:
             "nacl_errors": nacl_errors,
             "network_conflicts": network_conflicts,
             "cfn_logical_id": cfn_logical_id,
+            "endpoint_logical_ids": endpoint_logical_ids,
         }

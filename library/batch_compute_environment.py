@@ -56,9 +56,8 @@ options:
         type: int
         default: 0
       max_vcpus:
-        description: The most vCPUs it runs.
+        description: The most vCPUs it runs. Required with O(compute_environments.state=present).
         type: int
-        required: true
       instance_types:
         description: Instance types or families.
         type: list
@@ -267,7 +266,7 @@ def main():
                 allocation_strategy=dict(type="str", default="BEST_FIT_PROGRESSIVE",
                                          choices=["BEST_FIT", "BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED", "SPOT_PRICE_CAPACITY_OPTIMIZED"]),
                 min_vcpus=dict(type="int", default=0),
-                max_vcpus=dict(type="int", required=True),
+                max_vcpus=dict(type="int"),
                 instance_types=dict(type="list", elements="str", default=["optimal"]),
                 subnets=dict(type="list", elements="str", default=[]),
                 security_group_ids=dict(type="list", elements="str", default=[]),
@@ -280,6 +279,7 @@ def main():
                 instance_tags=dict(type="dict"),
                 tags=dict(type="dict"),
             ),
+            required_if=[["state", "present", ["max_vcpus"]]],
         ),
         wait_timeout=dict(type="int", default=1800),
     )

@@ -37,13 +37,16 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert md.parent == REPO / "reports" / "local"
     assert oct(md.stat().st_mode & 0o777) == "0o600"
     report = json.loads(data.read_text())
-    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 41
-    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3", "ECR", "BAT"}
+    assert report["summary"]["failed"] == 0 and report["summary"]["total"] >= 60
+    assert {c["id"].split("-")[0] for c in report["controls"]} == {"NET", "IAM", "KMS", "S3", "AUD", "ECR", "BAT", "ACC"}
     assert report["account_id"] == local_cloud.client("sts").get_caller_identity()["Account"]
     for control in report["controls"]:
         assert control["hipaa"] and all(h.startswith("164.3") for h in control["hipaa"])
         assert control["repair"].startswith("ansible-playbook playbooks/")
     assert "flowchart" in report["diagram"]["source"] and 'jq_rnaseq_default -- "1" --> ce_rnaseq_spot' in report["diagram"]["source"]
+    source = report["diagram"]["source"]
+    assert "rna-seq-management-vpc" in source and "rna-seq-bastion" in source and "rna-seq-openvpn" in source
+    assert "peering pcx-" in source and "(active)" in source
     assert "```mermaid" in md.read_text()
 
 
@@ -62,8 +65,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     )
     # The drifts: SSH from the world on the compute SG, an internet gateway
     # with a default route, a NAT gateway, an extra NACL rule from outside
-    # the VPC, data bucket versioning suspended, key rotation off, and two
-    # in Batch.
+    # the VPC, an interface endpoint deleted, data bucket versioning
+    # suspended, key rotation off, the trail stopped, and two in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -79,7 +82,15 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
         CidrBlock="198.51.100.0/24", PortRange={"From": 22, "To": 22},
     )
 
+    logs_endpoint = next(
+        e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
+        if e["ServiceName"].endswith(".logs") and e["State"] == "available"
+    )
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[logs_endpoint])
+
     s3, kms = local_cloud.client("s3"), local_cloud.client("kms")
+    cloudtrail = local_cloud.client("cloudtrail")
+    cloudtrail.stop_logging(Name="rnaseq-trail")
     s3.put_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket", VersioningConfiguration={"Status": "Suspended"})
     key_id = next(a["TargetKeyId"] for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rnaseq-pipeline")
     kms.disable_key_rotation(KeyId=key_id)
@@ -99,7 +110,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
-                "NET-12": "network", "S3-03": "storage", "KMS-01": "storage", "BAT-02": "batch", "BAT-04": "batch"}
+                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "KMS-01": "storage", "AUD-02": "audit",
+                "BAT-02": "batch", "BAT-04": "batch"}
     for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]
         assert len(matching) == 1, (control, fatal[-4000:])
@@ -116,16 +128,19 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
 
     passing = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert passing.ok, passing.explain()
-    assert "41 of 41 controls pass" in passing.stdout
+    assert "60 of 60 controls pass" in passing.stdout
     assert s3.get_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket")["Status"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    assert cloudtrail.get_trail_status(Name="rnaseq-trail")["IsLogging"] is True
+    live = [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"] if e["State"] == "available"]
+    assert sum(e["ServiceName"].endswith(".logs") for e in live) == 1, "the deleted endpoint is created anew, once"
 
 
 def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):
     local_cloud.reset()
     run = run_playbook(local_cloud, "playbooks/verify.yml", json_output=False)
     assert run.returncode != 0
-    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01", "ECR-01", "ECR-06", "BAT-01", "BAT-05"):
+    for control in ("NET-01", "IAM-01", "KMS-01", "S3-01", "AUD-01", "AUD-02", "ECR-01", "ECR-06", "BAT-01", "BAT-05", "ACC-01"):
         assert f"{control} FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
 

@@ -7,6 +7,7 @@ import pytest
 from network import (
     assign_availability_zones,
     cfn_logical_id,
+    endpoint_logical_ids,
     nacl_errors,
     nacl_rules,
     network_conflicts,
@@ -164,3 +165,22 @@ def test_conflicts_refuse_foreign_resources_and_moved_cidrs():
 )
 def test_endpoint_services_get_cloudformation_logical_ids(service, logical_id):
     assert cfn_logical_id(service) == logical_id
+
+
+DEPLOYED = """Resources:
+  S3GatewayEndpoint:
+    Type: AWS::EC2::VPCEndpoint
+  LogsEndpointR2:
+    Type: AWS::EC2::VPCEndpoint
+  StsEndpoint:
+    Type: AWS::EC2::VPCEndpoint
+"""
+
+
+def test_endpoint_logical_ids_keep_the_deployed_ones_and_revise_only_the_gone():
+    assert endpoint_logical_ids("", ["logs", "ecr.api"]) == {
+        "S3GatewayEndpoint": "S3GatewayEndpoint", "LogsEndpoint": "LogsEndpoint", "EcrApiEndpoint": "EcrApiEndpoint"}
+    assert endpoint_logical_ids(DEPLOYED, ["logs", "sts"]) == {
+        "S3GatewayEndpoint": "S3GatewayEndpoint", "LogsEndpoint": "LogsEndpointR2", "StsEndpoint": "StsEndpoint"}
+    revised = endpoint_logical_ids(DEPLOYED, ["logs", "sts"], ["LogsEndpointR2", "StsEndpoint", "S3GatewayEndpoint"])
+    assert revised == {"S3GatewayEndpoint": "S3GatewayEndpointR2", "LogsEndpoint": "LogsEndpointR3", "StsEndpoint": "StsEndpointR2"}

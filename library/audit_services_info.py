@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: audit_services_info
+short_description: Read the region's AWS Config recording, GuardDuty detector and VPC flow logs
+description:
+  - The read side of the audit phase's account services that amazon.aws has no info module for,
+    in one task, for C(playbooks/verify.yml).
+  - Returns the configuration recorders with their status and delivery channels, the GuardDuty
+    detectors with their status and S3 protection, and the flow logs of the given VPCs.
+  - Read-only; safe in check mode.
+options:
+  vpc_ids:
+    description: The VPCs whose flow logs to return.
+    type: list
+    elements: str
+    default: []
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Read Config, GuardDuty and the toolkit VPCs' flow logs
+  audit_services_info:
+    vpc_ids: [vpc-0abc, vpc-0def]
+  register: audit_services
+"""
+
+RETURN = r"""
+config_recorders:
+  description: Each configuration recorder, with C(recording) and C(last_status) from its status.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: default, all_supported: true, include_global_resource_types: true, recording: true, last_status: SUCCESS}]
+delivery_channels:
+  description: Each delivery channel, with its bucket and prefix.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: default, s3_bucket_name: example-audit-logs, s3_key_prefix: config}]
+guardduty_detectors:
+  description: Each GuardDuty detector of the region, with its status and whether S3 protection is on.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{detector_id: 12abc, status: ENABLED, s3_protection: true}]
+flow_logs:
+  description: The flow logs of the given VPCs.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{flow_log_id: fl-0abc, resource_id: vpc-0abc, traffic_type: ALL, log_group_name: /aws/vpc/flow-logs, status: ACTIVE}]
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def config_state(config):
+    recorders = RETRY(config.describe_configuration_recorders)()["ConfigurationRecorders"]
+    statuses = {}
+    if recorders:
+        for status in RETRY(config.describe_configuration_recorder_status)()["ConfigurationRecordersStatus"]:
+            statuses[status["name"]] = status
+    result = []
+    for recorder in recorders:
+        group = recorder.get("recordingGroup") or {}
+        status = statuses.get(recorder["name"], {})
+        result.append({
+            "name": recorder["name"],
+            "role_arn": recorder.get("roleARN"),
+            "all_supported": bool(group.get("allSupported")),
+            "include_global_resource_types": bool(group.get("includeGlobalResourceTypes")),
+            "recording": bool(status.get("recording")),
+            "last_status": status.get("lastStatus"),
+        })
+    channels = [
+        {"name": c["name"], "s3_bucket_name": c.get("s3BucketName"), "s3_key_prefix": c.get("s3KeyPrefix")}
+        for c in RETRY(config.describe_delivery_channels)()["DeliveryChannels"]
+    ]
+    return result, channels
+
+
+def guardduty_state(guardduty):
+    detectors = []
+    for detector_id in paginate(guardduty, "list_detectors", "DetectorIds"):
+        detector = RETRY(guardduty.get_detector)(DetectorId=detector_id)
+        s3_logs = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
+        features = {f.get("Name"): f.get("Status") for f in detector.get("Features") or []}
+        detectors.append({
+            "detector_id": detector_id,
+            "status": detector.get("Status"),
+            "s3_protection": "ENABLED" in (s3_logs, features.get("S3_DATA_EVENTS")),
+        })
+    return detectors
+
+
+def flow_logs(ec2, vpc_ids):
+    if not vpc_ids:
+        return []
+    found = paginate(ec2, "describe_flow_logs", "FlowLogs", Filters=[{"Name": "resource-id", "Values": vpc_ids}])
+    return [
+        {
+            "flow_log_id": f["FlowLogId"],
+            "resource_id": f.get("ResourceId"),
+            "traffic_type": f.get("TrafficType"),
+            "log_destination_type": f.get("LogDestinationType", "cloud-watch-logs"),
+            "log_group_name": f.get("LogGroupName"),
+            "status": f.get("FlowLogStatus"),
+        }
+        for f in found
+    ]
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(vpc_ids=dict(type="list", elements="str", default=[])),
+        supports_check_mode=True,
+    )
+    result = {}
+    try:
+        result["config_recorders"], result["delivery_channels"] = config_state(module.client("config"))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read AWS Config's recorders")
+    try:
+        result["guardduty_detectors"] = guardduty_state(module.client("guardduty"))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the GuardDuty detectors")
+    try:
+        result["flow_logs"] = flow_logs(module.client("ec2"), module.params["vpc_ids"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the VPCs' flow logs")
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""teardown.yml: refuses a real account unless confirmed, then removes the environment in reverse order."""
+
+from __future__ import annotations
+
+from support.api_calls import writes
+from support.cloud import run_playbook
+
+OWNED = [{"Name": "tag:Project", "Values": ["rna-seq-hipaa"]}, {"Name": "tag:Environment", "Values": ["local"]}]
+
+
+def toolkit_vpcs(cloud):
+    return cloud.client("ec2").describe_vpcs(Filters=OWNED)["Vpcs"]
+
+
+def test_teardown_refuses_a_real_account_without_confirmation_and_a_wrong_confirmation(local_cloud):
+    local_cloud.reset()
+    assert run_playbook(local_cloud, "playbooks/network.yml").ok
+    with local_cloud.recording() as calls:
+        production = run_playbook(local_cloud, "playbooks/teardown.yml", inventory="inventories/production",
+                                  extra_vars={"toolkit_aws_account_id": "123456789012"}, json_output=False)
+        mismatch = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars={"confirm_teardown": "111111111111"},
+                                json_output=False)
+    assert production.returncode != 0
+    assert "To go ahead, run again with -e confirm_teardown=<that account id>" in " ".join(production.stdout.split())
+    assert mismatch.returncode != 0
+    assert "confirm_teardown=111111111111 does not match the caller's account" in " ".join(mismatch.stdout.split())
+    assert writes(calls) == []
+    assert len(toolkit_vpcs(local_cloud)) == 1
+
+
+def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_op(local_cloud):
+    local_cloud.reset()
+    assert run_playbook(local_cloud, "playbooks/site.yml").ok
+
+    with local_cloud.recording() as calls:
+        plan = run_playbook(local_cloud, "playbooks/teardown.yml", "--check")
+    assert plan.ok and plan.changed > 0, plan.explain()
+    assert writes(calls) == [], "planning a teardown writes nothing"
+
+    teardown = run_playbook(local_cloud, "playbooks/teardown.yml")
+    assert teardown.ok, teardown.explain()
+    assert toolkit_vpcs(local_cloud) == []
+    ec2 = local_cloud.client("ec2")
+    running = [i for r in ec2.describe_instances(Filters=OWNED)["Reservations"] for i in r["Instances"]
+               if i["State"]["Name"] != "terminated"]
+    assert running == []
+    assert local_cloud.client("batch").describe_job_queues()["jobQueues"] == []
+    assert local_cloud.client("ecr").describe_repositories()["repositories"] == []
+    # Kept: the data and log buckets, the keys, the trail.
+    buckets = {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
+    assert {"rnaseq-hipaa-data-bucket", "rnaseq-hipaa-data-bucket-access-logs", "rnaseq-hipaa-data-bucket-audit-logs"} <= buckets
+    aliases = {a["AliasName"] for a in local_cloud.client("kms").list_aliases()["Aliases"]}
+    assert {"alias/rnaseq-pipeline", "alias/rnaseq-audit"} <= aliases
+    assert local_cloud.client("cloudtrail").get_trail_status(Name="rnaseq-trail")["IsLogging"] is True
+
+    again = run_playbook(local_cloud, "playbooks/teardown.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
