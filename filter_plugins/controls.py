@@ -136,13 +136,18 @@ def _nacl_entry_allowed(entry, egress, vpc_cidr, s3_cidrs, client_cidrs):
     return False
 
 
-def _describe_permission(permission):
-    targets = (
-        [r.get("cidr_ip") for r in permission.get("ip_ranges", [])]
-        + [r.get("cidr_ipv6") for r in permission.get("ipv6_ranges", [])]
-        + [p.get("prefix_list_id") for p in permission.get("prefix_list_ids", [])]
-        + [g.get("group_id") for g in permission.get("user_id_group_pairs", [])]
+def _permission_targets(permission):
+    """The CIDRs, prefix lists and groups a security group rule names."""
+    return (
+        [r.get("cidr_ip") for r in permission.get("ip_ranges") or []]
+        + [r.get("cidr_ipv6") for r in permission.get("ipv6_ranges") or []]
+        + [p.get("prefix_list_id") for p in permission.get("prefix_list_ids") or []]
+        + [g.get("group_id") for g in permission.get("user_id_group_pairs") or []]
     )
+
+
+def _describe_permission(permission):
+    targets = _permission_targets(permission)
     protocol = permission.get("ip_protocol")
     ports = "all" if protocol == "-1" else f"{permission.get('from_port')}-{permission.get('to_port')}"
     return f"{'all' if protocol == '-1' else protocol}/{ports} {','.join(str(t) for t in targets)}"
@@ -1010,15 +1015,6 @@ ACCESS_PHASE_CONTROLS = {
 }
 
 
-def _permission_sources(permission):
-    return sorted(
-        [r.get("cidr_ip") for r in permission.get("ip_ranges") or []]
-        + [r.get("cidr_ipv6") for r in permission.get("ipv6_ranges") or []]
-        + [p.get("group_id") for p in permission.get("user_id_group_pairs") or []]
-        + [p.get("prefix_list_id") for p in permission.get("prefix_list_ids") or []]
-    )
-
-
 def access_controls(state, baseline):
     """The access phase's controls: management VPC, peering, routes, the
     hosts' security groups and the hosts themselves."""
@@ -1067,10 +1063,9 @@ def access_controls(state, baseline):
     if bastion is None:
         results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh}", "no group", False))
     else:
-        found = [f"{p.get('ip_protocol')}/{p.get('from_port')}-{p.get('to_port')} from {_permission_sources(p)}"
-                 for p in bastion.get("ip_permissions") or []]
+        found = [_describe_permission(p) for p in bastion.get("ip_permissions") or []]
         ok = all(p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22
-                 and set(_permission_sources(p)) <= set(expected_ssh) for p in bastion.get("ip_permissions") or [])
+                 and set(_permission_targets(p)) <= set(expected_ssh) for p in bastion.get("ip_permissions") or [])
         results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh} only", found or "no rule", ok))
     vpn = groups.get(baseline["openvpn_sg_name"])
     port = int(baseline["vpn_port"])
@@ -1080,15 +1075,14 @@ def access_controls(state, baseline):
         bastion_id = (bastion or {}).get("group_id")
 
         def admitted(p):
-            sources = set(_permission_sources(p))
+            sources = set(_permission_targets(p))
             if p.get("ip_protocol") == "udp" and p.get("from_port") == port and p.get("to_port") == port:
                 return sources <= set(baseline["vpn_allowed_cidrs"])
             if p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22:
                 return bool(bastion_id) and sources <= {bastion_id}
             return False
 
-        found = [f"{p.get('ip_protocol')}/{p.get('from_port')}-{p.get('to_port')} from {_permission_sources(p)}"
-                 for p in vpn.get("ip_permissions") or []]
+        found = [_describe_permission(p) for p in vpn.get("ip_permissions") or []]
         results.append(c["ACC-05"].result(
             baseline["openvpn_sg_name"], f"udp/{port} from {sorted(baseline['vpn_allowed_cidrs'])}, tcp/22 from the bastion",
             found or "no rule", all(admitted(p) for p in vpn.get("ip_permissions") or []),

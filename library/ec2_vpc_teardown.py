@@ -116,14 +116,25 @@ def running_instances(ec2, vpc_id):
 
 
 def wait_until_gone(module, describe, what):
-    deadline = time.time() + module.params["wait_timeout"]
+    deadline = time.monotonic() + module.params["wait_timeout"]
     while True:
         remaining = describe()
         if not remaining:
             return
-        if time.time() > deadline:
+        if time.monotonic() > deadline:
             module.fail_json(msg=f"Timed out waiting for {what} to be deleted: {', '.join(remaining)}")
         time.sleep(5)
+
+
+def endpoints_remaining(ec2, ids):
+    """The given endpoints that are not deleted yet."""
+    try:
+        endpoints = paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints", VpcEndpointIds=ids)
+    except botocore.exceptions.ClientError as e:
+        if e.response["Error"]["Code"] in ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"):
+            return []
+        raise
+    return [e["VpcEndpointId"] for e in endpoints if e["State"].lower() not in ("deleted", "failed")]
 
 
 def delete_contents(module, ec2, vpc_id, found):
@@ -131,7 +142,7 @@ def delete_contents(module, ec2, vpc_id, found):
         RETRY(ec2.delete_flow_logs)(FlowLogIds=found["flow_logs"])
     if found["endpoints"]:
         RETRY(ec2.delete_vpc_endpoints)(VpcEndpointIds=found["endpoints"])
-        wait_until_gone(module, lambda: inventory_endpoints(ec2, found["endpoints"]), "VPC endpoints")
+        wait_until_gone(module, lambda: endpoints_remaining(ec2, found["endpoints"]), "VPC endpoints")
     for nat in found["nat_gateways"]:
         RETRY(ec2.delete_nat_gateway)(NatGatewayId=nat["NatGatewayId"])
     if found["nat_gateways"]:
@@ -170,16 +181,6 @@ def delete_contents(module, ec2, vpc_id, found):
     for acl in found["network_acls"]:
         RETRY_DEPENDENCY(ec2.delete_network_acl)(NetworkAclId=acl["NetworkAclId"])
     RETRY_DEPENDENCY(ec2.delete_vpc)(VpcId=vpc_id)
-
-
-def inventory_endpoints(ec2, ids):
-    try:
-        endpoints = paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints", VpcEndpointIds=ids)
-    except botocore.exceptions.ClientError as e:
-        if e.response["Error"]["Code"] in ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"):
-            return []
-        raise
-    return [e["VpcEndpointId"] for e in endpoints if e["State"].lower() not in ("deleted", "failed")]
 
 
 def main():
