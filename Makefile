@@ -25,7 +25,7 @@ help:
 	@echo "make unit         pytest tests/unit"
 	@echo "make integration  pytest tests/integration (starts its own emulator)"
 	@echo "make molecule     molecule test for every scenario in molecule/"
-	@echo "make bench        benchmarks against a local cloud of their own; writes bench/results.json"
+	@echo "make bench        benchmarks against a local cloud of their own; writes bench/results.json, docs/performance.md"
 	@echo "make docs         regenerate the role READMEs' variable tables"
 	@echo "make lock         re-resolve constraints.txt from requirements.txt"
 
@@ -74,6 +74,7 @@ molecule: venv system-deps
 	for scenario in molecule/*/molecule.yml; do molecule test -s "$$(basename "$$(dirname "$$scenario")")"; done
 
 bench: venv system-deps
+	python bench/converge.py
 	python bench/push.py
 
 docs: venv

@@ -1,4 +1,4 @@
-"""teardown.yml: refuses a real account unless confirmed, then removes the environment in reverse order."""
+"""teardown.yml: refuses a real account unless confirmed, then removes the environment in reverse order, the data only when asked."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ def test_teardown_refuses_a_real_account_without_confirmation_and_a_wrong_confir
                                   extra_vars={"toolkit_aws_account_id": "123456789012"}, json_output=False)
         mismatch = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars={"confirm_teardown": "111111111111"},
                                 json_output=False)
+        window = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars={"teardown_delete_data": True,
+                              "teardown_key_pending_window_days": 3}, json_output=False)
     assert production.returncode != 0
     assert "To go ahead, run again with -e confirm_teardown=<that account id>" in " ".join(production.stdout.split())
     assert mismatch.returncode != 0
     assert "confirm_teardown=111111111111 does not match the caller's account" in " ".join(mismatch.stdout.split())
+    assert window.returncode != 0
+    assert "teardown_key_pending_window_days must be 7 to 30 (AWS refuses other windows), not 3." in window.stdout
     assert writes(calls) == []
     assert len(toolkit_vpcs(local_cloud)) == 1
 
@@ -54,4 +58,24 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     assert local_cloud.client("cloudtrail").get_trail_status(Name="rnaseq-trail")["IsLogging"] is True
 
     again = run_playbook(local_cloud, "playbooks/teardown.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+
+    # Asked to, it deletes the data too: planned without a write, then done once.
+    delete_data = {"teardown_delete_data": True, "teardown_key_pending_window_days": 7}
+    with local_cloud.recording() as calls:
+        plan = run_playbook(local_cloud, "playbooks/teardown.yml", "--check", extra_vars=delete_data)
+    assert plan.ok and plan.changed == 1, plan.explain()
+    assert writes(calls) == []
+    assert buckets <= {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
+
+    data = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars=delete_data)
+    assert data.ok, data.explain()
+    assert local_cloud.client("s3").list_buckets()["Buckets"] == []
+    assert local_cloud.client("cloudtrail").describe_trails()["trailList"] == []
+    assert local_cloud.client("logs").describe_log_groups()["logGroups"] == []
+    kms = local_cloud.client("kms")
+    assert {kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] for alias in ("alias/rnaseq-pipeline", "alias/rnaseq-audit")} \
+        == {"PendingDeletion"}
+
+    again = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars=delete_data)
     assert again.ok and again.changed == 0, again.changed_tasks()

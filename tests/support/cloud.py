@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -140,20 +141,7 @@ class PlaybookRun:
         return f"$ {shlex.join(self.command)}\nrc={self.returncode}\n{self.stdout[-6000:]}\n{self.stderr[-3000:]}"
 
 
-def run_playbook(
-    cloud: LocalCloud | None,
-    playbook: str,
-    *args: str,
-    inventory: str = "inventories/local",
-    extra_vars: dict | None = None,
-    env: dict | None = None,
-    json_output: bool = True,
-) -> PlaybookRun:
-    """Run ansible-playbook from the repository root against the cloud.
-
-    With json_output the result carries the json callback's report (stats,
-    per-task results); without it stdout is what a user would read.
-    """
+def _playbook_command(cloud, playbook, args, inventory, extra_vars, env, json_output) -> tuple[list[str], dict]:
     command = ["ansible-playbook", "-i", inventory, playbook, *args]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
@@ -168,6 +156,24 @@ def run_playbook(
     if json_output:
         run_env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     run_env.update(env or {})
+    return command, run_env
+
+
+def run_playbook(
+    cloud: LocalCloud | None,
+    playbook: str,
+    *args: str,
+    inventory: str = "inventories/local",
+    extra_vars: dict | None = None,
+    env: dict | None = None,
+    json_output: bool = True,
+) -> PlaybookRun:
+    """Run ansible-playbook from the repository root against the cloud.
+
+    With json_output the result carries the json callback's report (stats,
+    per-task results); without it stdout is what a user would read.
+    """
+    command, run_env = _playbook_command(cloud, playbook, args, inventory, extra_vars, env, json_output)
     proc = subprocess.run(command, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=1800)
     report = {}
     if json_output:
@@ -176,6 +182,36 @@ def run_playbook(
         except ValueError:
             report = {}
     return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, report)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants, as a dying controller machine would.
+
+    Killing the process group is not enough: ansible-playbook runs each module
+    in a session of its own, and an orphaned module would carry on.
+    """
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    doomed, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        doomed.append(current)
+        queue.extend(children.get(current, []))
+    for victim in doomed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+
+
+def start_playbook(cloud: LocalCloud, playbook: str, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """Start ansible-playbook in the background (kill it with kill_tree)."""
+    command, run_env = _playbook_command(cloud, playbook, args, "inventories/local", None, env, False)
+    return subprocess.Popen(command, cwd=REPO, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
 
 
 def by_name(items: list[dict], name: str) -> dict:

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Benchmark: site.yml's first converge and no-op re-run, API calls per phase, and list costs.
+
+    .venv/bin/python bench/converge.py [--sizes 3 30] [--repeat 2]
+
+Against a local cloud of its own (emulator plus registry on loopback), with
+the emulator recording every request it receives:
+
+- first converge: each phase's playbook in site.yml's order (one run per
+  phase, so the request log splits by phase); seconds, reads and writes.
+- no-op: site.yml again as a whole (seconds, reads, writes), then each
+  phase's playbook alone for its share of the calls. Reads per managed
+  resource divides the no-op's reads by the resources the toolkit manages,
+  counted as the distinct resources of verify's evidence report.
+- lists: the no-op seconds of identity, batch and registry with 3 and with
+  30 administrators, job definitions and images; the per-item cost is the
+  difference over the 27 extra items (median of --repeat no-op runs each).
+
+Prints a table, merges {"site": ..., "lists": ...} into bench/results.json
+and rewrites the generated table in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from report import PHASES, table, write_results  # noqa: E402
+from support.cloud import LocalCloud, run_playbook  # noqa: E402
+
+
+# The stand-in upstream images of the local cloud's registry (scripts/local-cloud-images.txt).
+STAND_INS = [line.split() for line in (REPO / "scripts" / "local-cloud-images.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+
+
+def measured(cloud: LocalCloud, playbook: str, extra_vars: dict | None = None) -> dict:
+    """One run: seconds, the emulator's read and write calls, the changed count."""
+    with cloud.recording() as calls:
+        start = time.monotonic()
+        run = run_playbook(cloud, playbook, extra_vars=extra_vars)
+        seconds = time.monotonic() - start
+    if not run.ok:
+        raise SystemExit(f"{playbook} failed:\n{run.explain()}")
+    writes = [str(call) for call in calls if call.is_write]
+    return {"seconds": round(seconds, 1), "reads": len(calls) - len(writes), "writes": len(writes),
+            "changed": run.changed, "write_calls": sorted(set(writes))}
+
+
+def managed_resources(cloud: LocalCloud) -> int:
+    """Distinct resources of verify's evidence report: what the toolkit sets up and checks."""
+    run_playbook(cloud, "playbooks/verify.yml")
+    reports = sorted((REPO / "reports" / "local").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    report = json.loads(reports[-1].read_text())
+    return len({control["resource"] for control in report["controls"]})
+
+
+def list_vars(kind: str, size: int) -> dict:
+    if kind == "administrators":
+        return {"identity_administrators": [{"name": f"bench-admin-{i:02d}"} for i in range(size)]}
+    if kind == "job_definitions":
+        job = {"image": "fastqc", "vcpus": 2, "memory_mib": 4096, "timeout_minutes": 60, "read_only_root": True,
+               "command": ["fastqc", "Ref::reads"], "nextflow_process": ".*:FASTQC"}
+        return {"batch_jobs": [{**job, "name": f"bench-job-{i:02d}"} for i in range(size)]}
+    registry = "{{ toolkit_local_registry }}"
+    return {"registry_images": [
+        {"name": f"bench-{name}-{i:02d}", "tag": version, "source": f"docker://{registry}/biocontainers/{name}:{upstream}"}
+        for i, (name, version, upstream) in zip(range(size), STAND_INS * size)]}
+
+
+LIST_PLAYBOOK = {"administrators": "identity", "job_definitions": "batch", "images": "registry"}
+
+
+def list_costs(cloud: LocalCloud, sizes: list[int], repeat: int) -> dict:
+    # Images last: the batch phase reads the registry phase's image references.
+    costs = {}
+    for kind in ("administrators", "job_definitions", "images"):
+        playbook = f"playbooks/{LIST_PLAYBOOK[kind]}.yml"
+        noop = {}
+        for size in sizes:
+            extra = list_vars(kind, size)
+            measured(cloud, playbook, extra)  # converge to this size
+            runs = [measured(cloud, playbook, extra) for _ in range(repeat)]
+            if any(run["changed"] or run["writes"] for run in runs):
+                raise SystemExit(f"{playbook} with {size} {kind} is not a no-op: {runs}")
+            noop[size] = {"seconds": statistics.median(run["seconds"] for run in runs), "reads": runs[0]["reads"]}
+        small, large = min(sizes), max(sizes)
+        extra_items = large - small
+        costs[kind] = {
+            "playbook": playbook,
+            "noop": {str(size): figures for size, figures in noop.items()},
+            "seconds_per_item": round((noop[large]["seconds"] - noop[small]["seconds"]) / extra_items, 3),
+            "reads_per_item": round((noop[large]["reads"] - noop[small]["reads"]) / extra_items, 2),
+        }
+    return costs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs=2, default=[3, 30])
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as state:
+        cloud = LocalCloud(Path(state)).start()
+        try:
+            first_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
+            noop = measured(cloud, "playbooks/site.yml")
+            noop_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
+            resources = managed_resources(cloud)
+            site = {
+                "first": {key: round(sum(p[key] for p in first_by_phase.values()), 1) for key in ("seconds", "reads", "writes")},
+                "first_by_phase": {phase: {k: v for k, v in f.items() if k != "write_calls"} for phase, f in first_by_phase.items()},
+                "noop": noop,
+                "noop_by_phase": {phase: {k: v for k, v in f.items() if k != "write_calls"} for phase, f in noop_by_phase.items()},
+                "managed_resources": resources,
+                "noop_reads_per_resource": round(noop["reads"] / resources, 2),
+            }
+            lists = list_costs(cloud, args.sizes, args.repeat)
+        finally:
+            cloud.stop()
+    results = write_results({"site": site, "lists": lists})
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

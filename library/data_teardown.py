@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: data_teardown
+short_description: Delete an environment's retained data - trails, buckets with every version, log groups, keys
+description:
+  - The last, opt-in step of a teardown. Deletes the given CloudTrail trails, then the given S3 buckets with
+    every object version and delete marker (the bucket policy first, so a policy that limits object calls to
+    a VPC cannot block the emptying), then the given CloudWatch Logs log groups, and schedules the given KMS
+    keys for deletion after a waiting period, during which the deletion can still be cancelled.
+  - An AWS Config delivery channel that writes to one of the buckets is deleted with it (its recorder
+    stopped first, as Config requires), since it could deliver nowhere.
+  - Every existing resource must carry all of O(tags); otherwise nothing at all is deleted and the module
+    names each resource that does not. A resource that does not exist, or a key already pending deletion,
+    is skipped, so an interrupted run can be run again.
+  - Supports check mode, reporting what it would delete.
+  - Why not M(amazon.aws.s3_bucket), M(amazon.aws.cloudtrail) and M(amazon.aws.kms_key) with C(state=absent) -
+    they take one resource per task, check no ownership, and C(s3_bucket) cannot remove a bucket whose
+    policy denies object calls from outside a VPC.
+options:
+  trails:
+    description: Names of the CloudTrail trails to delete (in the current region, their home region).
+    type: list
+    elements: str
+    default: []
+  buckets:
+    description: Names of the S3 buckets to empty and delete, in this order.
+    type: list
+    elements: str
+    default: []
+  log_groups:
+    description: Names of the CloudWatch Logs log groups to delete.
+    type: list
+    elements: str
+    default: []
+  keys:
+    description: The KMS keys to schedule for deletion, by alias (V(alias/name)) or key id.
+    type: list
+    elements: str
+    default: []
+  key_pending_window_days:
+    description: Days a key waits before AWS deletes it (7 to 30); the deletion can be cancelled meanwhile.
+    type: int
+    default: 30
+  tags:
+    description: Tags every resource to delete must carry (the environment's ownership tags).
+    type: dict
+    required: true
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Delete the trail, the buckets and log groups, and schedule the keys' deletion
+  data_teardown:
+    trails: [rnaseq-trail]
+    buckets: [rnaseq-hipaa-data-bucket, rnaseq-hipaa-data-bucket-access-logs, rnaseq-hipaa-data-bucket-audit-logs]
+    log_groups: [/aws/cloudtrail/rnaseq, /aws/vpc/flow-logs/rnaseq, /aws/batch/rnaseq]
+    keys: [alias/rnaseq-pipeline, alias/rnaseq-audit]
+    key_pending_window_days: 7
+    tags: {Project: rna-seq-hipaa, Environment: production}
+"""
+
+RETURN = r"""
+deleted:
+  description: What was deleted (or would be, in check mode); for buckets, how many object versions each held.
+  returned: always
+  type: dict
+  sample:
+    trails: [rnaseq-trail]
+    config_delivery_channels: [default]
+    buckets: {rnaseq-hipaa-data-bucket: 42}
+    log_groups: [/aws/cloudtrail/rnaseq]
+    keys: {alias/rnaseq-pipeline: 1234abcd-12ab-34cd-56ef-1234567890ab}
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+# delete_objects takes at most this many keys per call.
+DELETE_BATCH = 1000
+
+
+def find_trails(cloudtrail, names):
+    """{name: tags} of the named trails that exist."""
+    if not names:
+        return {}
+    trails = RETRY(cloudtrail.describe_trails)(trailNameList=names, includeShadowTrails=False)["trailList"]
+    found = {}
+    for trail in trails:
+        tags = RETRY(cloudtrail.list_tags)(ResourceIdList=[trail["TrailARN"]])["ResourceTagList"]
+        found[trail["Name"]] = tag_dict(tags[0].get("TagsList", []) if tags else [])
+    return found
+
+
+def find_buckets(s3, names):
+    found = {}
+    for name in names:
+        try:
+            RETRY(s3.head_bucket)(Bucket=name)
+        except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
+            continue
+        try:
+            found[name] = tag_dict(RETRY(s3.get_bucket_tagging)(Bucket=name)["TagSet"])
+        except is_boto3_error_code("NoSuchTagSet"):
+            found[name] = {}
+    return found
+
+
+def find_log_groups(logs, names):
+    found = {}
+    for name in names:
+        groups = paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name)
+        for group in groups:
+            if group["logGroupName"] == name:
+                arn = group["arn"].removesuffix(":*")
+                found[name] = RETRY(logs.list_tags_for_resource)(resourceArn=arn).get("tags", {})
+    return found
+
+
+def find_keys(kms, names):
+    """{name: (key id, tags)} of the keys that exist and are not already pending deletion."""
+    found = {}
+    for name in names:
+        try:
+            key = RETRY(kms.describe_key)(KeyId=name)["KeyMetadata"]
+        except is_boto3_error_code("NotFoundException"):
+            continue
+        if key["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
+            continue
+        tags = RETRY(kms.list_resource_tags)(KeyId=key["KeyId"]).get("Tags", [])
+        found[name] = (key["KeyId"], {t["TagKey"]: t["TagValue"] for t in tags})
+    return found
+
+
+def find_delivery_channels(config, buckets):
+    """Config delivery channels that write to one of the buckets."""
+    if not buckets:
+        return []
+    channels = RETRY(config.describe_delivery_channels)().get("DeliveryChannels", [])
+    return [c["name"] for c in channels if c.get("s3BucketName") in buckets]
+
+
+def not_owned(kind, found, tags):
+    """A line per resource that lacks one of the ownership tags."""
+    return [
+        f"{kind} {name} does not carry the tags {tags}"
+        for name, resource_tags in found.items()
+        if any(resource_tags.get(k) != str(v) for k, v in tags.items())
+    ]
+
+
+def empty_and_delete_bucket(s3, name):
+    """Removes the policy, every object version and delete marker, then the bucket; returns the count."""
+    RETRY(s3.delete_bucket_policy)(Bucket=name)
+    count = 0
+    batch = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            batch.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
+            if len(batch) == DELETE_BATCH:
+                count += delete_batch(s3, name, batch)
+                batch = []
+    if batch:
+        count += delete_batch(s3, name, batch)
+    RETRY(s3.delete_bucket)(Bucket=name)
+    return count
+
+
+def delete_batch(s3, name, batch):
+    errors = RETRY(s3.delete_objects)(Bucket=name, Delete={"Objects": batch, "Quiet": True}).get("Errors", [])
+    if errors:
+        first = errors[0]
+        raise RuntimeError(f"{len(errors)} objects in {name} could not be deleted, {first['Key']}: {first['Code']} {first['Message']}")
+    return len(batch)
+
+
+def stop_delivery(config, channels):
+    for recorder in RETRY(config.describe_configuration_recorders)().get("ConfigurationRecorders", []):
+        RETRY(config.stop_configuration_recorder)(ConfigurationRecorderName=recorder["name"])
+    for channel in channels:
+        RETRY(config.delete_delivery_channel)(DeliveryChannelName=channel)
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            trails=dict(type="list", elements="str", default=[]),
+            buckets=dict(type="list", elements="str", default=[]),
+            log_groups=dict(type="list", elements="str", default=[]),
+            keys=dict(type="list", elements="str", default=[], no_log=False),
+            key_pending_window_days=dict(type="int", default=30),
+            tags=dict(type="dict", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not 7 <= params["key_pending_window_days"] <= 30:
+        module.fail_json(msg=f"key_pending_window_days must be between 7 and 30, not {params['key_pending_window_days']}")
+    if not params["tags"]:
+        module.fail_json(msg="tags must name the environment's ownership tags: without them any resource of those names would go")
+    cloudtrail, s3, logs, kms, config = (module.client(s) for s in ("cloudtrail", "s3", "logs", "kms", "config"))
+
+    try:
+        trails = find_trails(cloudtrail, params["trails"])
+        buckets = find_buckets(s3, params["buckets"])
+        log_groups = find_log_groups(logs, params["log_groups"])
+        keys = find_keys(kms, params["keys"])
+        channels = find_delivery_channels(config, list(buckets))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the data to delete")
+
+    problems = (not_owned("Trail", trails, params["tags"]) + not_owned("Bucket", buckets, params["tags"])
+                + not_owned("Log group", log_groups, params["tags"])
+                + not_owned("Key", {name: key[1] for name, key in keys.items()}, params["tags"]))
+    if problems:
+        module.fail_json(msg="Nothing was deleted: " + " | ".join(problems))
+
+    deleted = {"trails": list(trails), "config_delivery_channels": channels, "buckets": {name: None for name in buckets},
+               "log_groups": list(log_groups), "keys": {name: key[0] for name, key in keys.items()}}
+    changed = bool(trails or channels or buckets or log_groups or keys)
+    diff = {"before": {kind: sorted(names) for kind, names in deleted.items()}, "after": {kind: [] for kind in deleted}}
+    if module.check_mode or not changed:
+        module.exit_json(changed=changed, deleted=deleted, diff=diff)
+
+    step = "the trails"
+    try:
+        for name in trails:
+            RETRY(cloudtrail.delete_trail)(Name=name)
+        step = "the Config delivery channel"
+        if channels:
+            stop_delivery(config, channels)
+        for name in buckets:
+            step = f"the bucket {name}"
+            deleted["buckets"][name] = empty_and_delete_bucket(s3, name)
+        step = "the log groups"
+        for name in log_groups:
+            RETRY(logs.delete_log_group)(logGroupName=name)
+        step = "the keys"
+        for key_id, _tags in keys.values():
+            RETRY(kms.schedule_key_deletion)(KeyId=key_id, PendingWindowInDays=params["key_pending_window_days"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to delete {step} (run again to finish: what is gone is skipped)")
+    except RuntimeError as e:
+        module.fail_json(msg=f"Failed to delete {step}: {e} (run again to finish: what is gone is skipped)")
+    module.exit_json(changed=True, deleted=deleted, diff=diff)
+
+
+if __name__ == "__main__":
+    main()

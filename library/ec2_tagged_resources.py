@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ec2_tagged_resources
+short_description: Make sure named EC2 resources exist, each created together with its tags
+description:
+  - Finds each requested resource by its C(Name) tag and the ownership tags, and creates the missing
+    ones with every tag in the create call itself (C(TagSpecifications)).
+  - The point is interrupted runs. amazon.aws's M(amazon.aws.ec2_vpc_nacl), M(amazon.aws.ec2_vpc_route_table),
+    M(amazon.aws.ec2_vpc_igw) and M(amazon.aws.ec2_eip) create first and tag afterwards, so a run killed
+    between the two calls leaves an untagged resource that the next run cannot find, and creates a
+    second one. Created here first, the resource is found by its tags on every later run; the
+    amazon.aws module then manages its rules, routes, attachments and associations by ID.
+  - One describe call per resource type requested, and one create call per missing resource.
+options:
+  resources:
+    description: The resources to make sure of.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description: The resource type.
+        type: str
+        required: true
+        choices: [network_acl, route_table, internet_gateway, elastic_ip]
+      name:
+        description: Its C(Name) tag.
+        type: str
+        required: true
+      vpc_id:
+        description: The VPC it belongs to; required for V(network_acl) and V(route_table).
+        type: str
+  tags:
+    description:
+      - Tags every resource is created with, besides its C(Name). A resource is found only when it carries
+        all of them.
+      - Changing tags of existing resources is left to the module that manages the resource.
+    type: dict
+    default: {}
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Make sure the private NACL exists, tagged from its first moment
+  ec2_tagged_resources:
+    tags: {Project: rna-seq-hipaa, Environment: production}
+    resources:
+      - {type: network_acl, name: rna-seq-private-nacl, vpc_id: vpc-0123456789abcdef0}
+  register: created
+
+- name: Manage its rules by ID
+  amazon.aws.ec2_vpc_nacl:
+    nacl_id: "{{ created.ids['rna-seq-private-nacl'] }}"
+    vpc_id: vpc-0123456789abcdef0
+"""
+
+RETURN = r"""
+ids:
+  description: Name to ID of every requested resource (empty in check mode for one that would be created).
+  returned: always
+  type: dict
+  sample: {rna-seq-private-nacl: acl-0123456789abcdef0}
+created:
+  description: The names of the resources created (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [rna-seq-private-nacl]
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import tag_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+# type: (describe operation, result key, id key, tag specification resource type)
+RESOURCE_TYPES = {
+    "network_acl": ("describe_network_acls", "NetworkAcls", "NetworkAclId", "network-acl"),
+    "route_table": ("describe_route_tables", "RouteTables", "RouteTableId", "route-table"),
+    "internet_gateway": ("describe_internet_gateways", "InternetGateways", "InternetGatewayId", "internet-gateway"),
+    "elastic_ip": ("describe_addresses", "Addresses", "AllocationId", "elastic-ip"),
+}
+IN_A_VPC = {"network_acl", "route_table"}
+
+
+def find(module, ec2, resource_type, names, ownership):
+    """{name: [ids]} of the toolkit's resources of one type with the given names."""
+    operation, result_key, id_key, _spec = RESOURCE_TYPES[resource_type]
+    filters = [{"Name": "tag:Name", "Values": sorted(names)}]
+    filters += [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(ownership.items())]
+    try:
+        # describe_addresses has no paginator and answers in one page.
+        items = RETRY(getattr(ec2, operation))(Filters=filters)[result_key]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to look up {resource_type} resources")
+    found = {}
+    for item in items:
+        found.setdefault(tag_dict(item.get("Tags")).get("Name"), []).append(item)
+    return found
+
+
+def create(module, ec2, resource, tags):
+    _op, _key, id_key, spec_type = RESOURCE_TYPES[resource["type"]]
+    tag_spec = [{"ResourceType": spec_type, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}]
+    try:
+        if resource["type"] == "network_acl":
+            return RETRY(ec2.create_network_acl)(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["NetworkAcl"][id_key]
+        if resource["type"] == "route_table":
+            return RETRY(ec2.create_route_table)(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["RouteTable"][id_key]
+        if resource["type"] == "internet_gateway":
+            return RETRY(ec2.create_internet_gateway)(TagSpecifications=tag_spec)["InternetGateway"][id_key]
+        return RETRY(ec2.allocate_address)(Domain="vpc", TagSpecifications=tag_spec)[id_key]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to create {resource['type']} {resource['name']}")
+
+
+def main():
+    argument_spec = dict(
+        resources=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                type=dict(type="str", required=True, choices=sorted(RESOURCE_TYPES)),
+                name=dict(type="str", required=True),
+                vpc_id=dict(type="str"),
+            ),
+        ),
+        tags=dict(type="dict", default={}),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    ownership = {str(k): str(v) for k, v in module.params["tags"].items() if k != "Name"}
+    resources = module.params["resources"]
+    for resource in resources:
+        if resource["type"] in IN_A_VPC and not resource["vpc_id"]:
+            module.fail_json(msg=f"{resource['type']} {resource['name']} needs vpc_id")
+
+    ec2 = module.client("ec2")
+    by_type = {}
+    for resource in resources:
+        by_type.setdefault(resource["type"], set()).add(resource["name"])
+    found = {resource_type: find(module, ec2, resource_type, names, ownership) for resource_type, names in sorted(by_type.items())}
+
+    ids, created = {}, []
+    for resource in resources:
+        _op, _key, id_key, _spec = RESOURCE_TYPES[resource["type"]]
+        matches = [item for item in found[resource["type"]].get(resource["name"], [])
+                   if resource["type"] not in IN_A_VPC or item["VpcId"] == resource["vpc_id"]]
+        if len(matches) > 1:
+            module.fail_json(
+                msg=f"More than one {resource['type']} carries the name {resource['name']} and the ownership tags "
+                f"({', '.join(item[id_key] for item in matches)}). Remove the duplicate or retag it before running again."
+            )
+        if matches:
+            ids[resource["name"]] = matches[0][id_key]
+            continue
+        created.append(resource["name"])
+        ids[resource["name"]] = "" if module.check_mode else create(module, ec2, resource, dict(ownership, Name=resource["name"]))
+
+    module.exit_json(changed=bool(created), ids=ids, created=created)
+
+
+if __name__ == "__main__":
+    main()

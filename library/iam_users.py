@@ -1,0 +1,123 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: iam_users
+short_description: Create the IAM users of a list that do not exist, tagged, with no password and no access keys
+description:
+  - For each name, creates the IAM user when it is missing, with O(tags) in the same call, and adds any of
+    O(tags) an existing user lacks (other tags stay). Never deletes a user, and never gives one a console
+    password or an access key - people set up their own credentials and MFA.
+  - One read per user when nothing is to be done, so N users cost one task and N reads.
+  - Supports check mode and C(--diff).
+  - Why not M(amazon.aws.iam_user) - it takes one user per call, so a list of administrators costs an
+    Ansible loop iteration (a module start-up) per person.
+options:
+  names:
+    description: The users' names.
+    type: list
+    elements: str
+    required: true
+  tags:
+    description: Tags every user carries; tags not listed here are left alone.
+    type: dict
+    default: {}
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: The administrators, created when missing
+  iam_users:
+    names: [alice, bob]
+    tags: {Project: rna-seq-hipaa, Environment: production}
+"""
+
+RETURN = r"""
+created:
+  description: The users created (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [bob]
+tagged:
+  description: Existing users given the tags they lacked.
+  returned: always
+  type: list
+  elements: str
+  sample: [alice]
+arns:
+  description: Each user's ARN, by name (empty for a user check mode only plans).
+  returned: always
+  type: dict
+  sample: {alice: "arn:aws:iam::123456789012:user/alice"}
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import tag_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+
+def read_user(iam, name):
+    try:
+        return RETRY(iam.get_user)(UserName=name)["User"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return None
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            names=dict(type="list", elements="str", required=True),
+            tags=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    iam = module.client("iam")
+    wanted = {str(k): str(v) for k, v in module.params["tags"].items()}
+    tag_list = [{"Key": k, "Value": v} for k, v in wanted.items()]
+    created, tagged, arns = [], [], {}
+    before, after = {}, {}
+    for name in module.params["names"]:
+        try:
+            user = read_user(iam, name)
+            if user is None:
+                created.append(name)
+                before[name], after[name] = None, {"tags": wanted}
+                arns[name] = ""
+                if not module.check_mode:
+                    params = {"UserName": name, **({"Tags": tag_list} if tag_list else {})}
+                    arns[name] = RETRY(iam.create_user)(**params)["User"]["Arn"]
+                continue
+            arns[name] = user["Arn"]
+            current = tag_dict(user.get("Tags", []))
+            missing = {k: v for k, v in wanted.items() if current.get(k) != v}
+            if missing:
+                tagged.append(name)
+                before[name], after[name] = {"tags": current}, {"tags": {**current, **missing}}
+                if not module.check_mode:
+                    RETRY(iam.tag_user)(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in missing.items()])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to create or tag the IAM user {name}")
+    module.exit_json(changed=bool(created or tagged), created=created, tagged=tagged, arns=arns,
+                     diff={"before": before, "after": after})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Runs that survive faults: throttling, and a run killed halfway through.
+
+Both go through tests/support/fault_proxy.py, a loopback proxy in front of
+the emulator: it throttles calls the way AWS does, or lets a create call
+reach the emulator and then kills the whole run before the answer arrives.
+"""
+
+from __future__ import annotations
+
+from support.cloud import kill_tree, run_playbook, start_playbook
+from support.fault_proxy import FaultProxy
+
+# The local inventory's environment, counted by kind. A duplicate from a
+# re-run shows up as one too many.
+EXPECTED_COUNTS = {
+    "toolkit VPCs": 2,
+    "NACLs besides the defaults": 1,
+    "route tables besides the main ones": 2,
+    "internet gateways": 1,
+    "Elastic IPs": 1,
+    "instances": 2,
+    "customer managed keys": 2,
+    "trails": 1,
+    "stacks": 1,
+    "compute environments": 2,
+}
+
+# Create calls after which a run is killed, in the order site.yml makes them:
+# the emulator has done the work, the module never hears of it. Each covers a
+# create whose resource a re-run must find rather than make again.
+KILL_POINTS = [
+    "CreateVpc",
+    "CreateNetworkAcl",
+    "CreateRouteTable",
+    "CreateStack",
+    "CreateKey",
+    "CreateTrail",
+    "REST POST /v1/createcomputeenvironment",
+    "CreateInternetGateway",
+    "RunInstances",
+    "AllocateAddress",
+    "AssociateAddress",
+]
+
+
+def environment_counts(cloud) -> dict[str, int]:
+    ec2 = cloud.client("ec2")
+    owned = [{"Name": "tag:ManagedBy", "Values": ["rnaseq-hipaa-toolkit"]}]
+    instances = [i for r in ec2.describe_instances(Filters=owned)["Reservations"] for i in r["Instances"]
+                 if i["State"]["Name"] != "terminated"]
+    kms = cloud.client("kms")
+    keys = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+    return {
+        "toolkit VPCs": len(ec2.describe_vpcs(Filters=owned)["Vpcs"]),
+        "NACLs besides the defaults": len([n for n in ec2.describe_network_acls()["NetworkAcls"] if not n["IsDefault"]]),
+        "route tables besides the main ones": len([t for t in ec2.describe_route_tables()["RouteTables"]
+                                                   if not any(a.get("Main") for a in t["Associations"])]),
+        "internet gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
+        "Elastic IPs": len(ec2.describe_addresses()["Addresses"]),
+        "instances": len(instances),
+        "customer managed keys": len([k for k in keys if k["KeyManager"] == "CUSTOMER" and k["KeyState"] == "Enabled"]),
+        "trails": len(cloud.client("cloudtrail").describe_trails()["trailList"]),
+        "stacks": len(cloud.client("cloudformation").describe_stacks()["Stacks"]),
+        "compute environments": len(cloud.client("batch").describe_compute_environments()["computeEnvironments"]),
+    }
+
+
+def verify_passes(cloud) -> None:
+    verify = run_playbook(cloud, "playbooks/verify.yml", json_output=False)
+    assert verify.ok, verify.explain()
+    assert "controls pass" in verify.stdout
+
+
+def test_the_site_converges_when_one_call_in_five_is_throttled(local_cloud):
+    local_cloud.reset()
+    with FaultProxy(local_cloud.endpoint, throttle_every=5) as proxy:
+        run = run_playbook(local_cloud, "playbooks/site.yml", env={"AWS_ENDPOINT_URL": proxy.url})
+    assert run.ok, run.explain()
+    assert len(proxy.throttled) >= len(proxy.calls) // 5 - 1 > 100
+    # Every protocol got its throttling answer: EC2, the query and JSON APIs, S3, REST-JSON.
+    assert {"ec2", "iam", "kms", "s3", "batch", "cloudformation"} <= {call.service for call in proxy.throttled}
+    assert environment_counts(local_cloud) == EXPECTED_COUNTS
+    verify_passes(local_cloud)
+
+
+def test_a_run_killed_after_any_create_is_finished_by_the_next_with_no_duplicate(local_cloud):
+    local_cloud.reset()
+    with FaultProxy(local_cloud.endpoint) as proxy:
+        for operation in KILL_POINTS:
+            run = start_playbook(local_cloud, "playbooks/site.yml", env={"AWS_ENDPOINT_URL": proxy.url})
+            proxy.interrupt_after(operation, lambda run=run: kill_tree(run.pid))
+            output, _ = run.communicate(timeout=1200)
+            assert proxy.interrupted == operation, f"the run never sent {operation}:\n{output[-3000:]}"
+    finished = run_playbook(local_cloud, "playbooks/site.yml")
+    assert finished.ok, finished.explain()
+    assert environment_counts(local_cloud) == EXPECTED_COUNTS
+    again = run_playbook(local_cloud, "playbooks/site.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+    verify_passes(local_cloud)

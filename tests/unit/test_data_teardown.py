@@ -1,0 +1,103 @@
+"""data_teardown: the retained data goes only when asked, only when it is the environment's, and all of it."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from support.module_harness import load_module, run_module
+
+data_teardown = load_module("data_teardown")
+OWNER = {"Project": "p", "Environment": "production"}
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield {s: boto3.client(s, region_name=REGION) for s in ("s3", "cloudtrail", "logs", "kms", "config")}
+
+
+def make_environment(aws, bucket_tags=OWNER):
+    """A versioned data bucket (with a policy, overwritten and deleted objects), a log bucket the trail and
+    Config deliver to, a log group and a key: what the storage and audit phases leave behind."""
+    s3 = aws["s3"]
+    tag_set = [{"Key": k, "Value": v} for k, v in OWNER.items()]
+    for bucket in ("data-bucket", "data-bucket-audit-logs"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in bucket_tags.items()]})
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        for body in (b"one", b"two"):
+            s3.put_object(Bucket=bucket, Key="raw-data/sample.fastq", Body=body)
+        s3.delete_object(Bucket=bucket, Key="raw-data/sample.fastq")
+    s3.put_bucket_policy(Bucket="data-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": "arn:aws:s3:::data-bucket/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    aws["cloudtrail"].create_trail(Name="env-trail", S3BucketName="data-bucket-audit-logs", TagsList=tag_set)
+    aws["logs"].create_log_group(logGroupName="/aws/cloudtrail/env", tags=OWNER)
+    key = aws["kms"].create_key(Tags=[{"TagKey": k, "TagValue": v} for k, v in OWNER.items()])["KeyMetadata"]["KeyId"]
+    aws["kms"].create_alias(AliasName="alias/env-audit", TargetKeyId=key)
+    config = aws["config"]
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": "arn:aws:iam::123456789012:role/config", "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "data-bucket-audit-logs"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    return key
+
+
+ARGS = {
+    "trails": ["env-trail"],
+    "buckets": ["data-bucket", "data-bucket-audit-logs"],
+    "log_groups": ["/aws/cloudtrail/env"],
+    "keys": ["alias/env-audit"],
+    "key_pending_window_days": 7,
+    "tags": OWNER,
+}
+
+
+def test_deletes_every_version_the_trail_log_group_and_schedules_the_key(aws):
+    key = make_environment(aws)
+    result = run_module(data_teardown, ARGS)
+    assert result["changed"] is True
+    # Two versions and a delete marker in each bucket.
+    assert result["deleted"]["buckets"] == {"data-bucket": 3, "data-bucket-audit-logs": 3}
+    assert result["deleted"]["keys"] == {"alias/env-audit": key}
+    assert result["deleted"]["config_delivery_channels"] == ["default"]
+    assert aws["s3"].list_buckets()["Buckets"] == []
+    assert aws["cloudtrail"].describe_trails()["trailList"] == []
+    assert aws["logs"].describe_log_groups()["logGroups"] == []
+    assert aws["kms"].describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert aws["config"].describe_delivery_channels()["DeliveryChannels"] == []
+
+    again = run_module(data_teardown, ARGS)
+    assert again["changed"] is False
+
+
+def test_check_mode_names_what_would_go_and_deletes_nothing(aws):
+    key = make_environment(aws)
+    result = run_module(data_teardown, {**ARGS, "_ansible_check_mode": True})
+    assert result["changed"] is True and result["deleted"]["trails"] == ["env-trail"]
+    assert len(aws["s3"].list_buckets()["Buckets"]) == 2
+    assert aws["kms"].describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert len(aws["cloudtrail"].describe_trails()["trailList"]) == 1
+
+
+def test_a_resource_without_the_ownership_tags_stops_everything(aws):
+    make_environment(aws, bucket_tags={"Project": "p", "Environment": "validation"})
+    result = run_module(data_teardown, ARGS)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Nothing was deleted: Bucket data-bucket does not carry the tags")
+    assert len(aws["s3"].list_buckets()["Buckets"]) == 2
+    assert len(aws["cloudtrail"].describe_trails()["trailList"]) == 1
+
+
+def test_a_pending_window_aws_refuses_is_refused_first(aws):
+    result = run_module(data_teardown, {**ARGS, "key_pending_window_days": 3})
+    assert result["failed"] is True and "between 7 and 30" in result["msg"]

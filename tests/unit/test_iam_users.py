@@ -1,0 +1,41 @@
+"""iam_users: the administrators created once, tagged, never given credentials, in one task."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from support.module_harness import load_module, run_module
+
+iam_users = load_module("iam_users")
+OWNER = {"Project": "p", "Environment": "production"}
+
+
+@pytest.fixture
+def iam(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield boto3.client("iam", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def test_creates_the_missing_users_tagged_without_credentials_then_does_nothing(iam):
+    iam.create_user(UserName="alice", Tags=[{"Key": "Team", "Value": "ops"}])
+    first = run_module(iam_users, {"names": ["alice", "bob"], "tags": OWNER})
+    assert first["changed"] is True and first["created"] == ["bob"] and first["tagged"] == ["alice"]
+    assert first["arns"]["bob"].endswith(":user/bob")
+    tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName="alice")["Tags"]}
+    assert tags == {"Team": "ops", **OWNER}, "missing tags are added, others stay"
+    assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_login_profile(UserName="bob")
+
+    again = run_module(iam_users, {"names": ["alice", "bob"], "tags": OWNER})
+    assert again["changed"] is False and again["created"] == [] and again["tagged"] == []
+
+
+def test_check_mode_plans_and_creates_nothing(iam):
+    result = run_module(iam_users, {"names": ["carol"], "tags": OWNER, "_ansible_check_mode": True})
+    assert result["changed"] is True and result["created"] == ["carol"] and result["arns"] == {"carol": ""}
+    assert iam.list_users()["Users"] == []
