@@ -91,7 +91,7 @@ def list_costs(cloud: LocalCloud, sizes: list[int], repeat: int) -> dict:
             runs = [measured(cloud, playbook, extra) for _ in range(repeat)]
             if any(run["changed"] or run["writes"] for run in runs):
                 raise SystemExit(f"{playbook} with {size} {kind} is not a no-op: {runs}")
-            noop[size] = {"seconds": statistics.median(run["seconds"] for run in runs), "reads": runs[0]["reads"]}
+            noop[size] = {"seconds": round(statistics.median(run["seconds"] for run in runs), 1), "reads": runs[0]["reads"]}
         small, large = min(sizes), max(sizes)
         extra_items = large - small
         costs[kind] = {
