@@ -63,11 +63,8 @@ def network_and_roles():
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield network_and_roles()
+def aws(mocked_aws):
+    yield network_and_roles()
 
 
 @pytest.fixture

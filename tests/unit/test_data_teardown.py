@@ -6,7 +6,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from support.module_harness import load_module, run_module
 
@@ -16,13 +15,8 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield {s: boto3.client(s, region_name=REGION) for s in ("s3", "cloudtrail", "logs", "kms", "config")}
+def aws(mocked_aws):
+    yield {s: boto3.client(s, region_name=REGION) for s in ("s3", "cloudtrail", "logs", "kms", "config")}
 
 
 def make_environment(aws, bucket_tags=OWNER):

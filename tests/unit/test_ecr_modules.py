@@ -7,7 +7,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from support.module_harness import load_module, run_module
 
@@ -23,12 +22,9 @@ POLICY = {"Version": "2012-10-17", "Statement": [{"Sid": "Deny", "Effect": "Deny
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        kms = boto3.client("kms", region_name="us-east-1")
-        yield kms.create_key()["KeyMetadata"]["Arn"]
+def aws(mocked_aws):
+    kms = boto3.client("kms", region_name="us-east-1")
+    yield kms.create_key()["KeyMetadata"]["Arn"]
 
 
 def spec(key, name="rnaseq/fastqc", **extra):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from support.module_harness import load_module, run_module
 
@@ -13,11 +12,8 @@ OWNER = {"Project": "p", "Environment": "production"}
 
 
 @pytest.fixture
-def iam(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield boto3.client("iam", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+def iam(mocked_aws):
+    yield boto3.client("iam", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def test_creates_the_missing_users_tagged_without_credentials_then_does_nothing(iam):

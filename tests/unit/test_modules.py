@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import botocore.exceptions
 import pytest
-from moto import mock_aws
 
 from support.module_harness import load_module, run_module, toolkit_aws
 
@@ -14,11 +13,8 @@ tagged_resource_info = load_module("tagged_resource_info")
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+def aws(mocked_aws):
+    yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def test_context_returns_the_account_zones_and_the_s3_prefix_lists_cidrs(aws):

@@ -7,7 +7,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from support.module_harness import load_module, run_module
 
@@ -21,11 +20,8 @@ PAB = {"block_public_acls": True, "ignore_public_acls": True, "block_public_poli
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
+def aws(mocked_aws):
+    yield
 
 
 def client(service):
