@@ -9,9 +9,13 @@ DOCUMENTATION = r"""
 module: aws_context_info
 short_description: Read the account, region and regional facts a phase needs before it changes anything
 description:
-  - The preflight read every phase starts with. One task answers who the caller is, which
-    availability zones the region offers, the CIDRs of AWS-managed prefix lists (such as S3's)
-    and which VPC endpoint services exist in the region.
+  - The preflight read every phase starts with. One task answers who the caller is and, as
+    asked, which availability zones the region offers, the CIDRs of AWS-managed prefix lists
+    (such as S3's), which VPC endpoint services exist in the region, whether the IAM principals
+    a policy names exist, which keys the given aliases name, and the EC2 resources of earlier
+    phases found by Name and ownership tags.
+  - One task instead of one per lookup, so a phase's preflight costs one module run, and each
+    lookup one API call per alias, principal or resource type.
   - Fails with one readable line, and before any change, when credentials are missing or
     rejected, the endpoint cannot be reached, the region is unknown, or the caller's account
     is not the one the inventory names.
@@ -36,6 +40,51 @@ options:
     type: list
     elements: str
     default: []
+  availability_zones:
+    description:
+      - Whether to list the region's availability zones (one C(DescribeAvailabilityZones) call).
+    type: bool
+    default: false
+  principal_arns:
+    description:
+      - IAM role, user and account root ARNs to check exist (for key and bucket policies). Their
+        canonical ARNs are returned in RV(principals), those that do not exist in RV(missing_principals).
+    type: list
+    elements: str
+    default: []
+  resolve_caller:
+    description:
+      - Return RV(caller_principal_arn), the IAM role or user behind the caller (an assumed
+        role's role). Implied by O(principal_arns).
+    type: bool
+    default: false
+  key_aliases:
+    description:
+      - KMS key aliases (with or without the C(alias/) prefix) to look up, one C(DescribeKey) each.
+        Those that name a key are returned in RV(aliased_keys); the rest in RV(missing_keys).
+    type: list
+    elements: str
+    default: []
+  tagged:
+    description:
+      - EC2 resources of earlier phases to find by name, as in the tagged_resource_info module.
+      - Resources whose ownership tags differ are returned as RV(tagged.foreign); two owned
+        resources with one name fail the module.
+    type: dict
+    suboptions:
+      tags:
+        description: Ownership tags every returned resource must carry.
+        type: dict
+        default: {}
+      resources:
+        description: Names to find, by type (V(vpc), V(subnet), V(security_group), V(route_table),
+          V(network_acl), V(vpc_endpoint), V(internet_gateway), V(vpc_peering_connection)).
+        type: dict
+        required: true
+  owned_vpc_tags:
+    description:
+      - When set, RV(owned_vpc_ids) lists every VPC carrying all of these tags, whatever its name.
+    type: dict
   allow_endpoint_url:
     description:
       - Whether a custom endpoint (an emulator) may answer. Inventories for real accounts set
@@ -55,6 +104,7 @@ EXAMPLES = r"""
 - name: Read the account and the regional facts of the network phase
   aws_context_info:
     expected_account_id: "{{ aws_account_id | default(omit) }}"
+    availability_zones: true
     prefix_list_services: [s3]
     endpoint_services: [ecr.api, ecr.dkr, logs, sts]
   register: network_context
@@ -62,6 +112,16 @@ EXAMPLES = r"""
 - name: Use the S3 prefix list's CIDRs
   ansible.builtin.debug:
     msg: "{{ network_context.prefix_lists.s3.cidrs }}"
+
+- name: Read the account, the key administrators, the pipeline key and the VPC in one task
+  aws_context_info:
+    principal_arns: "{{ key_admin_arns }}"
+    key_aliases: [alias/rna-seq-pipeline]
+    tagged:
+      tags: {Project: rna-seq, Environment: production}
+      resources:
+        vpc: [rna-seq-vpc]
+  register: storage_context
 """
 
 RETURN = r"""
@@ -92,7 +152,7 @@ endpoint_url:
   sample: http://127.0.0.1:5500
 availability_zones:
   description: Names of the region's available zones that need no opt-in, sorted.
-  returned: always
+  returned: when O(availability_zones) is true
   type: list
   elements: str
   sample: [us-east-1a, us-east-1b]
@@ -119,6 +179,65 @@ missing_endpoint_services:
   type: list
   elements: str
   sample: []
+principals:
+  description: Each of O(principal_arns), whether it exists and its canonical ARN.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{arn: "arn:aws:iam::123456789012:role/KeyAdmin", exists: true, canonical_arn: "arn:aws:iam::123456789012:role/KeyAdmin"}]
+missing_principals:
+  description: The O(principal_arns) that name no existing role or user.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+caller_principal_arn:
+  description: The IAM role or user behind the caller.
+  returned: when O(principal_arns) is set or O(resolve_caller) is true
+  type: str
+  sample: arn:aws:iam::123456789012:role/Admin
+aliased_keys:
+  description:
+    - For each of O(key_aliases) that names a key, its ARN, ID and state.
+    - Not called C(keys), which a template would read as the dictionary method.
+  returned: always
+  type: dict
+  sample:
+    alias/rna-seq-pipeline:
+      key_arn: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+      key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
+      key_state: Enabled
+missing_keys:
+  description: The O(key_aliases) that name no key.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+tagged:
+  description: What O(tagged) found, shaped as tagged_resource_info returns it.
+  returned: when O(tagged) is set
+  type: dict
+  contains:
+    resources:
+      description: By name, each owned resource found (type, id, name, tags, vpc_id and type-specific fields).
+      type: dict
+    ids:
+      description: By name, the ID of each owned resource found.
+      type: dict
+    missing:
+      description: Requested names with no owned resource.
+      type: list
+      elements: str
+    foreign:
+      description: Resources with a requested name whose ownership tags differ.
+      type: list
+      elements: dict
+owned_vpc_ids:
+  description: The VPCs carrying every tag of O(owned_vpc_tags).
+  returned: when O(owned_vpc_tags) is set
+  type: list
+  elements: str
+  sample: [vpc-0123456789abcdef0]
 """
 
 try:
@@ -131,6 +250,10 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import endpoint_in_use
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_lookup import check_principals
+from ansible.module_utils.toolkit_lookup import find_tagged
+from ansible.module_utils.toolkit_lookup import keys_by_alias
+from ansible.module_utils.toolkit_lookup import owned_vpc_ids
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -242,6 +365,15 @@ def main():
         expected_account_id=dict(type="str"),
         prefix_list_services=dict(type="list", elements="str", default=[]),
         endpoint_services=dict(type="list", elements="str", default=[]),
+        availability_zones=dict(type="bool", default=False),
+        principal_arns=dict(type="list", elements="str", default=[]),
+        resolve_caller=dict(type="bool", default=False),
+        key_aliases=dict(type="list", elements="str", default=[], no_log=False),
+        tagged=dict(
+            type="dict",
+            options=dict(tags=dict(type="dict", default={}), resources=dict(type="dict", required=True)),
+        ),
+        owned_vpc_tags=dict(type="dict"),
         allow_endpoint_url=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -263,23 +395,39 @@ def main():
             "Nothing was changed. Switch credentials (AWS_PROFILE) or use the matching inventory."
         )
 
-    ec2 = module.client("ec2")
-    zones = availability_zones(module, ec2)
-    lists = prefix_lists(module, ec2, module.params["prefix_list_services"])
-    services, missing = endpoint_services(module, ec2, module.params["endpoint_services"])
-
-    module.exit_json(
+    params = module.params
+    result = dict(
         changed=False,
         account_id=account_id,
         caller_arn=identity["Arn"],
         partition=identity["Arn"].split(":")[1],
         region=module.region,
         endpoint_url=endpoint_in_use(module),
-        availability_zones=zones,
-        prefix_lists=lists,
-        endpoint_services=services,
-        missing_endpoint_services=missing,
     )
+    needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged"))
+    ec2 = module.client("ec2") if needs_ec2 or params["owned_vpc_tags"] is not None else None
+    if params["availability_zones"]:
+        result["availability_zones"] = availability_zones(module, ec2)
+    result["prefix_lists"] = prefix_lists(module, ec2, params["prefix_list_services"])
+    services, missing = endpoint_services(module, ec2, params["endpoint_services"])
+    result.update(endpoint_services=services, missing_endpoint_services=missing)
+
+    result.update(principals=[], missing_principals=[])
+    if params["principal_arns"] or params["resolve_caller"]:
+        principals = check_principals(module, module.client("iam"), params["principal_arns"], identity["Arn"])
+        result.update(principals=principals["principals"], missing_principals=principals["missing"],
+                      caller_principal_arn=principals["caller_principal_arn"])
+
+    keys = keys_by_alias(module, module.client("kms"), params["key_aliases"]) if params["key_aliases"] else {}
+    result.update(aliased_keys=keys, missing_keys=[alias for alias in params["key_aliases"] if alias not in keys])
+
+    if params["tagged"]:
+        ownership = {str(k): str(v) for k, v in params["tagged"]["tags"].items()}
+        result["tagged"] = find_tagged(module, ec2, params["tagged"]["resources"], ownership)
+    if params["owned_vpc_tags"] is not None:
+        result["owned_vpc_ids"] = owned_vpc_ids(module, ec2, {str(k): str(v) for k, v in params["owned_vpc_tags"].items()})
+
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

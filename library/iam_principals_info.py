@@ -70,74 +70,20 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_lookup import check_principals
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-
-def split_arn(arn):
-    parts = str(arn).split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        return None
-    return {"partition": parts[1], "service": parts[2], "account": parts[4], "resource": parts[5]}
-
-
-def lookup(iam, kind, name):
-    """The canonical ARN of an IAM role or user, or None when there is none."""
-    try:
-        if kind == "role":
-            return RETRY(iam.get_role)(RoleName=name)["Role"]["Arn"]
-        return RETRY(iam.get_user)(UserName=name)["User"]["Arn"]
-    except is_boto3_error_code("NoSuchEntity"):
-        return None
-
-
-def resolve(module, iam, arn):
-    parsed = split_arn(arn)
-    if parsed is None or parsed["service"] != "iam":
-        module.fail_json(msg=f"'{arn}' is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>, :user/<name> or :root)")
-    if "*" in arn or "?" in arn:
-        module.fail_json(msg=f"'{arn}' is a pattern, not a principal")
-    resource = parsed["resource"]
-    if resource == "root":
-        return arn
-    kind, _, path_and_name = resource.partition("/")
-    if kind not in ("role", "user") or not path_and_name:
-        module.fail_json(msg=f"'{arn}' is neither an IAM role, an IAM user nor an account root")
-    return lookup(iam, kind, path_and_name.rsplit("/", 1)[-1])
-
-
-def caller_principal(iam, caller_arn):
-    parsed = split_arn(caller_arn)
-    if parsed and parsed["service"] == "sts" and parsed["resource"].startswith("assumed-role/"):
-        role = parsed["resource"].split("/")[1]
-        return lookup(iam, "role", role) or f"arn:{parsed['partition']}:iam::{parsed['account']}:role/{role}"
-    if parsed and parsed["service"] == "sts" and parsed["resource"].startswith("user/"):
-        return f"arn:{parsed['partition']}:iam::{parsed['account']}:{parsed['resource']}"
-    return caller_arn
 
 
 def main():
     argument_spec = dict(arns=dict(type="list", elements="str", default=[]))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    iam = module.client("iam")
-    sts = module.client("sts")
     try:
-        caller_arn = RETRY(sts.get_caller_identity)()["Arn"]
-        principals = []
-        for arn in module.params["arns"]:
-            canonical = resolve(module, iam, arn)
-            principals.append({"arn": arn, "exists": canonical is not None, "canonical_arn": canonical})
-        caller = caller_principal(iam, caller_arn)
+        caller_arn = RETRY(module.client("sts").get_caller_identity)()["Arn"]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to look up IAM principals")
-    module.exit_json(
-        changed=False,
-        principals=principals,
-        missing=[p["arn"] for p in principals if not p["exists"]],
-        caller_arn=caller_arn,
-        caller_principal_arn=caller,
-    )
+        fail_aws(module, e, "Failed to read the caller identity")
+    found = check_principals(module, module.client("iam"), module.params["arns"], caller_arn)
+    module.exit_json(changed=False, caller_arn=caller_arn, **found)
 
 
 if __name__ == "__main__":

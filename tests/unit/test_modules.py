@@ -18,7 +18,8 @@ def aws(mocked_aws):
 
 
 def test_context_returns_the_account_zones_and_the_s3_prefix_lists_cidrs(aws):
-    result = run_module(aws_context_info, {"prefix_list_services": ["s3"], "endpoint_services": ["ecr.api", "sts"]})
+    result = run_module(aws_context_info, {"availability_zones": True, "prefix_list_services": ["s3"],
+                                           "endpoint_services": ["ecr.api", "sts"]})
     assert result["changed"] is False and not result.get("failed")
     assert result["account_id"] == boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
     assert result["availability_zones"][:2] == ["us-east-1a", "us-east-1b"]
@@ -28,6 +29,49 @@ def test_context_returns_the_account_zones_and_the_s3_prefix_lists_cidrs(aws):
     assert result["prefix_lists"]["s3"] == {"id": pl_id, "name": "com.amazonaws.us-east-1.s3", "cidrs": cidrs}
     assert result["endpoint_services"]["ecr.api"] == {"service_name": "com.amazonaws.us-east-1.ecr.api", "types": ["Interface"]}
     assert result["missing_endpoint_services"] == []
+
+
+def test_context_reads_only_what_it_is_asked_for(aws):
+    result = run_module(aws_context_info, {})
+    assert not result.get("failed")
+    assert "availability_zones" not in result and "caller_principal_arn" not in result and "tagged" not in result
+    assert result["aliased_keys"] == {} and result["missing_keys"] == [] and result["prefix_lists"] == {}
+
+
+def test_context_reads_principals_keys_and_tagged_resources_in_one_call(aws):
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="KeyAdmin", Path="/ops/", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    account = role.split(":")[4]
+    kms = boto3.client("kms", region_name="us-east-1")
+    key = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/pipeline", TargetKeyId=key["KeyId"])
+    owned = {"Project": "p", "Environment": "production"}
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    aws.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "rna-seq-vpc"}]
+                    + [{"Key": k, "Value": v} for k, v in owned.items()])
+    unnamed = aws.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    aws.create_tags(Resources=[unnamed], Tags=[{"Key": k, "Value": v} for k, v in owned.items()])
+
+    result = run_module(aws_context_info, {
+        "principal_arns": [f"arn:aws:iam::{account}:role/KeyAdmin", f"arn:aws:iam::{account}:user/ghost"],
+        "key_aliases": ["alias/pipeline", "pipeline", "alias/never-made"],
+        "tagged": {"tags": owned, "resources": {"vpc": ["rna-seq-vpc"], "subnet": ["az1"]}},
+        "owned_vpc_tags": owned,
+    })
+    assert not result.get("failed"), result
+    assert result["principals"][0]["canonical_arn"] == role
+    assert result["missing_principals"] == [f"arn:aws:iam::{account}:user/ghost"]
+    assert result["caller_principal_arn"].startswith(f"arn:aws:iam::{account}:")
+    assert result["aliased_keys"]["alias/pipeline"] == {"key_arn": key["Arn"], "key_id": key["KeyId"], "key_state": "Enabled"}
+    assert result["aliased_keys"]["pipeline"]["key_id"] == key["KeyId"]
+    assert result["missing_keys"] == ["alias/never-made"]
+    assert result["tagged"]["ids"] == {"rna-seq-vpc": vpc_id} and result["tagged"]["missing"] == ["az1"]
+    assert result["owned_vpc_ids"] == sorted([vpc_id, unnamed])
+
+
+def test_context_refuses_a_principal_pattern(aws):
+    result = run_module(aws_context_info, {"principal_arns": ["arn:aws:iam::123456789012:role/Admin*"]})
+    assert result["failed"] is True and "is a pattern" in result["msg"]
 
 
 def test_context_lists_endpoint_services_the_region_lacks(aws):

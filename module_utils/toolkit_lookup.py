@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Lookups of what earlier phases made, shared by the modules that read them:
+# EC2 resources by Name and ownership tags, IAM principals by ARN, and KMS
+# keys by alias. A phase's preflight reads all of them in one aws_context_info
+# task; tagged_resource_info and iam_principals_info answer the same way.
+
+from __future__ import annotations
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+# type: (describe operation, result key, id key, whether it filters by vpc-id)
+TAGGED_TYPES = {
+    "vpc": ("describe_vpcs", "Vpcs", "VpcId", False),
+    "subnet": ("describe_subnets", "Subnets", "SubnetId", True),
+    "security_group": ("describe_security_groups", "SecurityGroups", "GroupId", True),
+    "route_table": ("describe_route_tables", "RouteTables", "RouteTableId", True),
+    "network_acl": ("describe_network_acls", "NetworkAcls", "NetworkAclId", True),
+    "vpc_endpoint": ("describe_vpc_endpoints", "VpcEndpoints", "VpcEndpointId", True),
+    "internet_gateway": ("describe_internet_gateways", "InternetGateways", "InternetGatewayId", False),
+    "vpc_peering_connection": ("describe_vpc_peering_connections", "VpcPeeringConnections", "VpcPeeringConnectionId", False),
+}
+
+# Extra attributes worth returning, by type: (output key, boto3 key).
+EXTRA_FIELDS = {
+    "vpc": [("cidr_block", "CidrBlock"), ("state", "State")],
+    "subnet": [("cidr_block", "CidrBlock"), ("availability_zone", "AvailabilityZone")],
+    "security_group": [("group_name", "GroupName")],
+    "vpc_endpoint": [("service_name", "ServiceName"), ("state", "State")],
+}
+
+ENDED_PEERING_STATES = ("deleted", "rejected", "failed", "expired")
+
+
+def summarize(resource_type, item):
+    id_key = TAGGED_TYPES[resource_type][2]
+    tags = tag_dict(item.get("Tags"))
+    summary = {"type": resource_type, "id": item[id_key], "name": tags.get("Name"), "tags": tags}
+    if "VpcId" in item:
+        summary["vpc_id"] = item["VpcId"]
+    for out_key, key in EXTRA_FIELDS.get(resource_type, []):
+        if key in item:
+            summary[out_key] = item[key]
+    if resource_type == "internet_gateway":
+        summary["attached_vpc_ids"] = [a["VpcId"] for a in item.get("Attachments", [])]
+    if resource_type == "vpc_peering_connection":
+        summary["status"] = item.get("Status", {}).get("Code")
+    return summary
+
+
+def requested_names(module, resources):
+    """{type: set of names} from the module's `resources` option, refusing unknown types."""
+    wanted = {}
+    for resource_type, names in (resources or {}).items():
+        if resource_type not in TAGGED_TYPES:
+            module.fail_json(msg=f"Unknown resource type {resource_type}; known: {', '.join(sorted(TAGGED_TYPES))}")
+        if isinstance(names, str):
+            names = [names]
+        names = [str(name) for name in names or []]
+        if names:
+            wanted[resource_type] = names
+    return wanted
+
+
+def find_tagged(module, ec2, resources, ownership, vpc_id=None):
+    """EC2 resources by Name, one describe call per type.
+
+    Returns {resources, ids, missing, foreign}: those named and carrying every
+    ownership tag by name, the names not found, and look-alikes whose
+    ownership tags differ. Two owned resources with one name fail the module.
+    """
+    wanted = requested_names(module, resources)
+    found, foreign, ambiguous = {}, [], []
+    for resource_type, names in sorted(wanted.items()):
+        operation, result_key, _id, by_vpc = TAGGED_TYPES[resource_type]
+        filters = [{"Name": "tag:Name", "Values": sorted(set(names))}]
+        if vpc_id and by_vpc:
+            filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+        try:
+            items = paginate(ec2, operation, result_key, Filters=filters)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to look up {resource_type} resources")
+        for item in items:
+            summary = summarize(resource_type, item)
+            if summary["name"] not in names:
+                continue
+            if resource_type == "vpc_peering_connection" and summary["status"] in ENDED_PEERING_STATES:
+                continue
+            if any(summary["tags"].get(k) != v for k, v in ownership.items()):
+                foreign.append(summary)
+            elif summary["name"] in found:
+                ambiguous.append(f"{resource_type} {summary['name']} ({found[summary['name']]['id']}, {summary['id']})")
+            else:
+                found[summary["name"]] = summary
+    if ambiguous:
+        module.fail_json(
+            msg="More than one resource carries the same name and ownership tags: "
+            + "; ".join(ambiguous)
+            + ". Remove the duplicate or retag it before running again."
+        )
+    requested = [name for names in wanted.values() for name in names]
+    return {
+        "resources": found,
+        "ids": {name: summary["id"] for name, summary in found.items()},
+        "missing": [name for name in requested if name not in found],
+        "foreign": foreign,
+    }
+
+
+def owned_vpc_ids(module, ec2, ownership):
+    """Every VPC carrying all the ownership tags, whatever its name."""
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(ownership.items())]
+    try:
+        vpcs = paginate(ec2, "describe_vpcs", "Vpcs", Filters=filters)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to list the toolkit's VPCs")
+    return sorted(vpc["VpcId"] for vpc in vpcs)
+
+
+def split_arn(arn):
+    parts = str(arn).split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return {"partition": parts[1], "service": parts[2], "account": parts[4], "resource": parts[5]}
+
+
+def _principal_arn(iam, kind, name):
+    """The canonical ARN of an IAM role or user, or None when there is none."""
+    try:
+        if kind == "role":
+            return RETRY(iam.get_role)(RoleName=name)["Role"]["Arn"]
+        return RETRY(iam.get_user)(UserName=name)["User"]["Arn"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return None
+
+
+def resolve_principal(module, iam, arn):
+    """The canonical ARN of a role, user or account root ARN; None when it does not exist."""
+    parsed = split_arn(arn)
+    if parsed is None or parsed["service"] != "iam":
+        module.fail_json(msg=f"'{arn}' is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>, :user/<name> or :root)")
+    if "*" in arn or "?" in arn:
+        module.fail_json(msg=f"'{arn}' is a pattern, not a principal")
+    resource = parsed["resource"]
+    if resource == "root":
+        return arn
+    kind, _, path_and_name = resource.partition("/")
+    if kind not in ("role", "user") or not path_and_name:
+        module.fail_json(msg=f"'{arn}' is neither an IAM role, an IAM user nor an account root")
+    return _principal_arn(iam, kind, path_and_name.rsplit("/", 1)[-1])
+
+
+def caller_principal(iam, caller_arn):
+    """The IAM principal behind the caller: an assumed role's role, a federated user's user."""
+    parsed = split_arn(caller_arn)
+    if parsed and parsed["service"] == "sts" and parsed["resource"].startswith("assumed-role/"):
+        role = parsed["resource"].split("/")[1]
+        return _principal_arn(iam, "role", role) or f"arn:{parsed['partition']}:iam::{parsed['account']}:role/{role}"
+    if parsed and parsed["service"] == "sts" and parsed["resource"].startswith("user/"):
+        return f"arn:{parsed['partition']}:iam::{parsed['account']}:{parsed['resource']}"
+    return caller_arn
+
+
+def check_principals(module, iam, arns, caller_arn):
+    """{principals, missing, caller_principal_arn} for the given role, user and root ARNs."""
+    try:
+        principals = []
+        for arn in arns:
+            canonical = resolve_principal(module, iam, arn)
+            principals.append({"arn": arn, "exists": canonical is not None, "canonical_arn": canonical})
+        caller = caller_principal(iam, caller_arn)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to look up IAM principals")
+    return {
+        "principals": principals,
+        "missing": [p["arn"] for p in principals if not p["exists"]],
+        "caller_principal_arn": caller,
+    }
+
+
+def keys_by_alias(module, kms, aliases):
+    """{alias: {key_arn, key_id, key_state}} for the aliases that name a key; one DescribeKey each."""
+    keys = {}
+    for alias in aliases:
+        name = alias if alias.startswith("alias/") else f"alias/{alias}"
+        try:
+            metadata = RETRY(kms.describe_key)(KeyId=name)["KeyMetadata"]
+        except is_boto3_error_code("NotFoundException"):
+            continue
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            fail_aws(module, e, f"Failed to look up the key {name}")
+        keys[alias] = {"key_arn": metadata["Arn"], "key_id": metadata["KeyId"], "key_state": metadata["KeyState"]}
+    return keys
