@@ -81,6 +81,13 @@ options:
           V(network_acl), V(vpc_endpoint), V(internet_gateway), V(vpc_peering_connection)).
         type: dict
         required: true
+  vpc_egress_of:
+    description:
+      - Names of VPCs looked up through O(tagged) whose routes out to list in RV(vpc_egress), that is
+        the internet gateways attached to each and its live NAT gateways.
+    type: list
+    elements: str
+    default: []
   owned_vpc_tags:
     description:
       - When set, RV(owned_vpc_ids) lists every VPC carrying all of these tags, whatever its name.
@@ -232,6 +239,14 @@ tagged:
       description: Resources with a requested name whose ownership tags differ.
       type: list
       elements: dict
+vpc_egress:
+  description: For each of O(vpc_egress_of) that was found, its internet gateways and live NAT gateways.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc:
+      internet_gateway_ids: []
+      nat_gateways: [{nat_gateway_id: nat-0123456789abcdef0, connectivity_type: public}]
 owned_vpc_ids:
   description: The VPCs carrying every tag of O(owned_vpc_tags).
   returned: when O(owned_vpc_tags) is set
@@ -254,6 +269,7 @@ from ansible.module_utils.toolkit_lookup import check_principals
 from ansible.module_utils.toolkit_lookup import find_tagged
 from ansible.module_utils.toolkit_lookup import keys_by_alias
 from ansible.module_utils.toolkit_lookup import owned_vpc_ids
+from ansible.module_utils.toolkit_lookup import vpc_egress
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -373,6 +389,7 @@ def main():
             type="dict",
             options=dict(tags=dict(type="dict", default={}), resources=dict(type="dict", required=True)),
         ),
+        vpc_egress_of=dict(type="list", elements="str", default=[]),
         owned_vpc_tags=dict(type="dict"),
         allow_endpoint_url=dict(type="bool", default=True),
     )
@@ -424,6 +441,9 @@ def main():
     if params["tagged"]:
         ownership = {str(k): str(v) for k, v in params["tagged"]["tags"].items()}
         result["tagged"] = find_tagged(module, ec2, params["tagged"]["resources"], ownership)
+    found = result.get("tagged", {}).get("resources", {})
+    result["vpc_egress"] = {name: vpc_egress(module, ec2, found[name]["id"]) for name in params["vpc_egress_of"]
+                            if found.get(name, {}).get("type") == "vpc"}
     if params["owned_vpc_tags"] is not None:
         result["owned_vpc_ids"] = owned_vpc_ids(module, ec2, {str(k): str(v) for k, v in params["owned_vpc_tags"].items()})
 

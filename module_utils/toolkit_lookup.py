@@ -126,6 +126,22 @@ def owned_vpc_ids(module, ec2, ownership):
     return sorted(vpc["VpcId"] for vpc in vpcs)
 
 
+def vpc_egress(module, ec2, vpc_id):
+    """The internet gateways attached to a VPC and its live NAT gateways: its routes out."""
+    try:
+        gateways = paginate(ec2, "describe_internet_gateways", "InternetGateways",
+                            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
+        nat_gateways = paginate(ec2, "describe_nat_gateways", "NatGateways",
+                                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "state", "Values": ["pending", "available"]}])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to list the gateways of {vpc_id}")
+    return {
+        "internet_gateway_ids": sorted(gateway["InternetGatewayId"] for gateway in gateways),
+        "nat_gateways": [{"nat_gateway_id": nat["NatGatewayId"], "connectivity_type": nat.get("ConnectivityType", "public")}
+                         for nat in nat_gateways],
+    }
+
+
 def split_arn(arn):
     parts = str(arn).split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":

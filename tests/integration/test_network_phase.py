@@ -238,3 +238,16 @@ def test_each_runbook_step_runs_alone_on_the_converged_vpc(local_cloud, converge
     assert steps - {"Preflight", "Discover", "Validating arguments against arg spec 'main' - Runbook Step 1, the isolated VPC"} == {
         STEP_OF_TAG[tag]
     } | ({"Security group for Batch"} if tag == "security_groups" else set())
+
+
+def test_an_internet_or_nat_gateway_added_by_hand_is_removed(local_cloud, vpc, ec2):
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc["VpcId"])
+    subnet = ec2.describe_subnets(Filters=vpc_filter)["Subnets"][0]["SubnetId"]
+    ec2.create_nat_gateway(SubnetId=subnet, ConnectivityType="private")
+    run = run_playbook(local_cloud, "playbooks/network.yml", "--tags", "vpc")
+    assert run.ok, run.explain()
+    assert run.changed == 2, run.changed_tasks()
+    assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"] == []
+    assert [n for n in ec2.describe_nat_gateways(Filters=vpc_filter)["NatGateways"] if n["State"] not in ("deleting", "deleted")] == []

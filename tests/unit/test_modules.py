@@ -69,6 +69,20 @@ def test_context_reads_principals_keys_and_tagged_resources_in_one_call(aws):
     assert result["owned_vpc_ids"] == sorted([vpc_id, unnamed])
 
 
+def test_context_lists_the_routes_out_of_a_found_vpc(aws):
+    owned = {"Project": "p"}
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    aws.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "rna-seq-vpc"}, {"Key": "Project", "Value": "p"}])
+    gateway = aws.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    aws.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc_id)
+    subnet = aws.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    nat = aws.create_nat_gateway(SubnetId=subnet, ConnectivityType="private")["NatGateway"]["NatGatewayId"]
+    result = run_module(aws_context_info, {"tagged": {"tags": owned, "resources": {"vpc": ["rna-seq-vpc"]}},
+                                           "vpc_egress_of": ["rna-seq-vpc", "never-made"]})
+    assert result["vpc_egress"] == {"rna-seq-vpc": {"internet_gateway_ids": [gateway],
+                                                    "nat_gateways": [{"nat_gateway_id": nat, "connectivity_type": "private"}]}}
+
+
 def test_context_refuses_a_principal_pattern(aws):
     result = run_module(aws_context_info, {"principal_arns": ["arn:aws:iam::123456789012:role/Admin*"]})
     assert result["failed"] is True and "is a pattern" in result["msg"]
