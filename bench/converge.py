@@ -8,10 +8,11 @@ the emulator recording every request it receives:
 
 - first converge: each phase's playbook in site.yml's order (one run per
   phase, so the request log splits by phase); seconds, reads and writes.
-- no-op: site.yml again as a whole (seconds, reads, writes), then each
-  phase's playbook alone for its share of the calls. Reads per managed
-  resource divides the no-op's reads by the resources the toolkit manages,
-  counted as the distinct resources of verify's evidence report.
+- no-op: site.yml again as a whole (seconds, reads, writes, the most
+  frequent read operations), then each phase's playbook alone for its share
+  of the calls. Reads per managed resource divides the no-op's reads by the
+  resources the toolkit manages, counted from verify's evidence report: its
+  distinct resources, a list ("15 alarms", "a, b") counted item by item.
 - lists: the no-op seconds of identity, batch and registry with 3 and with
   30 administrators, job definitions and images; the per-item cost is the
   difference over the 27 extra items (median of --repeat no-op runs each).
@@ -23,7 +24,9 @@ and rewrites the generated table in docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -51,16 +54,26 @@ def measured(cloud: LocalCloud, playbook: str, extra_vars: dict | None = None) -
     if not run.ok:
         raise SystemExit(f"{playbook} failed:\n{run.explain()}")
     writes = [str(call) for call in calls if call.is_write]
+    reads = collections.Counter(str(call) for call in calls if not call.is_write)
     return {"seconds": round(seconds, 1), "reads": len(calls) - len(writes), "writes": len(writes),
-            "changed": run.changed, "write_calls": sorted(set(writes))}
+            "changed": run.changed, "write_calls": sorted(set(writes)), "top_reads": dict(reads.most_common(8))}
+
+
+def resource_items(resource: str) -> list[str]:
+    """The resources one entry of verify's report names: "15 alarms" is 15,
+    "a, b" is two, and "name (id)" is the name."""
+    counted = re.fullmatch(r"(\d+) (\w+)", resource)
+    if counted:
+        return [f"{counted.group(2)} {i}" for i in range(int(counted.group(1)))]
+    return [re.sub(r" \([^)]*\)$", "", item) for item in resource.split(", ")]
 
 
 def managed_resources(cloud: LocalCloud) -> int:
-    """Distinct resources of verify's evidence report: what the toolkit sets up and checks."""
+    """Distinct resources of verify's evidence report, item by item: what the toolkit sets up and checks."""
     run_playbook(cloud, "playbooks/verify.yml")
-    reports = sorted((REPO / "reports" / "local").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    reports = sorted((REPO / "reports" / "local").glob("2*.json"), key=lambda p: p.stat().st_mtime)
     report = json.loads(reports[-1].read_text())
-    return len({control["resource"] for control in report["controls"]})
+    return len({item for control in report["controls"] for item in resource_items(control["resource"])})
 
 
 def list_vars(kind: str, size: int) -> dict:
@@ -118,9 +131,11 @@ def main() -> int:
             resources = managed_resources(cloud)
             site = {
                 "first": {key: round(sum(p[key] for p in first_by_phase.values()), 1) for key in ("seconds", "reads", "writes")},
-                "first_by_phase": {phase: {k: v for k, v in f.items() if k != "write_calls"} for phase, f in first_by_phase.items()},
+                "first_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
+                                   for phase, f in first_by_phase.items()},
                 "noop": noop,
-                "noop_by_phase": {phase: {k: v for k, v in f.items() if k != "write_calls"} for phase, f in noop_by_phase.items()},
+                "noop_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
+                                  for phase, f in noop_by_phase.items()},
                 "managed_resources": resources,
                 "noop_reads_per_resource": round(noop["reads"] / resources, 2),
             }

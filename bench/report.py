@@ -25,8 +25,12 @@ def table(results: dict) -> str:
         for phase in PHASES:
             figures = site["noop_by_phase"][phase]
             lines.append(f"| no-op, {phase} alone | {figures['seconds']} | {figures['reads']} | {figures['writes']} |")
-        lines += ["", f"Managed resources (distinct resources of verify's report): {site['managed_resources']}; "
+        lines += ["", f"Managed resources (distinct resources of verify's report, lists item by item): {site['managed_resources']}; "
                   f"no-op reads per managed resource: {site['noop_reads_per_resource']}.", ""]
+        if site["noop"].get("top_reads"):
+            lines += ["| Most frequent reads of the no-op `site.yml` | Calls |", "|---|---:|"]
+            lines += [f"| `{operation}` | {count} |" for operation, count in site["noop"]["top_reads"].items()]
+            lines.append("")
     if lists:
         lines += ["| List (3 to 30 items, no-op) | Playbook | Seconds at 3 | Seconds at 30 | Seconds per item | Reads per item |",
                   "|---|---|---:|---:|---:|---:|"]

@@ -77,6 +77,11 @@ def _service(entry) -> str:
     return match.group(1) if match else "unknown"
 
 
+def call_of(entry, method: str | None = None) -> ApiCall:
+    """The API call one recorded (or proxied) request makes; `method` when the entry lacks it."""
+    return ApiCall(_service(entry), _operation(entry), method or entry.get("method", ""))
+
+
 def parse_recording(text: str) -> list[ApiCall]:
     calls = []
     for line in text.splitlines():
@@ -85,7 +90,7 @@ def parse_recording(text: str) -> list[ApiCall]:
         entry = json.loads(line)
         if urlparse(entry.get("url", "")).path.startswith("/moto-api"):
             continue
-        calls.append(ApiCall(_service(entry), _operation(entry), entry.get("method", "")))
+        calls.append(call_of(entry))
     return calls
 
 

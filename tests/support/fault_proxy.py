@@ -21,7 +21,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from .api_calls import ApiCall, _operation, _service
+from .api_calls import ApiCall, call_of
 
 # The hop-by-hop headers a proxy must not pass on.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -132,7 +132,7 @@ class FaultProxy:
                 body = self._read_body()
                 entry = {"url": self.path, "method": self.command, "headers": dict(self.headers.items()),
                          "body": body.decode("utf-8", "replace")}
-                call = ApiCall(_service(entry), _operation(entry), self.command)
+                call = call_of(entry, method=self.command)
                 if proxy._decide(call):
                     self._reply(*throttling_error(call.service, self.headers.get("X-Amz-Target")))
                     return
