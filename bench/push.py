@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: ecr_image's first push against a plain skopeo copy, and a no-op push.
 
-    .venv/bin/python bench/push.py [--payload-mb 500] [--rounds 3] [--images 5]
+    .venv/bin/python bench/push.py [--payload-mb 500] [--rounds 5] [--images 5]
 
 Against a local cloud of its own (emulator plus registry on loopback):
 
@@ -96,7 +96,7 @@ def registry_log_lines(cloud: LocalCloud) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payload-mb", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--images", type=int, default=5)
     args = parser.parse_args()
 

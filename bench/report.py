@@ -29,7 +29,8 @@ def table(results: dict) -> str:
                   f"no-op reads per managed resource: {site['noop_reads_per_resource']}.", ""]
         if site["noop"].get("top_reads"):
             lines += ["| Most frequent reads of the no-op `site.yml` | Calls |", "|---|---:|"]
-            lines += [f"| `{operation}` | {count} |" for operation, count in site["noop"]["top_reads"].items()]
+            top = sorted(site["noop"]["top_reads"].items(), key=lambda item: (-item[1], item[0]))
+            lines += [f"| `{operation}` | {count} |" for operation, count in top]
             lines.append("")
     if lists:
         lines += ["| List (3 to 30 items, no-op) | Playbook | Seconds at 3 | Seconds at 30 | Seconds per item | Reads per item |",

@@ -219,18 +219,20 @@ def ecr_findings(module, ecr, image, digest, threshold):
         time.sleep(5)
 
 
-def run(module, ecr, registry, images):
+def run(module, registry, images):
     """Check, gate and push the images; return what was pushed and whether the scanner was missing."""
     params = module.params
 
-    def check(image):
-        raw, image["copy_from"] = registry.source_manifest(image["source"], params["platform"])
-        image["digest"] = "sha256:" + hashlib.sha256(raw).hexdigest()
-        image["found"] = registry.digest_at(image["name"], image["tag"])
-        return image
-
+    # The sources are read while the registry's credentials are fetched; what
+    # the release tags hold, once they are in (failing here, not in a thread).
     with ThreadPoolExecutor(max_workers=4) as pool:
-        images[:] = pool.map(check, images)
+        sources = [pool.submit(registry.source_manifest, image["source"], params["platform"]) for image in images]
+        registry.connect()
+        found = [pool.submit(registry.digest_at, image["name"], image["tag"]) for image in images]
+        for image, source, at in zip(images, sources, found):
+            raw, image["copy_from"] = source.result()
+            image["digest"] = "sha256:" + hashlib.sha256(raw).hexdigest()
+            image["found"] = at.result()
 
     moved = [f"{i['name']}:{i['tag']} holds {i['found']}, not the source's {i['digest']}" for i in images if i["found"] not in (None, i["digest"])]
     if moved:
@@ -270,7 +272,7 @@ def run(module, ecr, registry, images):
     failed_findings = {}
     if registry.is_ecr and params["ecr_scan_findings"]:
         for image in to_push:
-            found = ecr_findings(module, ecr, image, image["digest"], params["scan_threshold"])
+            found = ecr_findings(module, registry.ecr, image, image["digest"], params["scan_threshold"])
             if found:
                 failed_findings[f"{image['name']}@{image['digest']}"] = found
     if failed_findings:
@@ -303,11 +305,10 @@ def main():
         **REGISTRY_OPTIONS,
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    ecr = module.client("ecr")
     images = [dict(image) for image in module.params["images"]]
-    with registry_session(module, ecr) as registry:
+    with registry_session(module) as registry:
         try:
-            to_push, scanner_missing = run(module, ecr, registry, images)
+            to_push, scanner_missing = run(module, registry, images)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, "Failed to read ECR's scan findings")
         host = registry.host

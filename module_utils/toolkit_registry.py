@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import botocore.exceptions
@@ -46,11 +47,42 @@ def write_authfile(directory, host, token):
 
 
 class Registry:
-    """skopeo against one destination registry."""
+    """skopeo against one destination registry.
 
-    def __init__(self, module, host, is_ecr, workdir, authfile):
-        self.module, self.host, self.is_ecr, self.workdir, self.authfile = module, host, is_ecr, workdir, authfile
+    Its host and credentials (`credentials`, a future of what registry_session
+    fetches) are waited for only by what talks to the destination, so sources
+    are read meanwhile.
+    """
+
+    def __init__(self, module, workdir, credentials):
+        self.module, self.workdir, self._credentials = module, workdir, credentials
         self.skopeo = module.get_bin_path(module.params["skopeo"], required=True)
+
+    def _credential(self, field):
+        found = self._credentials.result()
+        if isinstance(found, Exception):
+            fail_aws(self.module, found, "Failed to get an ECR authorization token")
+        return found[field]
+
+    def connect(self):
+        """Wait for the credentials; fail the module here, in the caller's thread, without them."""
+        self._credential("host")
+
+    @property
+    def ecr(self):
+        return self._credential("ecr")
+
+    @property
+    def host(self):
+        return self._credential("host")
+
+    @property
+    def is_ecr(self):
+        return self._credential("is_ecr")
+
+    @property
+    def authfile(self):
+        return self._credential("authfile")
 
     def _tls(self, flag, verify):
         return [] if verify else [f"--{flag}=false"]
@@ -109,20 +141,31 @@ class Registry:
 
 
 @contextlib.contextmanager
-def registry_session(module, ecr):
+def registry_session(module, ecr=None):
     """A Registry with an ECR token in a private authentication file, removed afterwards.
 
     The registry is the module's `registry` option or, by default, the
-    account's ECR registry. The token never leaves the file.
+    account's ECR registry. The token never leaves the file. The ECR client
+    (unless given) and the token are fetched in a thread of their own while
+    the caller reads its sources.
     """
-    try:
-        authorization = RETRY(ecr.get_authorization_token)()["authorizationData"][0]
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to get an ECR authorization token")
-    ecr_host = authorization["proxyEndpoint"].split("://", 1)[-1].rstrip("/")
-    host = module.params["registry"] or ecr_host
     workdir = tempfile.mkdtemp(prefix="ecr-")  # mode 0700
+
+    def credentials():
+        # Errors are returned, not raised: the module fails from its own thread.
+        try:
+            client = ecr or module.client("ecr")
+            authorization = RETRY(client.get_authorization_token)()["authorizationData"][0]
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            return e
+        ecr_host = authorization["proxyEndpoint"].split("://", 1)[-1].rstrip("/")
+        host = module.params["registry"] or ecr_host
+        return {"ecr": client, "host": host, "is_ecr": host == ecr_host,
+                "authfile": write_authfile(workdir, host, authorization["authorizationToken"])}
+
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        yield Registry(module, host, host == ecr_host, workdir, write_authfile(workdir, host, authorization["authorizationToken"]))
+        yield Registry(module, workdir, pool.submit(credentials))
     finally:
+        pool.shutdown(wait=True)
         shutil.rmtree(workdir, ignore_errors=True)
