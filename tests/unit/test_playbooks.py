@@ -56,3 +56,26 @@ def test_every_inventory_names_its_environment_connection_and_ownership_tags(inv
     assert emulated is (inventory == "local")
     # Only the local cloud may carry credentials, and only fake ones.
     assert ("access_key" in values["toolkit_aws_connection"]) is emulated
+
+
+def library_modules_in(tasks):
+    """The custom modules (library/) a list of tasks uses, blocks included."""
+    found = set()
+    for task in tasks or []:
+        for key in ("block", "rescue", "always"):
+            found |= library_modules_in(task.get(key))
+        found |= {key for key in task if key in LIBRARY}
+    return found
+
+
+ROLE_EXAMPLES = [p for p in sorted((REPO / "roles").glob("*/README.md")) if "module_defaults:" in p.read_text()]
+
+
+@pytest.mark.parametrize("readme", ROLE_EXAMPLES, ids=lambda p: p.parent.name)
+def test_each_role_readmes_example_points_the_custom_modules_it_uses_at_the_connection(readme):
+    example = readme.read_text().split("## Example Playbook", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    defaults = {key for play in yaml.safe_load(example) for key in play.get("module_defaults", {})}
+    used = set()
+    for tasks in (readme.parent / "tasks").glob("*.yml"):
+        used |= library_modules_in(yaml.safe_load(tasks.read_text()))
+    assert defaults - {"group/amazon.aws.aws"} == used, f"{readme.relative_to(REPO)}: {sorted(used ^ (defaults - {'group/amazon.aws.aws'}))}"
