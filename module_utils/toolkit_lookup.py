@@ -2,7 +2,7 @@
 # Lookups of what earlier phases made, shared by the modules that read them:
 # EC2 resources by Name and ownership tags, IAM principals by ARN, and KMS
 # keys by alias. A phase's preflight reads all of them in one aws_context_info
-# task; tagged_resource_info and iam_principals_info answer the same way.
+# task; tagged_resource_info answers EC2 lookups the same way.
 
 from __future__ import annotations
 

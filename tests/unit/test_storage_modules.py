@@ -1,4 +1,4 @@
-"""s3_buckets, s3_objects, s3_account_public_access_block, iam_principals_info
+"""s3_buckets, s3_objects, s3_account_public_access_block, the principal checks of aws_context_info
 and iam_account_password_policy, in-process against moto's mock_aws."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from support.module_harness import load_module, run_module
 s3_buckets = load_module("s3_buckets")
 s3_objects = load_module("s3_objects")
 s3_account_pab = load_module("s3_account_public_access_block")
-iam_principals_info = load_module("iam_principals_info")
+aws_context_info = load_module("aws_context_info")
 iam_account_password_policy = load_module("iam_account_password_policy")
 
 PAB = {"block_public_acls": True, "ignore_public_acls": True, "block_public_policy": True, "restrict_public_buckets": True}
@@ -154,16 +154,16 @@ def test_principals_are_resolved_with_their_path_and_unknown_ones_named(aws):
     trust = json.dumps({"Version": "2012-10-17", "Statement": []})
     role = iam.create_role(RoleName="KeyAdmin", Path="/ops/", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     account = role.split(":")[4]
-    result = run_module(iam_principals_info, {"arns": [f"arn:aws:iam::{account}:role/KeyAdmin", f"arn:aws:iam::{account}:user/ghost",
-                                                       f"arn:aws:iam::{account}:root"]})
+    result = run_module(aws_context_info, {"principal_arns": [f"arn:aws:iam::{account}:role/KeyAdmin",
+                                                              f"arn:aws:iam::{account}:user/ghost", f"arn:aws:iam::{account}:root"]})
     assert result["principals"][0] == {"arn": f"arn:aws:iam::{account}:role/KeyAdmin", "exists": True, "canonical_arn": role}
-    assert result["missing"] == [f"arn:aws:iam::{account}:user/ghost"]
+    assert result["missing_principals"] == [f"arn:aws:iam::{account}:user/ghost"]
     assert result["caller_principal_arn"].startswith(f"arn:aws:iam::{account}:")
 
 
 @pytest.mark.parametrize("arn", ["arn:aws:iam::123456789012:role/Admin*", "not-an-arn", "arn:aws:s3:::bucket"])
 def test_principals_refuse_patterns_and_non_iam_arns(aws, arn):
-    assert run_module(iam_principals_info, {"arns": [arn]})["failed"] is True
+    assert run_module(aws_context_info, {"principal_arns": [arn]})["failed"] is True
 
 
 def test_the_password_policy_writes_only_when_it_differs(aws):
