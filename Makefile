@@ -51,7 +51,7 @@ test: system-deps lint unit integration molecule
 
 lint: venv
 	yamllint --strict .
-	ruff check library module_utils filter_plugins tests bench roles/*/files \
+	ruff check library module_utils filter_plugins strategy_plugins tests bench roles/*/files \
 		scripts/make-oci-image scripts/gen-docs scripts/render-endpoints-template
 	ansible-lint --offline
 	mkdir -p .cache/cfn

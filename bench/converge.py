@@ -9,8 +9,9 @@ the emulator recording every request it receives:
 - first converge: each phase's playbook in site.yml's order (one run per
   phase, so the request log splits by phase); seconds, reads and writes.
 - no-op: site.yml again as a whole (seconds, reads, writes, the most
-  frequent read operations), then each phase's playbook alone for its share
-  of the calls. Reads per managed resource divides the no-op's reads by the
+  frequent read operations), once more with Ansible's own linear strategy
+  instead of ansible.cfg's Mitogen one (seconds only, for comparison), then
+  each phase's playbook alone for its share of the calls. Reads per managed resource divides the no-op's reads by the
   resources the toolkit manages, counted from verify's evidence report: its
   distinct resources, a list ("15 alarms", "a, b") counted item by item.
 - lists: the no-op seconds of identity, batch and registry with 3 and with
@@ -45,11 +46,11 @@ STAND_INS = [line.split() for line in (REPO / "scripts" / "local-cloud-images.tx
              if line.strip() and not line.startswith("#")]
 
 
-def measured(cloud: LocalCloud, playbook: str, extra_vars: dict | None = None) -> dict:
+def measured(cloud: LocalCloud, playbook: str, extra_vars: dict | None = None, env: dict | None = None) -> dict:
     """One run: seconds, the emulator's read and write calls, the changed count."""
     with cloud.recording() as calls:
         start = time.monotonic()
-        run = run_playbook(cloud, playbook, extra_vars=extra_vars)
+        run = run_playbook(cloud, playbook, extra_vars=extra_vars, env=env)
         seconds = time.monotonic() - start
     if not run.ok:
         raise SystemExit(f"{playbook} failed:\n{run.explain()}")
@@ -127,6 +128,7 @@ def main() -> int:
         try:
             first_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
             noop = measured(cloud, "playbooks/site.yml")
+            noop_linear = measured(cloud, "playbooks/site.yml", env={"ANSIBLE_STRATEGY": "linear"})
             noop_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
             resources = managed_resources(cloud)
             site = {
@@ -134,6 +136,7 @@ def main() -> int:
                 "first_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
                                    for phase, f in first_by_phase.items()},
                 "noop": noop,
+                "noop_linear_seconds": noop_linear["seconds"],
                 "noop_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
                                   for phase, f in noop_by_phase.items()},
                 "managed_resources": resources,

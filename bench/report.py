@@ -22,6 +22,8 @@ def table(results: dict) -> str:
             figures = site["first_by_phase"][phase]
             lines.append(f"| first converge, {phase} | {figures['seconds']} | {figures['reads']} | {figures['writes']} |")
         lines.append(f"| no-op `site.yml` | {site['noop']['seconds']} | {site['noop']['reads']} | {site['noop']['writes']} |")
+        if "noop_linear_seconds" in site:
+            lines.append(f"| no-op `site.yml`, `ANSIBLE_STRATEGY=linear` | {site['noop_linear_seconds']} | | |")
         for phase in PHASES:
             figures = site["noop_by_phase"][phase]
             lines.append(f"| no-op, {phase} alone | {figures['seconds']} | {figures['reads']} | {figures['writes']} |")

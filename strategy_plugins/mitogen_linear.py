@@ -1,0 +1,48 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible's linear strategy, run through Mitogen.
+
+ansible.cfg makes this the default strategy. With it, the modules of a play on
+the local connection (every AWS play) run in one Python interpreter that stays
+up for the whole run, instead of a new interpreter per task that unpacks the
+module, compiles its module_utils and imports boto3 again. A no-op site.yml
+takes about half the time (docs/performance.md).
+
+Mitogen takes over the local and ssh connections (and a few container ones);
+any other, like the chroot connection of the host scenarios, runs as it would
+under `linear`. Set
+ANSIBLE_STRATEGY=linear to run without Mitogen.
+
+The class comes from the mitogen package that requirements.txt pins; this file
+only lets ansible.cfg name it without a path into the virtualenv.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: mitogen_linear
+short_description: Ansible's linear strategy, with modules run through Mitogen
+description:
+  - Runs tasks as the linear strategy does, with each host's modules executed by
+    a Mitogen interpreter that persists for the run.
+  - Needs the mitogen package (requirements.txt).
+author:
+  - RNA-seq toolkit maintainers
+"""
+
+from ansible.errors import AnsibleError
+
+try:
+    import ansible_mitogen.loaders
+    import ansible_mitogen.strategy
+except ImportError as error:
+    raise AnsibleError(
+        "The toolkit's default strategy needs the mitogen package: run `make venv` "
+        "(or pip install -r requirements.txt -c constraints.txt), or set "
+        f"ANSIBLE_STRATEGY=linear to run without it ({error})."
+    ) from error
+
+_Linear = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
+
+
+class StrategyModule(ansible_mitogen.strategy.StrategyMixin, _Linear):
+    """The linear strategy with Mitogen's connection and action wrappers."""

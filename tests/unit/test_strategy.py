@@ -1,0 +1,68 @@
+"""The default strategy (ansible.cfg): Mitogen's linear strategy, and its way out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Two tasks that each report the process their module's child runs under.
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - ansible.builtin.command: sh -c 'echo $PPID'
+      register: first
+    - ansible.builtin.command: sh -c 'echo $PPID'
+      register: second
+    - ansible.builtin.debug:
+        msg: "interpreters: {{ [first.stdout, second.stdout] | unique | length }}"
+"""
+
+
+def run(tmp_path, **env):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK)
+    bindir = str(Path(sys.executable).parent)
+    environ = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    environ.pop("ANSIBLE_STRATEGY", None)  # ansible.cfg's default unless a test sets it
+    environ.update(env)
+    return subprocess.run(["ansible-playbook", "-i", "localhost,", str(playbook)], cwd=REPO, env=environ,
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def without_mitogen(tmp_path):
+    """A PYTHONPATH on which `import ansible_mitogen` fails, as in an environment that never installed it."""
+    blocker = tmp_path / "blocker" / "ansible_mitogen"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("No module named \'ansible_mitogen\'")\n')
+    return str(blocker.parent)
+
+
+def test_the_default_strategy_runs_every_module_of_a_host_in_one_interpreter(tmp_path):
+    result = run(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interpreters: 1" in result.stdout
+
+
+def test_without_mitogen_the_run_stops_before_any_task_and_says_how_to_go_on(tmp_path, without_mitogen):
+    result = run(tmp_path, PYTHONPATH=without_mitogen)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "needs the mitogen package" in output and "ANSIBLE_STRATEGY=linear" in output
+    assert "TASK [" not in output
+
+
+def test_ansible_strategy_linear_runs_without_mitogen_one_interpreter_per_task(tmp_path, without_mitogen):
+    result = run(tmp_path, PYTHONPATH=without_mitogen, ANSIBLE_STRATEGY="linear")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interpreters: 2" in result.stdout
