@@ -96,7 +96,6 @@ changes:
 """
 
 import json
-from urllib.parse import unquote
 
 try:
     import botocore.exceptions
@@ -107,26 +106,13 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_iam import policy_document
+from ansible.module_utils.toolkit_iam import tag_changes
+from ansible.module_utils.toolkit_iam import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-
-
-def policy_document(value):
-    """A policy as a dict, whether IAM returned it URL-encoded, as JSON text or parsed."""
-    if isinstance(value, str):
-        return json.loads(unquote(value) if value.startswith("%") else value)
-    return value
-
-
-def tag_changes(current, wanted):
-    """(keys to remove, tags to set) to turn current tags into the wanted ones."""
-    return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
-
-
-def tag_list(tags):
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
 class Roles:

@@ -1,8 +1,11 @@
 # -*- coding: utf-8 -*-
-# IAM reads shared by the toolkit's IAM modules (the write module and its
+# IAM helpers shared by the toolkit's IAM modules (a write module and its
 # _info counterpart must see a setting the same way).
 
 from __future__ import annotations
+
+import json
+from urllib.parse import unquote
 
 from ansible.module_utils.toolkit_aws import RETRY
 
@@ -29,3 +32,19 @@ def read_password_policy(iam):
     except is_boto3_error_code("NoSuchEntity"):
         found = {}
     return {option: found.get(field, absent) for option, (field, absent) in PASSWORD_POLICY_FIELDS.items()}
+
+
+def policy_document(value):
+    """A policy as a dict, whether IAM returned it URL-encoded, as JSON text or parsed."""
+    if isinstance(value, str):
+        return json.loads(unquote(value) if value.startswith("%") else value)
+    return value
+
+
+def tag_changes(current, wanted):
+    """(keys to remove, tags to set) to turn current tags into the wanted ones."""
+    return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
+
+
+def tag_list(tags):
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

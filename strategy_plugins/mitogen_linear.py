@@ -9,7 +9,8 @@ takes about half the time (docs/performance.md).
 
 Mitogen takes over the local and ssh connections (and a few container ones);
 any other, like the chroot connection of the host scenarios, runs as it would
-under `linear`. Set
+under `linear`. The plays that configure the bastion and the VPN host over SSH
+set `strategy: linear`, so Mitogen runs the local plays only. Set
 ANSIBLE_STRATEGY=linear to run without Mitogen.
 
 The class comes from the mitogen package that requirements.txt pins; this file

@@ -33,6 +33,16 @@ def test_every_aws_play_points_every_module_at_the_inventorys_connection(path):
         assert play.get("gather_facts") is False
 
 
+@pytest.mark.parametrize("path", PLAYS, ids=lambda p: str(p.relative_to(REPO)))
+def test_host_plays_keep_ansibles_own_strategy_and_aws_plays_take_ansible_cfgs(path):
+    """Mitogen (ansible.cfg) runs the AWS plays; the plays that configure hosts over SSH stay on `linear`."""
+    for play in plays(path):
+        if play["hosts"] in ("bastion", "openvpn"):
+            assert play.get("strategy") == "linear", play["name"]
+        elif play["hosts"] == "aws_account":
+            assert "strategy" not in play, play["name"]
+
+
 def test_site_runs_the_phases_in_the_runbooks_order():
     site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
     assert [entry["ansible.builtin.import_playbook"] for entry in site] == [f"{phase}.yml" for phase in PHASES]
