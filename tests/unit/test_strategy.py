@@ -28,14 +28,27 @@ PLAYBOOK = """
 """
 
 
-def run(tmp_path, **env):
+# PLAYBOOK, then a password the module marks no_log and a task marked no_log.
+SECRETS_PLAYBOOK = PLAYBOOK + """
+    - ansible.builtin.uri:
+        url: http://127.0.0.1:9/
+        url_username: someone
+        url_password: pw-8c1e0b1d
+        force_basic_auth: true
+      ignore_errors: true
+    - ansible.builtin.command: echo output-5f2a9c44
+      no_log: true
+"""
+
+
+def run(tmp_path, *args, playbook_text=PLAYBOOK, **env):
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK)
+    playbook.write_text(playbook_text)
     bindir = str(Path(sys.executable).parent)
     environ = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
     environ.pop("ANSIBLE_STRATEGY", None)  # ansible.cfg's default unless a test sets it
     environ.update(env)
-    return subprocess.run(["ansible-playbook", "-i", "localhost,", str(playbook)], cwd=REPO, env=environ,
+    return subprocess.run(["ansible-playbook", "-i", "localhost,", str(playbook), *args], cwd=REPO, env=environ,
                           capture_output=True, text=True, check=False)
 
 
@@ -66,3 +79,11 @@ def test_ansible_strategy_linear_runs_without_mitogen_one_interpreter_per_task(t
     result = run(tmp_path, PYTHONPATH=without_mitogen, ANSIBLE_STRATEGY="linear")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interpreters: 2" in result.stdout
+
+
+def test_secrets_stay_out_of_the_output_under_mitogen_even_at_the_highest_verbosity(tmp_path):
+    result = run(tmp_path, "-vvvvv", playbook_text=SECRETS_PLAYBOOK)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "interpreters: 1" in output, "the run did not go through Mitogen"
+    assert "pw-8c1e0b1d" not in output and "output-5f2a9c44" not in output
