@@ -11,9 +11,10 @@ the emulator recording every request it receives:
 - no-op: site.yml again as a whole (seconds, reads, writes, the most
   frequent read operations), once more with Ansible's own linear strategy
   instead of ansible.cfg's Mitogen one (seconds only, for comparison), then
-  each phase's playbook alone for its share of the calls. Reads per managed resource divides the no-op's reads by the
-  resources the toolkit manages, counted from verify's evidence report: its
-  distinct resources, a list ("15 alarms", "a, b") counted item by item.
+  each phase's playbook alone for its share of the calls. Reads per
+  managed resource divides the no-op's reads by the resources the toolkit
+  manages, counted from verify's evidence report: its distinct resources, a
+  list ("15 alarms", "a, b") counted item by item.
 - lists: the no-op seconds of identity, batch and registry with 3 and with
   30 administrators, job definitions and images; the per-item cost is the
   difference over the 27 extra items (median of --repeat no-op runs each).

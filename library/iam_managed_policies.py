@@ -103,16 +103,24 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import warn
 from ansible.module_utils.toolkit_iam import policy_document
 from ansible.module_utils.toolkit_iam import tag_changes
 from ansible.module_utils.toolkit_iam import tag_list
+from ansible.module_utils.toolkit_lookup import split_arn
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+
+
+def current_state(policy, document):
+    """What the diff shows of an existing policy."""
+    return {"document": document, "description": policy.get("Description", ""), "tags": tag_dict(policy.get("Tags", []))}
+
 
 class Policies:
     def __init__(self, module, arn_prefix):
@@ -148,18 +156,17 @@ class Policies:
         if policy is None:
             self.create(spec)
             return
-        self.before[name] = {"document": document, "description": policy.get("Description", ""),
-                             "tags": tag_dict(policy.get("Tags", []))}
+        current = self.before[name] = current_state(policy, document)
         self.found[name] = {"arn": policy["Arn"], "default_version_id": policy["DefaultVersionId"]}
-        if policy.get("Description", "") != spec["description"]:
+        if current["description"] != spec["description"]:
             warn(self.module, f"IAM cannot change the description of the policy {name}: it keeps "
-                             f"{policy.get('Description', '')!r}. Delete and recreate it to change it.")
-            self.after[name]["description"] = policy.get("Description", "")
+                              f"{current['description']!r}. Delete and recreate it to change it.")
+            self.after[name]["description"] = current["description"]
         if compare_policies(document, spec["policy"]):
             self.note(name, "document")
             if not self.check:
                 self.found[name]["default_version_id"] = self.new_version(policy["Arn"], spec["policy"])
-        stale, missing = tag_changes(self.before[name]["tags"], self.tags)
+        stale, missing = tag_changes(current["tags"], self.tags)
         if stale or missing:
             self.note(name, "tags")
             if not self.check:
@@ -203,8 +210,7 @@ class Policies:
         if policy is None:
             self.before[name] = None
             return
-        self.before[name] = {"document": document, "description": policy.get("Description", ""),
-                             "tags": tag_dict(policy.get("Tags", []))}
+        self.before[name] = current_state(policy, document)
         self.note(name, "deleted")
         if self.check:
             return
@@ -223,9 +229,8 @@ class Policies:
 
 def arn_prefix(module):
     """arn:<partition>:iam::<account>:policy, from the caller's identity."""
-    caller = RETRY(module.client("sts").get_caller_identity)()
-    partition = caller["Arn"].split(":")[1]
-    return f"arn:{partition}:iam::{caller['Account']}:policy"
+    caller = split_arn(RETRY(module.client("sts").get_caller_identity)()["Arn"])
+    return f"arn:{caller['partition']}:iam::{caller['account']}:policy"
 
 
 def main():
@@ -248,10 +253,7 @@ def main():
         supports_check_mode=True,
     )
     specs, state = module.params["policies"], module.params["state"]
-    names = [spec["name"] for spec in specs]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        module.fail_json(msg=f"Policies declared more than once: {', '.join(duplicates)}")
+    fail_on_repeated_names(module, [spec["name"] for spec in specs], "Policies")
     bad_paths = sorted(spec["name"] for spec in specs if not (spec["path"].startswith("/") and spec["path"].endswith("/")))
     if bad_paths:
         module.fail_json(msg=f"A policy's path starts and ends with '/': check {', '.join(bad_paths)}")

@@ -104,6 +104,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_iam import policy_document
@@ -282,10 +283,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    names = [spec["name"] for spec in module.params["roles"]]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        module.fail_json(msg=f"Roles declared more than once: {', '.join(duplicates)}")
+    fail_on_repeated_names(module, [spec["name"] for spec in module.params["roles"]], "Roles")
 
     roles = Roles(module)
     for spec in module.params["roles"]:

@@ -135,3 +135,10 @@ def warn(module, message):
     `warnings`; the plain AnsibleModule warning is shown exactly once.
     """
     module._module.warn(message)  # pylint: disable=protected-access
+
+
+def fail_on_repeated_names(module, names, kind):
+    """Fail before any call when a list option names the same resource twice."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        module.fail_json(msg=f"{kind} declared more than once: {', '.join(repeated)}")
