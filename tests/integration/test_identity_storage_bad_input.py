@@ -23,6 +23,8 @@ CASES = {
                                                   "identity_administrators is empty"),
     "an invalid administrator name": ("playbooks/identity.yml", {"identity_administrators": [{"name": "bad name!"}]},
                                       "is not a valid IAM user name"),
+    "a policy path IAM refuses": ("playbooks/identity.yml", {"identity_policy_path": "admins"},
+                                  "identity_policy_path admins must start and end with /"),
     "a weak password policy": ("playbooks/identity.yml", {"identity_password_min_length": 8}, "identity_password_min_length must be at least 14"),
 }
 
