@@ -52,20 +52,10 @@ def tag_filters(tags):
     return {f"tag:{key}": value for key, value in (tags or {}).items()}
 
 
-def unaliased_key_id(keys):
-    """The ID of the enabled key, among kms_key_info's `kms_keys`, that has no alias: one
-    an interrupted run created (tagged) but did not name. None when there is none."""
-    for key in keys or []:
-        if not key.get("aliases") and key.get("key_state") == "Enabled":
-            return key["key_id"]
-    return None
-
-
 class FilterModule:
     def filters(self):
         return {
             "toolkit_inventory_errors": toolkit_inventory_errors,
             "tag_filters": tag_filters,
             "ownership_tags": ownership_tags,
-            "unaliased_key_id": unaliased_key_id,
         }

@@ -322,14 +322,28 @@ def create_bucket(module, s3, name):
     s3.get_waiter("bucket_exists").wait(Bucket=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 
+def read_settings(s3, name, keys):
+    """The bucket's settings named by keys, or None when the bucket does not exist.
+
+    The first read doubles as the existence check: a HeadBucket first would cost
+    a call per bucket on every run.
+    """
+    try:
+        if not keys:
+            return {} if bucket_exists(s3, name) else None
+        return {key: SETTINGS[key].read(s3, name) for key in keys}
+    except is_boto3_error_code("NoSuchBucket"):
+        return None
+
+
 def converge(module, s3, bucket):
     name = bucket["name"]
     declared = [key for key in SETTINGS if bucket.get(key) is not None]
     result = {"name": name, "created": False, "changed": []}
     before, after = {}, {}
 
-    exists = bucket_exists(s3, name)
-    if not exists:
+    current = read_settings(s3, name, declared)
+    if current is None:
         # In check mode an earlier step may only have planned the bucket.
         if not module.params["create"] and not module.check_mode:
             module.fail_json(msg=f"Bucket {name} does not exist: create it first (its phase's bucket step)")
@@ -337,17 +351,17 @@ def converge(module, s3, bucket):
         before["exists"], after["exists"] = False, True
         if not module.check_mode:
             create_bucket(module, s3, name)
+            current = read_settings(s3, name, declared)
 
-    # A bucket that check mode only pretends to create has nothing to read.
-    readable = exists or not module.check_mode
     for key in declared:
         setting = SETTINGS[key]
         wanted = setting.normal(bucket[key])
-        current = setting.read(s3, name) if readable else None
-        if readable and not setting.differs(current, wanted):
+        # A bucket that check mode only pretends to create has nothing to read.
+        found = current[key] if current is not None else None
+        if current is not None and not setting.differs(found, wanted):
             continue
         result["changed"].append(key)
-        before[key], after[key] = current, wanted
+        before[key], after[key] = found, wanted
         if not module.check_mode:
             setting.write(s3, name, wanted)
     return result, before, after

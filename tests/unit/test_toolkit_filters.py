@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit import ownership_tags, toolkit_inventory_errors, unaliased_key_id
+from toolkit import ownership_tags, toolkit_inventory_errors
 
 TAGS = {"Project": "rna-seq-hipaa", "Environment": "production", "ManagedBy": "x"}
 
@@ -23,13 +23,3 @@ def test_the_ownership_tags_are_required_and_extracted():
     assert "lack the ownership tags Environment" in toolkit_inventory_errors("", True, {"Project": "p"})[0]
     assert ownership_tags(TAGS) == {"Project": "rna-seq-hipaa", "Environment": "production"}
 
-
-def test_the_key_an_interrupted_run_left_without_its_alias_is_picked_when_enabled():
-    keys = [
-        {"key_id": "aliased", "aliases": ["alias/rnaseq-pipeline"], "key_state": "Enabled"},
-        {"key_id": "pending", "aliases": [], "key_state": "PendingDeletion"},
-        {"key_id": "orphan", "aliases": [], "key_state": "Enabled"},
-    ]
-    assert unaliased_key_id(keys) == "orphan"
-    assert unaliased_key_id(keys[:2]) is None
-    assert unaliased_key_id(None) is None
