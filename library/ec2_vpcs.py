@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ec2_vpcs
+short_description: Make VPCs, found by their Name and ownership tags, exactly as declared, in one task
+description:
+  - For each VPC, makes sure one VPC carries its C(Name) and every tag of O(match_tags), with the
+    declared CIDR block, tenancy, DNS settings and exactly the declared tags.
+  - One C(DescribeVpcs) call finds every VPC of the task with its tags, and two
+    C(DescribeVpcAttribute) calls a VPC read its DNS settings. Why not M(amazon.aws.ec2_vpc_net)? It
+    reads a VPC, its tags and its attributes about ten times on a run that changes nothing.
+  - VPCs are created tagged, so a run killed after the create leaves a VPC the next run finds.
+  - A VPC found with another CIDR block or tenancy, or two VPCs carrying the same tags, are refused
+    before any change.
+  - Supports check mode and diff.
+options:
+  vpcs:
+    description: The VPCs.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The VPC's C(Name) tag.
+        type: str
+        required: true
+      cidr_block:
+        description: The VPC's primary IPv4 CIDR block.
+        type: str
+        required: true
+      tenancy:
+        description: The tenancy of instances launched in it.
+        type: str
+        choices: [default, dedicated]
+        default: default
+      dns_support:
+        description: Whether the Amazon DNS server answers in the VPC.
+        type: bool
+        default: true
+      dns_hostnames:
+        description: Whether instances with public addresses get public DNS names.
+        type: bool
+        default: true
+  tags:
+    description: Tags every VPC carries, with its C(Name); other tags are removed.
+    type: dict
+    default: {}
+  match_tags:
+    description:
+      - Tags, besides C(Name), a VPC must carry to be taken as the declared one (the ownership tags),
+        so a same-named VPC of another environment is never adopted.
+    type: dict
+    default: {}
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: The VPC without internet access, DNS support and hostnames on
+  ec2_vpcs:
+    vpcs:
+      - {name: rna-seq-vpc, cidr_block: 10.0.0.0/16}
+    tags: {Project: rna-seq-hipaa, Environment: production}
+    match_tags: {Project: rna-seq-hipaa, Environment: production}
+"""
+
+RETURN = r"""
+vpcs:
+  description: By name, each VPC's ID (an empty string for a VPC only planned in check mode) and CIDR block.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc: {id: vpc-0123456789abcdef0, cidr_block: 10.0.0.0/16}
+changes:
+  description: By name, what was (or in check mode would be) changed.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc: [dns_hostnames]
+"""
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import fail_on_repeated_names
+from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_iam import tag_changes
+from ansible.module_utils.toolkit_iam import tag_list
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+# Module option: (DescribeVpcAttribute's Attribute and answer key, ModifyVpcAttribute's parameter).
+DNS_ATTRIBUTES = {
+    "dns_support": ("enableDnsSupport", "EnableDnsSupport"),
+    "dns_hostnames": ("enableDnsHostnames", "EnableDnsHostnames"),
+}
+
+
+def find(module, ec2, specs):
+    """{name: VPC} of the declared names carrying match_tags; refuses duplicates and CIDR or tenancy changes."""
+    filters = [{"Name": "tag:Name", "Values": sorted(spec["name"] for spec in specs)}]
+    filters += [{"Name": f"tag:{k}", "Values": [str(v)]} for k, v in sorted(module.params["match_tags"].items())]
+    found = {}
+    for vpc in paginate(ec2, "describe_vpcs", "Vpcs", Filters=filters):
+        found.setdefault(tag_dict(vpc.get("Tags"))["Name"], []).append(vpc)
+    problems = []
+    for spec in specs:
+        vpcs = found.get(spec["name"], [])
+        if len(vpcs) > 1:
+            problems.append(f"{len(vpcs)} VPCs carry the tags of {spec['name']} ({', '.join(v['VpcId'] for v in vpcs)})")
+        elif vpcs and vpcs[0]["CidrBlock"] != spec["cidr_block"]:
+            problems.append(f"{spec['name']} ({vpcs[0]['VpcId']}) has the CIDR block {vpcs[0]['CidrBlock']}, not {spec['cidr_block']}")
+        elif vpcs and vpcs[0]["InstanceTenancy"] != spec["tenancy"]:
+            problems.append(f"{spec['name']} ({vpcs[0]['VpcId']}) has {vpcs[0]['InstanceTenancy']} tenancy, not {spec['tenancy']}")
+    if problems:
+        module.fail_json(msg=f"Nothing was changed: {'; '.join(problems)}.")
+    return {name: vpcs[0] for name, vpcs in found.items()}
+
+
+def converge(module, ec2, spec, vpc, tags):
+    """(result, changes, before, after) for one VPC."""
+    check = module.check_mode
+    wanted = {"cidr_block": spec["cidr_block"], "tenancy": spec["tenancy"], "dns_support": spec["dns_support"],
+              "dns_hostnames": spec["dns_hostnames"], "tags": tags}
+    changes = []
+    if vpc is None:
+        changes.append("created")
+        if check:
+            return {"id": "", "cidr_block": spec["cidr_block"]}, changes, None, wanted
+        vpc = RETRY(ec2.create_vpc)(CidrBlock=spec["cidr_block"], InstanceTenancy=spec["tenancy"],
+                                    TagSpecifications=[{"ResourceType": "vpc", "Tags": tag_list(tags)}])["Vpc"]
+        ec2.get_waiter("vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+        vpc["Tags"] = tag_list(tags)
+    vpc_id = vpc["VpcId"]
+    current = {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags"))}
+    for option, (attribute, parameter) in DNS_ATTRIBUTES.items():
+        answer = RETRY(ec2.describe_vpc_attribute)(VpcId=vpc_id, Attribute=attribute)
+        current[option] = answer[parameter]["Value"]
+        if current[option] != spec[option]:
+            if "created" not in changes:
+                changes.append(option)
+            if not check:
+                # One attribute per call: EC2 refuses both in one request.
+                RETRY(ec2.modify_vpc_attribute)(VpcId=vpc_id, **{parameter: {"Value": spec[option]}})
+    stale, missing = tag_changes(current["tags"], tags)
+    if stale or missing:
+        changes.append("tags")  # never for a VPC just created: it was tagged in the create call
+        if not check:
+            if stale:
+                RETRY(ec2.delete_tags)(Resources=[vpc_id], Tags=[{"Key": k} for k in stale])
+            if missing:
+                RETRY(ec2.create_tags)(Resources=[vpc_id], Tags=tag_list(missing))
+    before = None if changes[:1] == ["created"] else current
+    return {"id": vpc_id, "cidr_block": vpc["CidrBlock"]}, changes, before, wanted
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            vpcs=dict(
+                type="list",
+                elements="dict",
+                required=True,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    cidr_block=dict(type="str", required=True),
+                    tenancy=dict(type="str", choices=["default", "dedicated"], default="default"),
+                    dns_support=dict(type="bool", default=True),
+                    dns_hostnames=dict(type="bool", default=True),
+                ),
+            ),
+            tags=dict(type="dict", default={}),
+            match_tags=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    specs = module.params["vpcs"]
+    fail_on_repeated_names(module, [spec["name"] for spec in specs], "VPCs")
+    common = {str(k): str(v) for k, v in module.params["tags"].items()}
+    ec2 = module.client("ec2")
+    results, changes, before, after = {}, {}, {}, {}
+    try:
+        found = find(module, ec2, specs)
+        for spec in specs:
+            name = spec["name"]
+            results[name], changed, before[name], after[name] = converge(module, ec2, spec, found.get(name), {**common, "Name": name})
+            if changed:
+                changes[name] = changed
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to converge the VPCs")
+    module.exit_json(changed=bool(changes), vpcs=results, changes=changes, diff={"before": before, "after": after})
+
+
+if __name__ == "__main__":
+    main()
