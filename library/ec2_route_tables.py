@@ -85,9 +85,8 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
-from ansible.module_utils.toolkit_iam import tag_changes
-from ansible.module_utils.toolkit_iam import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -177,14 +176,8 @@ class RouteTables:
                     RETRY(self.ec2.disassociate_route_table)(AssociationId=associated[subnet])
                 self.associate(table_id, joining)
 
-        stale_tags, missing_tags = tag_changes(tags, spec["tags"])
-        if stale_tags or missing_tags:
+        if sync_ec2_tags(self.ec2, table_id, tags, spec["tags"], self.check):
             self.note(key, "tags")
-            if not self.check:
-                if stale_tags:
-                    RETRY(self.ec2.delete_tags)(Resources=[table_id], Tags=[{"Key": k} for k in stale_tags])
-                if missing_tags:
-                    RETRY(self.ec2.create_tags)(Resources=[table_id], Tags=tag_list(missing_tags))
 
     def associate(self, table_id, subnets):
         """Associate the subnets, moving any that another table holds explicitly."""

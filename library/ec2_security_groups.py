@@ -115,10 +115,10 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_aws import warn
-from ansible.module_utils.toolkit_iam import tag_changes
-from ansible.module_utils.toolkit_iam import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -264,14 +264,9 @@ class SecurityGroups:
         if spec["tags"] is not None:
             current_tags = tag_dict(group["Tags"]) if group else {}
             before["tags"], after["tags"] = current_tags, spec["tags"]
-            stale_tags, missing_tags = tag_changes(current_tags, spec["tags"])
-            if (stale_tags or missing_tags) and not created:
+            # A group just created was tagged in the create call.
+            if not created and sync_ec2_tags(self.ec2, group["GroupId"], current_tags, spec["tags"], self.check):
                 self.note(name, "tags")
-                if not self.check:
-                    if stale_tags:
-                        RETRY(self.ec2.delete_tags)(Resources=[group["GroupId"]], Tags=[{"Key": k} for k in stale_tags])
-                    if missing_tags:
-                        RETRY(self.ec2.create_tags)(Resources=[group["GroupId"]], Tags=tag_list(missing_tags))
         self.before[name] = None if created else before
         self.after[name] = after
 

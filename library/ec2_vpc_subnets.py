@@ -92,9 +92,9 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
-from ansible.module_utils.toolkit_iam import tag_changes
-from ansible.module_utils.toolkit_iam import tag_list
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -131,14 +131,8 @@ def converge(module, ec2, vpc_id, specs, found):
             changes.setdefault(cidr, []).append("map_public")
             if not check:
                 RETRY(ec2.modify_subnet_attribute)(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": spec["map_public"]})
-        stale, missing = tag_changes(current["tags"], spec["tags"])
-        if stale or missing:
+        if sync_ec2_tags(ec2, subnet_id, current["tags"], spec["tags"], check):
             changes.setdefault(cidr, []).append("tags")
-            if not check:
-                if stale:
-                    RETRY(ec2.delete_tags)(Resources=[subnet_id], Tags=[{"Key": k} for k in stale])
-                if missing:
-                    RETRY(ec2.create_tags)(Resources=[subnet_id], Tags=tag_list(missing))
     if created:
         # On AWS a new subnet is pending for a moment; what follows (route table
         # associations, instances) needs it available.

@@ -97,9 +97,9 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
-from ansible.module_utils.toolkit_iam import tag_changes
-from ansible.module_utils.toolkit_iam import tag_list
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -156,14 +156,8 @@ def converge(module, ec2, spec, vpc, tags):
             if not check:
                 # One attribute per call: EC2 refuses both in one request.
                 RETRY(ec2.modify_vpc_attribute)(VpcId=vpc_id, **{parameter: {"Value": spec[option]}})
-    stale, missing = tag_changes(current["tags"], tags)
-    if stale or missing:
+    if sync_ec2_tags(ec2, vpc_id, current["tags"], tags, check):
         changes.append("tags")  # never for a VPC just created: it was tagged in the create call
-        if not check:
-            if stale:
-                RETRY(ec2.delete_tags)(Resources=[vpc_id], Tags=[{"Key": k} for k in stale])
-            if missing:
-                RETRY(ec2.create_tags)(Resources=[vpc_id], Tags=tag_list(missing))
     before = None if changes[:1] == ["created"] else current
     return {"id": vpc_id, "cidr_block": vpc["CidrBlock"]}, changes, before, wanted
 

@@ -105,11 +105,11 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_aws import warn
 from ansible.module_utils.toolkit_iam import policy_document
-from ansible.module_utils.toolkit_iam import tag_changes
-from ansible.module_utils.toolkit_iam import tag_list
 from ansible.module_utils.toolkit_lookup import split_arn
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code

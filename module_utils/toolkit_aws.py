@@ -98,6 +98,27 @@ def tag_dict(tag_list):
     return {tag["Key"]: tag["Value"] for tag in tag_list or []}
 
 
+def tag_changes(current, wanted):
+    """(keys to remove, tags to set) to turn current tags into the wanted ones."""
+    return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
+
+
+def tag_list(tags):
+    """{k: v} as [{'Key': k, 'Value': v}, ...], sorted by key."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):
+    """Make an EC2 resource's tags exactly `wanted` (unless check_mode); True when they differed."""
+    stale, missing = tag_changes(current, wanted)
+    if not check_mode:
+        if stale:
+            RETRY(ec2.delete_tags)(Resources=[resource_id], Tags=[{"Key": k} for k in stale])
+        if missing:
+            RETRY(ec2.create_tags)(Resources=[resource_id], Tags=tag_list(missing))
+    return bool(stale or missing)
+
+
 def _is_loopback_host(host):
     if host == "localhost":
         return True

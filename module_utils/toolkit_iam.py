@@ -39,12 +39,3 @@ def policy_document(value):
     if isinstance(value, str):
         return json.loads(unquote(value) if value.startswith("%") else value)
     return value
-
-
-def tag_changes(current, wanted):
-    """(keys to remove, tags to set) to turn current tags into the wanted ones."""
-    return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
-
-
-def tag_list(tags):
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

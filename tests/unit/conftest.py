@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -15,3 +16,15 @@ def mocked_aws(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def ec2(mocked_aws):
+    """An EC2 client of the mocked account, for the EC2 modules' tests."""
+    yield boto3.client("ec2", region_name="us-east-1")
+
+
+@pytest.fixture
+def vpc_id(ec2):
+    """A bare VPC, 10.0.0.0/16."""
+    return ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

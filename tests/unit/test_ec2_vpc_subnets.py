@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import boto3
-import pytest
-
 from support.module_harness import load_module, run_module
 
 ec2_vpc_subnets = load_module("ec2_vpc_subnets")
 TAGS = {"Project": "p", "Environment": "production"}
-
-
-@pytest.fixture
-def ec2(mocked_aws):
-    yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-@pytest.fixture
-def vpc_id(ec2):
-    return ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 
 
 def declared(vpc_id, **extra):

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import boto3
-import pytest
-
 from support.module_harness import load_module, run_module
 
 ec2_vpcs = load_module("ec2_vpcs")
 OWNER = {"Project": "p", "Environment": "production"}
-
-
-@pytest.fixture
-def ec2(mocked_aws):
-    yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def declared(**vpc):
