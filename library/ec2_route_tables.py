@@ -110,11 +110,12 @@ def declared_routes(module, routes):
 
 def managed_routes(table):
     """{dest: (target field, target)} of the routes this module manages: IPv4 routes someone created,
-    not the local route or the prefix-list routes a gateway endpoint adds."""
+    not the local route, propagated routes, or the prefix-list routes a gateway endpoint adds."""
     routes = {}
     for route in table.get("Routes", []):
         dest = route.get("DestinationCidrBlock")
-        if not dest or route.get("GatewayId") == "local" or route.get("Origin") == "CreateRouteTable":
+        # Propagated (VPN gateway) routes cannot be deleted one by one; they are the gateway's.
+        if not dest or route.get("GatewayId") == "local" or route.get("Origin") in ("CreateRouteTable", "EnableVgwRoutePropagation"):
             continue
         target = next(((field, route[field]) for field in ROUTE_TARGET_FIELDS if route.get(field)), ("", ""))
         routes[dest] = target

@@ -121,6 +121,10 @@ from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_aws import warn
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# A group just created may not be visible to the next call for a moment.
+NEW_GROUP_RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=10, catch_extra_error_codes=["InvalidGroup.NotFound"])
 
 # Rule option: (IpPermission list, the field naming the peer in each item).
 PEERS = {
@@ -283,10 +287,9 @@ class SecurityGroups:
         group_id = RETRY(self.ec2.create_security_group)(**params)["GroupId"]
         self.found[name] = {"group_id": group_id}
         self.group_ids[name] = group_id
-        # A new group allows all traffic out; declared_rules' comparison revokes it unless declared.
-        return {"GroupId": group_id, "Description": spec["description"], "IpPermissions": [],
-                "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-                "Tags": tag_list(spec["tags"] or {})}
+        # Read back the rules EC2 gave it (all traffic out, IPv6 too in a dual-stack VPC), so that
+        # the comparison revokes whichever are not declared.
+        return NEW_GROUP_RETRY(self.ec2.describe_security_groups)(GroupIds=[group_id])["SecurityGroups"][0]
 
 
 def main():
