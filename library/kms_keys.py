@@ -182,6 +182,7 @@ class Keys:
             if metadata is None:
                 self.create(spec)
                 return
+            self.refuse_unchangeable(spec, metadata)
             self.note(alias, "alias")
             if not self.check:
                 RETRY(self.kms.create_alias)(AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
@@ -200,7 +201,7 @@ class Keys:
 
     def update(self, spec, metadata):
         alias, key_id = spec["alias"], metadata["KeyId"]
-        self.refuse_unchangeable(spec, metadata)
+        self.refuse_unchangeable(spec, metadata)  # before any change to it
         self.found[alias] = {"key_arn": metadata["Arn"], "key_id": key_id}
         state = metadata["KeyState"]
         if state == "PendingDeletion":

@@ -111,3 +111,10 @@ def test_repeated_and_reserved_aliases_are_refused_before_any_call(kms):
     assert "alias/pipeline" in run_module(kms_keys, twice)["msg"]
     assert "AWS's own" in run_module(kms_keys, declared(alias="alias/aws/s3"))["msg"]
     assert kms.list_keys()["Keys"] == []
+
+
+def test_a_tagged_key_of_another_spec_is_not_given_the_alias(kms):
+    kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Tags=[{"TagKey": k, "TagValue": v} for k, v in TAGS.items()])
+    result = run_module(kms_keys, declared())
+    assert result["failed"] is True and "KeySpec RSA_2048" in result["msg"]
+    assert ALIAS not in {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
