@@ -88,6 +88,7 @@ from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # Route option: the field naming that target in a route.
@@ -139,7 +140,10 @@ class RouteTables:
     def read(self, ids):
         if not ids:
             return {}
-        tables = paginate(self.ec2, "describe_route_tables", "RouteTables", RouteTableIds=sorted(ids))
+        try:
+            tables = paginate(self.ec2, "describe_route_tables", "RouteTables", RouteTableIds=sorted(ids))
+        except is_boto3_error_code("InvalidRouteTableID.NotFound"):
+            self.module.fail_json(msg=f"A route table of {', '.join(sorted(ids))} does not exist")
         return {table["RouteTableId"]: table for table in tables}
 
     def converge(self, spec, table):
@@ -225,8 +229,6 @@ def main():
     try:
         found = tables.read({spec["id"] for spec in specs if spec["id"]})
         for spec in specs:
-            if spec["id"] and spec["id"] not in found:
-                module.fail_json(msg=f"The route table {spec['id']} does not exist")
             tables.converge(spec, found.get(spec["id"]))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to converge the route tables")

@@ -241,14 +241,14 @@ class SecurityGroups:
 
     def converge(self, spec, group):
         name = spec["name"]
-        if group is None:
-            group = self.create(spec)
+        created = group is None
+        if created:
+            group = self.create(spec)  # None in check mode
         else:
             self.found[name] = {"group_id": group["GroupId"]}
             if group.get("Description", "") != spec["description"]:
                 warn(self.module, f"EC2 cannot change the description of the security group {name} "
                                   f"({group['GroupId']}): it keeps {group.get('Description', '')!r}.")
-        created = group is None or "created" in self.changes.get(name, [])
         before, after = {}, {}
         for option, (field, authorize, revoke, describe) in self.DIRECTIONS.items():
             wanted = declared_rules(spec[option], self.group_ids)
@@ -259,7 +259,7 @@ class SecurityGroups:
             before[option], after[option] = readable(current), readable(wanted)
             if missing or stale or redescribed:
                 self.note(name, option)
-            if self.check or group is None:
+            if self.check:
                 continue
             calls = ((revoke, stale), (authorize, missing), (describe, redescribed))
             for operation, atoms in calls:

@@ -113,14 +113,11 @@ from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_iam import policy_document
+from ansible.module_utils.toolkit_lookup import alias_name
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-
-
-def alias_name(alias):
-    return alias if alias.startswith("alias/") else f"alias/{alias}"
 
 
 def kms_tag_dict(tags):
@@ -177,12 +174,14 @@ class Keys:
         self.after[alias] = {"description": spec["description"], "policy": spec["policy"],
                              "enable_key_rotation": spec["enable_key_rotation"], "tags": spec["tags"], "state": "Enabled"}
         metadata = self.describe(alias_name(alias))
+        adopted = None
         if metadata is None:
-            metadata = self.adoptable(spec)
+            adopted = metadata = self.adoptable(spec)
             if metadata is None:
                 self.create(spec)
                 return
-            self.refuse_unchangeable(spec, metadata)
+        self.refuse_unchangeable(spec, metadata)  # before any change to it
+        if adopted:
             self.note(alias, "alias")
             if not self.check:
                 RETRY(self.kms.create_alias)(AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
@@ -201,7 +200,6 @@ class Keys:
 
     def update(self, spec, metadata):
         alias, key_id = spec["alias"], metadata["KeyId"]
-        self.refuse_unchangeable(spec, metadata)  # before any change to it
         self.found[alias] = {"key_arn": metadata["Arn"], "key_id": key_id}
         state = metadata["KeyState"]
         if state == "PendingDeletion":
@@ -294,7 +292,6 @@ def main():
 
     keys = Keys(module)
     for spec in specs:
-        spec["policy"] = policy_document(spec["policy"])
         spec["tags"] = {str(k): str(v) for k, v in spec["tags"].items()}
         try:
             keys.converge(spec)

@@ -203,11 +203,16 @@ def check_principals(module, iam, arns, caller_arn):
     }
 
 
+def alias_name(alias):
+    """A KMS alias with its alias/ prefix, whether given with it or not."""
+    return alias if alias.startswith("alias/") else f"alias/{alias}"
+
+
 def keys_by_alias(module, kms, aliases):
     """{alias: {key_arn, key_id, key_state}} for the aliases that name a key; one DescribeKey each."""
     keys = {}
     for alias in aliases:
-        name = alias if alias.startswith("alias/") else f"alias/{alias}"
+        name = alias_name(alias)
         try:
             metadata = RETRY(kms.describe_key)(KeyId=name)["KeyMetadata"]
         except is_boto3_error_code("NotFoundException"):

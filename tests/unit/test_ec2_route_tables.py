@@ -88,3 +88,8 @@ def test_a_route_whose_target_changed_is_replaced(ec2, vpc):
     assert result["changes"] == {vpc["table"]: ["routes"]}
     [route] = [r for r in table(ec2, vpc)["Routes"] if r.get("DestinationCidrBlock") == "10.9.0.0/16"]
     assert route["VpcPeeringConnectionId"] == new
+
+
+def test_a_route_table_that_does_not_exist_is_named(ec2, vpc):
+    result = run_module(ec2_route_tables, {"route_tables": [{"id": "rtb-0123456789abcdef0"}]})
+    assert result["failed"] is True and "rtb-0123456789abcdef0 does not exist" in result["msg"]
