@@ -12,9 +12,13 @@ the emulator recording every request it receives:
   frequent read operations), once more with Ansible's own linear strategy
   instead of ansible.cfg's Mitogen one (seconds only, for comparison), then
   each phase's playbook alone for its share of the calls. Reads per
-  managed resource divides the no-op's reads by the resources the toolkit
-  manages, counted from verify's evidence report: its distinct resources, a
-  list ("15 alarms", "a, b") counted item by item.
+  managed resource divides the no-op's reads by the resources the first
+  converge created, counted from its request log: one a creating call (a
+  VPC, a role, a key's alias, a metric filter, an alarm, a Config rule...),
+  one a bucket, plus the resources of the endpoint stack (see
+  support.api_calls.created_resources). Reads per checked resource divides
+  them by the distinct resources of verify's evidence report instead, a list
+  ("15 alarms", "a, b") counted item by item.
 - lists: the no-op seconds of identity, batch and registry with 3 and with
   30 administrators, job definitions and images; the per-item cost is the
   difference over the 27 extra items (median of --repeat no-op runs each).
@@ -39,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from report import PHASES, table, write_results  # noqa: E402
+from support.api_calls import created_resources  # noqa: E402
 from support.cloud import LocalCloud, run_playbook  # noqa: E402
 
 
@@ -58,7 +63,8 @@ def measured(cloud: LocalCloud, playbook: str, extra_vars: dict | None = None, e
     writes = [str(call) for call in calls if call.is_write]
     reads = collections.Counter(str(call) for call in calls if not call.is_write)
     return {"seconds": round(seconds, 1), "reads": len(calls) - len(writes), "writes": len(writes),
-            "changed": run.changed, "write_calls": sorted(set(writes)), "top_reads": dict(reads.most_common(8))}
+            "changed": run.changed, "write_calls": sorted(set(writes)), "top_reads": dict(reads.most_common(8)),
+            "created": dict(sorted(created_resources(calls).items()))}
 
 
 def resource_items(resource: str) -> list[str]:
@@ -70,7 +76,14 @@ def resource_items(resource: str) -> list[str]:
     return [re.sub(r" \([^)]*\)$", "", item) for item in resource.split(", ")]
 
 
-def managed_resources(cloud: LocalCloud) -> int:
+def stack_resources(cloud: LocalCloud) -> int:
+    """The resources in the toolkit's CloudFormation stacks (the VPC endpoints)."""
+    cloudformation = cloud.client("cloudformation")
+    return sum(len(cloudformation.describe_stack_resources(StackName=stack["StackName"])["StackResources"])
+               for stack in cloudformation.describe_stacks()["Stacks"])
+
+
+def checked_resources(cloud: LocalCloud) -> int:
     """Distinct resources of verify's evidence report, item by item: what the toolkit sets up and checks."""
     run_playbook(cloud, "playbooks/verify.yml")
     reports = sorted((REPO / "reports" / "local").glob("2*.json"), key=lambda p: p.stat().st_mtime)
@@ -131,17 +144,25 @@ def main() -> int:
             noop = measured(cloud, "playbooks/site.yml")
             noop_linear = measured(cloud, "playbooks/site.yml", env={"ANSIBLE_STRATEGY": "linear"})
             noop_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
-            resources = managed_resources(cloud)
+            created = collections.Counter()
+            for figures in first_by_phase.values():
+                created.update(figures["created"])
+            resources = sum(created.values()) + stack_resources(cloud)
+            checked = checked_resources(cloud)
             site = {
                 "first": {key: round(sum(p[key] for p in first_by_phase.values()), 1) for key in ("seconds", "reads", "writes")},
-                "first_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
+                "first_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads", "created")}
                                    for phase, f in first_by_phase.items()},
                 "noop": noop,
                 "noop_linear_seconds": noop_linear["seconds"],
-                "noop_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads")}
+                "noop_by_phase": {phase: {k: v for k, v in f.items() if k not in ("write_calls", "top_reads", "created")}
                                   for phase, f in noop_by_phase.items()},
                 "managed_resources": resources,
+                "created_by_kind": dict(sorted(created.items())),
+                "stack_resources": resources - sum(created.values()),
                 "noop_reads_per_resource": round(noop["reads"] / resources, 2),
+                "checked_resources": checked,
+                "noop_reads_per_checked_resource": round(noop["reads"] / checked, 2),
             }
             lists = list_costs(cloud, args.sizes, args.repeat)
         finally:

@@ -27,8 +27,12 @@ def table(results: dict) -> str:
         for phase in PHASES:
             figures = site["noop_by_phase"][phase]
             lines.append(f"| no-op, {phase} alone | {figures['seconds']} | {figures['reads']} | {figures['writes']} |")
-        lines += ["", f"Managed resources (distinct resources of verify's report, lists item by item): {site['managed_resources']}; "
-                  f"no-op reads per managed resource: {site['noop_reads_per_resource']}.", ""]
+        lines += ["", f"Managed resources (what the first converge created, from its request log): {site['managed_resources']}; "
+                  f"no-op reads per managed resource: {site['noop_reads_per_resource']}."]
+        if "checked_resources" in site:
+            lines += ["", f"Checked resources (distinct resources of verify's report, lists item by item): {site['checked_resources']}; "
+                      f"no-op reads per checked resource: {site['noop_reads_per_checked_resource']}."]
+        lines.append("")
         if site["noop"].get("top_reads"):
             lines += ["| Most frequent reads of the no-op `site.yml` | Calls |", "|---|---:|"]
             top = sorted(site["noop"]["top_reads"].items(), key=lambda item: (-item[1], item[0]))

@@ -11,8 +11,8 @@ short_description: Make sure named EC2 resources exist, each created together wi
 description:
   - Finds each requested resource by its C(Name) tag and the ownership tags, and creates the missing
     ones with every tag in the create call itself (C(TagSpecifications)).
-  - The point is interrupted runs. amazon.aws's M(amazon.aws.ec2_vpc_nacl), M(amazon.aws.ec2_vpc_route_table),
-    M(amazon.aws.ec2_vpc_igw) and M(amazon.aws.ec2_eip) create first and tag afterwards, so a run killed
+  - The point is interrupted runs. amazon.aws's M(amazon.aws.ec2_vpc_nacl), M(amazon.aws.ec2_vpc_route_table)
+    and M(amazon.aws.ec2_vpc_igw) create first and tag afterwards, so a run killed
     between the two calls leaves an untagged resource that the next run cannot find, and creates a
     second one. Created here first, the resource is found by its tags on every later run; the
     amazon.aws module then manages its rules, routes, attachments and associations by ID.
@@ -28,7 +28,7 @@ options:
         description: The resource type.
         type: str
         required: true
-        choices: [network_acl, route_table, internet_gateway, elastic_ip]
+        choices: [network_acl, route_table, internet_gateway]
       name:
         description: Its C(Name) tag.
         type: str
@@ -85,6 +85,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
 
@@ -95,7 +96,6 @@ RESOURCE_TYPES = {
     "network_acl": ("describe_network_acls", "NetworkAcls", "NetworkAclId", "network-acl"),
     "route_table": ("describe_route_tables", "RouteTables", "RouteTableId", "route-table"),
     "internet_gateway": ("describe_internet_gateways", "InternetGateways", "InternetGatewayId", "internet-gateway"),
-    "elastic_ip": ("describe_addresses", "Addresses", "AllocationId", "elastic-ip"),
 }
 IN_A_VPC = {"network_acl", "route_table"}
 
@@ -103,11 +103,8 @@ IN_A_VPC = {"network_acl", "route_table"}
 def find(module, ec2, resource_type, names, ownership):
     """{name: [ids]} of the toolkit's resources of one type with the given names."""
     operation, result_key, id_key, _spec = RESOURCE_TYPES[resource_type]
-    filters = [{"Name": "tag:Name", "Values": sorted(names)}]
-    filters += [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(ownership.items())]
     try:
-        # describe_addresses has no paginator and answers in one page.
-        items = RETRY(getattr(ec2, operation))(Filters=filters)[result_key]
+        items = RETRY(getattr(ec2, operation))(Filters=ec2_tag_filters(ownership, names))[result_key]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to look up {resource_type} resources")
     found = {}
@@ -124,9 +121,7 @@ def create(module, ec2, resource, tags):
             return RETRY(ec2.create_network_acl)(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["NetworkAcl"][id_key]
         if resource["type"] == "route_table":
             return RETRY(ec2.create_route_table)(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["RouteTable"][id_key]
-        if resource["type"] == "internet_gateway":
-            return RETRY(ec2.create_internet_gateway)(TagSpecifications=tag_spec)["InternetGateway"][id_key]
-        return RETRY(ec2.allocate_address)(Domain="vpc", TagSpecifications=tag_spec)[id_key]
+        return RETRY(ec2.create_internet_gateway)(TagSpecifications=tag_spec)["InternetGateway"][id_key]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to create {resource['type']} {resource['name']}")
 

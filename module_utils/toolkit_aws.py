@@ -108,6 +108,12 @@ def tag_list(tags):
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
+def ec2_tag_filters(tags, names=None):
+    """EC2 describe filters for resources carrying all `tags` and, when given, one of the `names` as their Name."""
+    filters = [{"Name": "tag:Name", "Values": sorted(names)}] if names is not None else []
+    return filters + [{"Name": f"tag:{key}", "Values": [str(value)]} for key, value in sorted(tags.items())]
+
+
 def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):
     """Make an EC2 resource's tags exactly `wanted` (unless check_mode); True when they differed."""
     stale, missing = tag_changes(current, wanted)

@@ -12,6 +12,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
@@ -118,9 +119,8 @@ def find_tagged(module, ec2, resources, ownership, vpc_id=None):
 
 def owned_vpc_ids(module, ec2, ownership):
     """Every VPC carrying all the ownership tags, whatever its name."""
-    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(ownership.items())]
     try:
-        vpcs = paginate(ec2, "describe_vpcs", "Vpcs", Filters=filters)
+        vpcs = paginate(ec2, "describe_vpcs", "Vpcs", Filters=ec2_tag_filters(ownership))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to list the toolkit's VPCs")
     return sorted(vpc["VpcId"] for vpc in vpcs)

@@ -76,7 +76,9 @@ def test_the_site_converges_when_one_call_in_five_is_throttled(local_cloud):
     with FaultProxy(local_cloud.endpoint, throttle_every=5) as proxy:
         run = run_playbook(local_cloud, "playbooks/site.yml", env={"AWS_ENDPOINT_URL": proxy.url})
     assert run.ok, run.explain()
-    assert len(proxy.throttled) >= len(proxy.calls) // 5 - 1 > 100
+    # Every fifth call throttled, and enough of them to reach every phase (the
+    # site's first converge makes about four hundred calls before retries).
+    assert len(proxy.throttled) >= len(proxy.calls) // 5 - 1 > 80
     # Every protocol got its throttling answer: EC2, the query and JSON APIs, S3, REST-JSON.
     assert {"ec2", "iam", "kms", "s3", "batch", "cloudformation"} <= {call.service for call in proxy.throttled}
     assert environment_counts(local_cloud) == EXPECTED_COUNTS

@@ -8,6 +8,7 @@ benchmark uses it to count calls per phase.
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import re
 from dataclasses import dataclass
@@ -96,3 +97,38 @@ def parse_recording(text: str) -> list[ApiCall]:
 
 def writes(calls: list[ApiCall]) -> list[ApiCall]:
     return [call for call in calls if call.is_write]
+
+
+# The calls that create a resource AWS knows by an ID, ARN or name of its
+# own. Not resources: tags, a NACL's entries and a route table's routes (they
+# have no identity outside their table), and settings (Put*Policy, Attach*,
+# Associate*, Authorize*, Enable*, Modify*, Update*).
+_CREATES = re.compile(r"(Create|Allocate|Import|Register|Run)[A-Z]")
+_NOT_RESOURCES = {"CreateTags", "CreateNetworkAclEntry", "CreateRoute", "CreateStack"}
+# Put calls that create a named resource rather than set one's setting.
+_NAMED_PUTS = {"PutMetricFilter", "PutMetricAlarm", "PutConfigRule", "PutConfigurationRecorder", "PutDeliveryChannel"}
+# REST creates, by service and path: Batch's, GuardDuty's detector, Security Hub's hub.
+_REST_CREATES = re.compile(r"REST POST (/v1/(create|register)\w+|/detector|/accounts)")
+
+
+def created_resources(calls: list[ApiCall]) -> collections.Counter:
+    """How many resources of each kind the calls create, as "service:Operation": one a
+    creating call, and for S3 one a bucket written to (its settings share its path).
+
+    CloudFormation stacks are left out: count the resources in them instead."""
+    created: collections.Counter = collections.Counter()
+    buckets = set()
+    for call in calls:
+        if not call.is_write:
+            continue
+        if call.service == "s3" and call.operation.startswith("REST PUT /"):
+            path = call.operation[len("REST PUT /"):]
+            if path and "/" not in path:
+                buckets.add(path)
+        elif call.operation in _NAMED_PUTS or _REST_CREATES.fullmatch(call.operation) or (
+            _CREATES.match(call.operation) and call.operation not in _NOT_RESOURCES
+        ):
+            created[str(call)] += 1
+    if buckets:
+        created["s3:bucket"] = len(buckets)
+    return created

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from support.api_calls import ApiCall, parse_recording, writes
+from support.api_calls import ApiCall, created_resources, parse_recording, writes
 
 AUTH = "AWS4-HMAC-SHA256 Credential=testing/20261123/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
 
@@ -57,3 +57,38 @@ def test_rpc_v2_and_rest_calls_are_classified_too():
 
 def test_the_emulators_own_api_is_not_counted():
     assert parse_recording(entry("ec2", url="http://h/moto-api/reset")) == []
+
+
+def test_created_resources_counts_creating_calls_and_buckets_not_settings():
+    calls = parse_recording(
+        "\n".join(
+            [
+                entry("ec2", body="Action=CreateVpc&CidrBlock=10.0.0.0%2F16"),
+                entry("ec2", body="Action=CreateTags"),
+                entry("ec2", body="Action=CreateNetworkAclEntry"),
+                entry("ec2", body="Action=ModifyVpcAttribute"),
+                entry("ec2", body="Action=RunInstances"),
+                entry("ec2", body="Action=RunInstances"),
+                entry("ec2", body="Action=DescribeVpcs"),
+                entry("cloudformation", body="Action=CreateStack"),
+                entry("iam", body="Action=AttachRolePolicy"),
+                entry("logs", target="Logs_20140328.PutMetricFilter"),
+                entry("logs", target="Logs_20140328.PutRetentionPolicy"),
+                entry("s3", method="PUT", url="http://h/bucket"),
+                entry("s3", method="PUT", url="http://h/bucket?versioning"),
+                entry("s3", method="PUT", url="http://h/bucket/raw-data/"),
+                entry("s3", method="PUT", url="http://h/v20180820/configuration/publicAccessBlock"),
+                entry("batch", url="http://h/v1/registerjobdefinition"),
+                entry("batch", url="http://h/v1/updatecomputeenvironment"),
+                entry("guardduty", url="http://h/detector"),
+            ]
+        )
+    )
+    assert created_resources(calls) == {
+        "ec2:CreateVpc": 1,
+        "ec2:RunInstances": 2,
+        "logs:PutMetricFilter": 1,
+        "s3:bucket": 1,
+        "batch:REST POST /v1/registerjobdefinition": 1,
+        "guardduty:REST POST /detector": 1,
+    }

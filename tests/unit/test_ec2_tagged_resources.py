@@ -26,14 +26,13 @@ def test_creates_each_missing_resource_already_tagged_then_finds_it(ec2):
         {"type": "network_acl", "name": "nacl", "vpc_id": vpc},
         {"type": "route_table", "name": "rt", "vpc_id": vpc},
         {"type": "internet_gateway", "name": "igw"},
-        {"type": "elastic_ip", "name": "eip"},
     ]
     first = run_module(ec2_tagged_resources, {"tags": OWNER, "resources": wanted})
-    assert first["changed"] is True and first["created"] == ["nacl", "rt", "igw", "eip"]
+    assert first["changed"] is True and first["created"] == ["nacl", "rt", "igw"]
     nacl = ec2.describe_network_acls(NetworkAclIds=[first["ids"]["nacl"]])["NetworkAcls"][0]
     assert tags_of(nacl) == {**OWNER, "Name": "nacl"} and nacl["VpcId"] == vpc
-    address = ec2.describe_addresses(AllocationIds=[first["ids"]["eip"]])["Addresses"][0]
-    assert tags_of(address)["Name"] == "eip"
+    gateway = ec2.describe_internet_gateways(InternetGatewayIds=[first["ids"]["igw"]])["InternetGateways"][0]
+    assert tags_of(gateway) == {**OWNER, "Name": "igw"}
 
     again = run_module(ec2_tagged_resources, {"tags": OWNER, "resources": wanted})
     assert again["changed"] is False and again["created"] == [] and again["ids"] == first["ids"]
