@@ -171,8 +171,7 @@ instances:
   type: list
   elements: dict
   sample:
-    - {name: rna-seq-openvpn, id: i-0123456789abcdef0, private_ip: 10.1.0.10, public_ip: 203.0.113.7,
-       elastic_ip_allocation_id: eipalloc-0123456789abcdef0}
+    - {name: rna-seq-openvpn, id: i-0123456789abcdef0, private_ip: 10.1.0.10, elastic_ip_allocation_id: eipalloc-0123456789abcdef0}
 changes:
   description: By name, what was (or in check mode would be) changed.
   returned: always
@@ -231,6 +230,12 @@ def primary_interface(instance):
     return next((eni for eni in instance.get("NetworkInterfaces", []) if eni.get("Attachment", {}).get("DeviceIndex") == 0), None)
 
 
+def security_group_ids(instance):
+    interface = primary_interface(instance)
+    groups = interface["Groups"] if interface else instance.get("SecurityGroups", [])
+    return sorted(group["GroupId"] for group in groups)
+
+
 def profile_name(instance):
     arn = instance.get("IamInstanceProfile", {}).get("Arn", "")
     return arn.rsplit("/", 1)[-1] if arn else None
@@ -245,8 +250,7 @@ def instance_state(instance):
         "subnet_id": instance.get("SubnetId"),
         "private_ip_address": instance.get("PrivateIpAddress"),
         "key_name": instance.get("KeyName"),
-        "security_group_ids": sorted(group["GroupId"] for group in (primary_interface(instance) or instance).get(
-            "Groups", instance.get("SecurityGroups", []))),
+        "security_group_ids": security_group_ids(instance),
         "iam_instance_profile": profile_name(instance),
         "metadata_options": {"http_endpoint": metadata.get("HttpEndpoint"), "http_tokens": metadata.get("HttpTokens"),
                              "http_put_response_hop_limit": metadata.get("HttpPutResponseHopLimit")},
@@ -294,8 +298,6 @@ def launch(ec2, spec):
         "InstanceType": spec["instance_type"],
         "MinCount": 1,
         "MaxCount": 1,
-        # Retries of this one launch are idempotent; a later run launches anew.
-        "ClientToken": str(uuid.uuid4()),
         "NetworkInterfaces": [interface],
         "BlockDeviceMappings": [{"DeviceName": volume["device_name"], "Ebs": ebs}],
         "MetadataOptions": {"HttpEndpoint": metadata["http_endpoint"], "HttpTokens": metadata["http_tokens"],
@@ -308,6 +310,9 @@ def launch(ec2, spec):
         params["IamInstanceProfile"] = {"Name": spec["iam_instance_profile"]}
     deadline = time.monotonic() + PROFILE_PROPAGATION_SECONDS
     while True:
+        # Retries of one launch request are idempotent (RETRY resends it with
+        # this token); a later attempt or run launches anew.
+        params["ClientToken"] = str(uuid.uuid4())
         try:
             return RETRY(ec2.run_instances)(**params)["Instances"][0]
         except botocore.exceptions.ClientError as e:
@@ -373,7 +378,7 @@ def converge_address(module, ec2, spec, address, instance_id, tags, changes):
                 Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tag_list(wanted)}])
     elif sync_ec2_tags(ec2, address["AllocationId"], tag_dict(address.get("Tags")), wanted, check):
         changes.append("elastic_ip tags")
-    if address.get("InstanceId") != instance_id or not instance_id:
+    if address.get("InstanceId") != instance_id:
         changes.append("elastic_ip associated")
         if not check:
             RETRY(ec2.associate_address)(AllocationId=address["AllocationId"], InstanceId=instance_id, AllowReassociation=False)
@@ -401,8 +406,7 @@ def converge(module, ec2, specs, instances, addresses, tags):
             instance = {"InstanceId": ""} if check else launch(ec2, spec)
             if instance["InstanceId"]:
                 to_wait.append(instance["InstanceId"])
-        results.append({"name": name, "id": instance["InstanceId"], "private_ip": instance.get("PrivateIpAddress", ""),
-                        "public_ip": instance.get("PublicIpAddress", "")})
+        results.append({"name": name, "id": instance["InstanceId"], "private_ip": instance.get("PrivateIpAddress", "")})
     if to_wait and not check:
         # An Elastic IP is associated with a running instance only; all are waited for together.
         delay = 5

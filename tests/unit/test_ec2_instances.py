@@ -138,3 +138,18 @@ def test_an_instance_without_the_ownership_tags_is_not_one_of_them(ec2, place):
                       TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "bastion"}]}])
     result = run_module(ec2_instances, declared(place))
     assert result["changes"]["bastion"] == ["launched"]
+
+
+def test_another_instance_profile_replaces_the_one_it_has(ec2, place):
+    run_module(ec2_instances, declared(place))
+    boto3.client("iam", region_name="us-east-1").create_instance_profile(InstanceProfileName="other-profile")
+    wanted = declared(place)
+    for host in wanted["instances"]:
+        host["iam_instance_profile"] = "other-profile"
+    changed = run_module(ec2_instances, wanted)
+    assert changed["changes"] == {"bastion": ["iam_instance_profile"], "vpn": ["iam_instance_profile"]}
+    # moto records the new association but keeps describing the instance with
+    # the old profile, so a second run is not checked here; AWS shows the new one.
+    associations = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [live(ec2)["vpn"]["InstanceId"]]}])["IamInstanceProfileAssociations"]
+    assert [a["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] for a in associations] == ["other-profile"]
