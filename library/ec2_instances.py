@@ -189,9 +189,11 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
+from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_aws import tag_dict
@@ -207,22 +209,16 @@ PROFILE_PROPAGATION_SECONDS = 60
 def find_instances(ec2, match_tags, names):
     """{name: [instance, ...]} of the live instances with these names and the ownership tags."""
     filters = ec2_tag_filters(match_tags, names) + [{"Name": "instance-state-name", "Values": LIVE_STATES}]
-    found = {}
-    for page in RETRY(ec2.get_paginator("describe_instances").paginate(Filters=filters).build_full_result)()["Reservations"]:
-        for instance in page["Instances"]:
-            found.setdefault(tag_dict(instance.get("Tags")).get("Name"), []).append(instance)
-    return found
+    return by_name(instance for reservation in paginate(ec2, "describe_instances", "Reservations", Filters=filters)
+                   for instance in reservation["Instances"])
 
 
 def find_addresses(ec2, match_tags, names):
     """{name: [address, ...]} of the Elastic IPs with these names and the ownership tags."""
     if not names:
         return {}
-    found = {}
     # DescribeAddresses has no paginator and answers in one page.
-    for address in RETRY(ec2.describe_addresses)(Filters=ec2_tag_filters(match_tags, names))["Addresses"]:
-        found.setdefault(tag_dict(address.get("Tags")).get("Name"), []).append(address)
-    return found
+    return by_name(RETRY(ec2.describe_addresses)(Filters=ec2_tag_filters(match_tags, names))["Addresses"])
 
 
 def primary_interface(instance):

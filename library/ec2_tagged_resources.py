@@ -85,9 +85,10 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
-from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import paginate
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -101,16 +102,12 @@ IN_A_VPC = {"network_acl", "route_table"}
 
 
 def find(module, ec2, resource_type, names, ownership):
-    """{name: [ids]} of the toolkit's resources of one type with the given names."""
-    operation, result_key, id_key, _spec = RESOURCE_TYPES[resource_type]
+    """{name: [resource, ...]} of the toolkit's resources of one type with the given names."""
+    operation, result_key, _id_key, _spec = RESOURCE_TYPES[resource_type]
     try:
-        items = RETRY(getattr(ec2, operation))(Filters=ec2_tag_filters(ownership, names))[result_key]
+        return by_name(paginate(ec2, operation, result_key, Filters=ec2_tag_filters(ownership, names)))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to look up {resource_type} resources")
-    found = {}
-    for item in items:
-        found.setdefault(tag_dict(item.get("Tags")).get("Name"), []).append(item)
-    return found
 
 
 def create(module, ec2, resource, tags):

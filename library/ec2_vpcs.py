@@ -94,6 +94,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
@@ -114,9 +115,7 @@ DNS_ATTRIBUTES = {
 def find(module, ec2, specs):
     """{name: VPC} of the declared names carrying match_tags; refuses duplicates and CIDR or tenancy changes."""
     filters = ec2_tag_filters(module.params["match_tags"], [spec["name"] for spec in specs])
-    found = {}
-    for vpc in paginate(ec2, "describe_vpcs", "Vpcs", Filters=filters):
-        found.setdefault(tag_dict(vpc.get("Tags"))["Name"], []).append(vpc)
+    found = by_name(paginate(ec2, "describe_vpcs", "Vpcs", Filters=filters))
     problems = []
     for spec in specs:
         vpcs = found.get(spec["name"], [])

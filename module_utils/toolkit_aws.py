@@ -98,6 +98,14 @@ def tag_dict(tag_list):
     return {tag["Key"]: tag["Value"] for tag in tag_list or []}
 
 
+def by_name(items):
+    """{Name tag: [item, ...]} of tagged EC2 items (several when a name repeats)."""
+    found = {}
+    for item in items:
+        found.setdefault(tag_dict(item.get("Tags")).get("Name"), []).append(item)
+    return found
+
+
 def tag_changes(current, wanted):
     """(keys to remove, tags to set) to turn current tags into the wanted ones."""
     return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
