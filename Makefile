@@ -21,7 +21,7 @@ help:
 	@echo "make demo         set up .venv, start a local cloud, run site.yml and verify.yml, stop it"
 	@echo "make system-deps  install skopeo and docker-registry (Debian packages) when missing"
 	@echo "make test         lint + unit + integration + molecule (CI runs this)"
-	@echo "make lint         yamllint, ansible-lint (production), cfn-lint, module docs, role docs"
+	@echo "make lint         yamllint, ansible-lint (production), cfn-lint, module docs, role docs, parliament (IAM policies)"
 	@echo "make unit         pytest tests/unit"
 	@echo "make integration  pytest tests/integration (starts its own emulator)"
 	@echo "make molecule     molecule test for every scenario in molecule/"
@@ -52,7 +52,8 @@ test: system-deps lint unit integration molecule
 lint: venv
 	yamllint --strict .
 	ruff check library module_utils filter_plugins strategy_plugins tests bench roles/*/files \
-		scripts/make-oci-image scripts/gen-docs scripts/render-endpoints-template
+		scripts/make-oci-image scripts/gen-docs scripts/render-endpoints-template scripts/local-cloud-emulator \
+		scripts/lint-policies
 	ansible-lint --offline
 	mkdir -p .cache/cfn
 	scripts/render-endpoints-template > .cache/cfn/vpc-endpoints-default.yaml
@@ -62,6 +63,7 @@ lint: venv
 	for module in library/*.py; do \
 		ansible-doc -M library -t module "$$(basename "$$module" .py)" > /dev/null; done
 	scripts/gen-docs --check
+	scripts/lint-policies
 	ansible-playbook --syntax-check playbooks/*.yml > /dev/null
 
 unit: venv

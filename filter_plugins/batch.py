@@ -47,6 +47,45 @@ def batch_job_role_policy(scope):
     }
 
 
+def batch_head_role_policy(scope):
+    """The Nextflow head's role: submit the pipeline's steps to the pipeline's
+    queues with the toolkit's own job definitions (never registers one, so it
+    needs no iam:PassRole), follow and stop them, read the workflow, the
+    inputs and the run's parameters, work in the work directory under
+    results/, write results and its own log under logs/nextflow/, use the
+    pipeline key.
+
+    `scope`: partition, region, account_id, bucket, key_alias, queues (names),
+    job_definitions (names).
+    """
+    p, region, account = scope["partition"], scope["region"], scope["account_id"]
+    bucket = f"arn:{p}:s3:::{scope['bucket']}"
+    batch = f"arn:{p}:batch:{region}:{account}"
+    definitions = [f"{batch}:job-definition/{name}{revision}" for name in scope["job_definitions"] for revision in ("", ":*")]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "SubmitThePipelineSteps", "Effect": "Allow", "Action": "batch:SubmitJob",
+             "Resource": [f"{batch}:job-queue/{queue}" for queue in scope["queues"]] + definitions},
+            # Batch's Describe and List calls take no resource-level permissions.
+            {"Sid": "FollowTheSteps", "Effect": "Allow", "Action": ["batch:DescribeJobs", "batch:ListJobs"], "Resource": "*"},
+            {"Sid": "StopTheSteps", "Effect": "Allow", "Action": ["batch:CancelJob", "batch:TerminateJob"],
+             "Resource": f"{batch}:job/*"},
+            {"Sid": "ListTheDataFolders", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket,
+             "Condition": {"StringLike": {"s3:prefix": ["raw-data/*", "reference/*", "results/*"]}}},
+            {"Sid": "ReadWorkflowsAndInputs", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": [f"{bucket}/raw-data/*", f"{bucket}/reference/*"]},
+            {"Sid": "WorkAndWriteResults", "Effect": "Allow",
+             "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"], "Resource": f"{bucket}/results/*"},
+            {"Sid": "WriteItsLog", "Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{bucket}/logs/nextflow/*"},
+            {"Sid": "UseThePipelineKey", "Effect": "Allow",
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+             "Resource": f"arn:{p}:kms:{region}:{account}:key/*",
+             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [scope["key_alias"]]}}},
+        ],
+    }
+
+
 def batch_user_data(scratch_path):
     """MIME multi-part user data (what Batch requires of a launch template)
     that configures the ECS agent and a scratch directory, and downloads
@@ -105,18 +144,32 @@ def batch_job_queues(scope):
     ]
 
 
+def aws_cli_mount(cli_path):
+    """Volume and mount point that give a container the instances' AWS CLI,
+    read-only, at the same path: what Nextflow adds to the job definitions it
+    registers for aws.batch.cliPath (the directory two levels above the
+    binary), and must be in ours, which it uses as they are."""
+    if not cli_path:
+        return [], []
+    directory = "/".join(str(cli_path).rstrip("/").split("/")[:-2]) or "/"
+    return ([{"name": "aws-cli", "host": {"sourcePath": directory}}],
+            [{"sourceVolume": "aws-cli", "containerPath": directory, "readOnly": True}])
+
+
 def batch_job_definitions(jobs, scope):
     """One container job definition per pipeline step.
 
     `scope`: prefix, images ({image name: digest-pinned reference}),
-    job_role, log_group, region, scratch_path, retry_attempts, tags.
+    job_role, log_group, region, scratch_path, retry_attempts, tags,
+    cli_path (the instances' AWS CLI, mounted read-only; empty for none).
     """
+    cli_volumes, cli_mounts = aws_cli_mount(scope.get("cli_path"))
     definitions = []
     for job in jobs:
         properties = {
             "image": scope["images"][job["image"]],
             "command": [str(word) for word in job.get("command", [])],
-            "jobRoleArn": scope["job_role"],
+            "jobRoleArn": job.get("job_role") or scope["job_role"],
             "resourceRequirements": [{"type": "VCPU", "value": str(job["vcpus"])},
                                      {"type": "MEMORY", "value": str(job["memory_mib"])}],
             "privileged": False,
@@ -125,10 +178,10 @@ def batch_job_definitions(jobs, scope):
                 "awslogs-group": scope["log_group"], "awslogs-region": scope["region"],
                 "awslogs-stream-prefix": job["name"]}},
             # Scratch space on the instance, and a writable /tmp beside a read-only root.
-            "volumes": [{"name": "scratch", "host": {"sourcePath": scope["scratch_path"]}}],
+            "volumes": [{"name": "scratch", "host": {"sourcePath": scope["scratch_path"]}}] + cli_volumes,
             "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/scratch", "readOnly": False},
-                            {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}],
-            "environment": [{"name": "TMPDIR", "value": "/tmp"}],
+                            {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}] + cli_mounts,
+            "environment": [{"name": "TMPDIR", "value": "/tmp"}] + list(job.get("environment") or []),
         }
         definitions.append({
             "name": f"{scope['prefix']}{job['name']}",
@@ -169,6 +222,7 @@ class FilterModule:
         return {
             "trust_policy": trust_policy,
             "batch_job_role_policy": batch_job_role_policy,
+            "batch_head_role_policy": batch_head_role_policy,
             "batch_user_data": batch_user_data,
             "batch_compute_environments": batch_compute_environments,
             "batch_job_queues": batch_job_queues,

@@ -105,6 +105,46 @@ def administrator_policy(scope):
     }
 
 
+def pipeline_operator_policy(scope):
+    """RNASeqPipelineOperatorPolicy: launch pipeline runs and read their results.
+
+    Submit to the pipeline's queues with the toolkit's own job definitions
+    (the Nextflow head's and the steps'), follow and stop jobs, read the jobs'
+    logs, list and read results/ (the work directory is under it) and decrypt
+    them. Nothing else: no job definition of their own, no iam:PassRole
+    (submitting a job whose definition names a role passes none), no
+    reading of raw-data/ or reference/, no writes. Every Allow behind MFA.
+
+    `scope`: partition, account_id, region, bucket, key_alias, queues,
+    job_definitions (names), log_group.
+    """
+    p, account, region = scope["partition"], scope["account_id"], scope["region"]
+    bucket = f"arn:{p}:s3:::{scope['bucket']}"
+    batch = f"arn:{p}:batch:{region}:{account}"
+    logs = f"arn:{p}:logs:{region}:{account}:log-group:{scope['log_group']}"
+    definitions = [f"{batch}:job-definition/{name}{revision}" for name in scope["job_definitions"] for revision in ("", ":*")]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _statement("SubmitPipelineRuns", ["batch:SubmitJob"],
+                       [f"{batch}:job-queue/{queue}" for queue in scope["queues"]] + definitions),
+            # Batch's Describe and List calls take no resource-level permissions.
+            _statement("FollowPipelineRuns", BATCH_DESCRIBE, ["*"]),
+            _statement("StopPipelineRuns", ["batch:CancelJob", "batch:TerminateJob"], [f"{batch}:job/*"]),
+            _statement("ReadPipelineLogs", ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                       [logs, f"{logs}:log-stream:*"]),
+            _statement("ListTheResults", ["s3:ListBucket"], [bucket], {"StringLike": {"s3:prefix": ["results/*"]}}),
+            _statement("ReadTheResults", ["s3:GetObject"], [f"{bucket}/results/*"]),
+            _statement(
+                "DecryptTheResults",
+                ["kms:Decrypt", "kms:DescribeKey"],
+                [f"arn:{p}:kms:{region}:{account}:key/*"],
+                {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [scope["key_alias"]]}},
+            ),
+        ],
+    }
+
+
 def _listify(value):
     return value if isinstance(value, list) else [value]
 
@@ -137,8 +177,8 @@ def policy_problems(document):
     return problems
 
 
-def administrator_errors(administrators, required):
-    """Problems with the inventory's administrator list."""
+def administrator_errors(administrators, required, label="Administrator"):
+    """Problems with the inventory's administrator list (or, with `label`, another list of IAM users)."""
     errors = []
     names = [a.get("name", "") if isinstance(a, dict) else str(a) for a in administrators or []]
     required = required.strip().lower() in ("1", "true", "yes", "on") if isinstance(required, str) else bool(required)
@@ -149,10 +189,10 @@ def administrator_errors(administrators, required):
         )
     for name in names:
         if not _USER_NAME.match(name):
-            errors.append(f"Administrator '{name}' is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)")
+            errors.append(f"{label} '{name}' is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        errors.append(f"Administrators listed twice: {', '.join(duplicates)}")
+        errors.append(f"{label}s listed twice: {', '.join(duplicates)}")
     return errors
 
 
@@ -160,6 +200,7 @@ class FilterModule:
     def filters(self):
         return {
             "administrator_policy": administrator_policy,
+            "pipeline_operator_policy": pipeline_operator_policy,
             "policy_problems": policy_problems,
             "administrator_errors": administrator_errors,
         }

@@ -255,6 +255,9 @@ owned_vpc_ids:
   sample: [vpc-0123456789abcdef0]
 """
 
+import ipaddress
+from urllib.parse import urlsplit
+
 try:
     import boto3
     import botocore.exceptions
@@ -290,6 +293,17 @@ def check_region_known(module):
         known.update(session.get_available_regions("ec2", partition_name=partition))
     if region not in known:
         module.fail_json(msg=f"Unknown AWS region '{region}'. Check toolkit_aws_region in the inventory.")
+
+
+def is_loopback(url):
+    """Whether an endpoint URL names this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def caller_identity(module):
@@ -400,6 +414,13 @@ def main():
         module.fail_json(
             msg=f"A custom AWS endpoint is set ({endpoint}) but this inventory targets a real AWS account. "
             "Unset AWS_ENDPOINT_URL (it is left over from scripts/local-cloud) and run again."
+        )
+    if endpoint and not is_loopback(endpoint):
+        # The local inventories take the caller's credentials from the
+        # environment: they may only ever go to an emulator on this machine.
+        module.fail_json(
+            msg=f"The endpoint {endpoint} is not on this machine's loopback, where the local cloud answers; "
+            "an inventory for the local cloud never talks to anything else. Check AWS_ENDPOINT_URL."
         )
 
     check_region_known(module)

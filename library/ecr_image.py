@@ -19,7 +19,8 @@ description:
   - Before anything is pushed, every image to be pushed is scanned with Trivy where it is installed; a
     finding at or above O(scan_threshold) blocks every push and fails, naming the images and
     vulnerabilities. With no scanner, the gate fails closed when O(scan_required=true) and warns
-    otherwise. After a push to ECR, its scan-on-push findings are read and held to the same threshold.
+    otherwise. ECR's scan-on-push findings of every image in ECR, pushed by this run or an earlier
+    one, are held to the same threshold, so a run after a failed scan fails again.
   - Registry credentials come from ECR's authorization API, go to skopeo in an authentication file
     readable by the caller only, removed when the module ends, and never appear in the output.
   - Supports check mode (checks and scans, pushes nothing).
@@ -85,7 +86,9 @@ options:
     type: bool
     default: false
   ecr_scan_findings:
-    description: After pushing the images to ECR, wait for their scan-on-push findings (all scans run at once) and hold them to the threshold.
+    description:
+      - Hold ECR's scan-on-push findings of every image to the threshold, after the pushes (all scans run at
+        once, and are waited for together). An image an earlier run pushed is held to them too.
     type: bool
     default: true
   ecr_scan_timeout:
@@ -145,7 +148,6 @@ warnings_scanner:
 import hashlib
 import json
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -153,15 +155,16 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import warn
 from ansible.module_utils.toolkit_registry import REGISTRY_OPTIONS
+from ansible.module_utils.toolkit_registry import SEVERITIES
+from ansible.module_utils.toolkit_registry import RegistryError
+from ansible.module_utils.toolkit_registry import ecr_findings
 from ansible.module_utils.toolkit_registry import registry_session
+from ansible.module_utils.toolkit_registry import results
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-SEVERITIES = ["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
 def scan_findings(module, scanner, image, threshold, workdir):
@@ -197,42 +200,25 @@ def scan_findings(module, scanner, image, threshold, workdir):
     return sorted(set(found))
 
 
-def ecr_findings(module, ecr, image, digest, threshold):
-    """ECR's scan-on-push findings at or above the threshold, once the scan is complete."""
-    deadline = time.monotonic() + module.params["ecr_scan_timeout"]
-    while True:
-        try:
-            result = RETRY(ecr.describe_image_scan_findings)(repositoryName=image["name"], imageId={"imageDigest": digest})
-        except botocore.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ScanNotFoundException" or time.monotonic() > deadline:
-                raise
-            time.sleep(5)
-            continue
-        status = result.get("imageScanStatus", {}).get("status")
-        if status == "COMPLETE":
-            findings = result.get("imageScanFindings", {}).get("findings", [])
-            return sorted({f"{f.get('name')} ({f.get('severity')})" for f in findings
-                           if f.get("severity") in SEVERITIES and SEVERITIES.index(f["severity"]) >= SEVERITIES.index(threshold)})
-        if status in ("FAILED", "UNSUPPORTED_IMAGE") or time.monotonic() > deadline:
-            warn(module, f"ECR's scan of {image['name']}@{digest} ended {status or 'without a result'}: {result.get('imageScanStatus', {}).get('description', '')}")
-            return []
-        time.sleep(5)
-
-
 def run(module, registry, images):
     """Check, gate and push the images; return what was pushed and whether the scanner was missing."""
     params = module.params
 
     # The sources are read while the registry's credentials are fetched; what
-    # the release tags hold, once they are in (failing here, not in a thread).
+    # the release tags hold, once they are in. A failed read raises, and the
+    # module fails once, here, naming every image that could not be read.
     with ThreadPoolExecutor(max_workers=4) as pool:
         sources = [pool.submit(registry.source_manifest, image["source"], params["platform"]) for image in images]
         registry.connect()
         found = [pool.submit(registry.digest_at, image["name"], image["tag"]) for image in images]
-        for image, source, at in zip(images, sources, found):
-            raw, image["copy_from"] = source.result()
-            image["digest"] = "sha256:" + hashlib.sha256(raw).hexdigest()
-            image["found"] = at.result()
+        try:
+            read = list(zip(results(sources), results(found)))
+        except RegistryError as e:
+            module.fail_json(msg=f"{e}; nothing was pushed")
+    for image, ((raw, copy_from), at) in zip(images, read):
+        image["copy_from"] = copy_from
+        image["digest"] = "sha256:" + hashlib.sha256(raw).hexdigest()
+        image["found"] = at
 
     moved = [f"{i['name']}:{i['tag']} holds {i['found']}, not the source's {i['digest']}" for i in images if i["found"] not in (None, i["digest"])]
     if moved:
@@ -263,16 +249,21 @@ def run(module, registry, images):
                     blocked=blocked,
                 )
 
-    if module.check_mode:
-        return to_push, scanner_missing
-    for image in to_push:
-        registry.push(image["name"], image["copy_from"], image["tag"], image["digest"])
-    # ECR scans every pushed image at once; collecting the findings after the
-    # last push waits about as long as the slowest scan, not the sum of them.
+    if not module.check_mode:
+        for image in to_push:
+            registry.push(image["name"], image["copy_from"], image["tag"], image["digest"])
+    # ECR's findings hold for every image in the registry, pushed by this run
+    # or an earlier one: a run after a failed scan fails again, instead of
+    # finding the image in place and passing it. ECR scans every pushed image
+    # at once; collecting the findings after the last push waits about as long
+    # as the slowest scan, not the sum of them.
     failed_findings = {}
     if registry.is_ecr and params["ecr_scan_findings"]:
-        for image in to_push:
-            found = ecr_findings(module, registry.ecr, image, image["digest"], params["scan_threshold"])
+        for image in images:
+            if module.check_mode and image["found"] is None:
+                continue
+            found = ecr_findings(module, registry.ecr, image["name"], image["digest"], params["scan_threshold"],
+                                 params["ecr_scan_timeout"])
             if found:
                 failed_findings[f"{image['name']}@{image['digest']}"] = found
     if failed_findings:
@@ -309,6 +300,8 @@ def main():
     with registry_session(module) as registry:
         try:
             to_push, scanner_missing = run(module, registry, images)
+        except RegistryError as e:
+            module.fail_json(msg=str(e))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, "Failed to read ECR's scan findings")
         host = registry.host

@@ -37,6 +37,12 @@ _CREDENTIAL_ERROR_CODES = {
 }
 
 
+# Error codes of an authorization failure, and how AWS words one: "User:
+# arn:... is not authorized to perform: ec2:CreateVpc[ on resource: ...]".
+_DENIED_ERROR_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_NOT_AUTHORIZED = re.compile(r"(?:User: )?(?P<caller>arn:\S+) is not authorized to perform: (?P<action>[\w-]+:\w+)")
+
+
 def endpoint_in_use(module):
     """The endpoint URL the module's clients talk to, or None for AWS itself."""
     return module.params.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or None
@@ -77,12 +83,32 @@ def connection_problem(module, exception):
     return None
 
 
+def permission_problem(exception):
+    """One line naming the action the caller may not take, or None when the
+    exception is not an authorization failure (or does not name the action)."""
+    if botocore is None or not isinstance(exception, botocore.exceptions.ClientError):
+        return None
+    error = exception.response.get("Error", {})
+    if error.get("Code") not in _DENIED_ERROR_CODES:
+        return None
+    found = _NOT_AUTHORIZED.search(error.get("Message", ""))
+    if not found:
+        return None
+    operation = exception.operation_name
+    return (f"{found.group('caller')} is not authorized to perform {found.group('action')} ({operation}). "
+            "Give it the deployer's policy of this inventory (playbooks/iam_policies.yml writes it; "
+            "docs/iam/deployer-policy.json is an example), or the auditor's for verify.")
+
+
 def fail_aws(module, exception, msg):
-    """Fail with one readable line for connection and credential problems,
-    and with amazon.aws's usual detail for everything else."""
+    """Fail with one readable line for connection, credential and permission
+    problems, and with amazon.aws's usual detail for everything else."""
     problem = connection_problem(module, exception)
     if problem:
         module.fail_json(msg=problem)
+    problem = permission_problem(exception)
+    if problem:
+        module.fail_json(msg=f"{msg}: {problem}")
     module.fail_json_aws(exception, msg=msg)
 
 

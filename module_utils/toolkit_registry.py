@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -19,6 +20,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import warn
 
 # Options of every module that talks to the registry.
 REGISTRY_OPTIONS = dict(
@@ -28,6 +30,48 @@ REGISTRY_OPTIONS = dict(
 )
 MANIFEST_LISTS = ("application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json")
 NOT_FOUND = ("manifest unknown", "not found", "name unknown", "404")
+SEVERITIES = ["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+class RegistryError(Exception):
+    """A registry read or copy failed. Raised, never reported from a worker
+    thread: the module fails once, from its own thread, with every such error."""
+
+
+def results(futures):
+    """The futures' results, in order; every RegistryError among them raised as one."""
+    found, errors = [], []
+    for future in futures:
+        try:
+            found.append(future.result())
+        except RegistryError as e:
+            errors.append(str(e))
+    if errors:
+        raise RegistryError("; ".join(dict.fromkeys(errors)))
+    return found
+
+
+def ecr_findings(module, ecr, name, digest, threshold, timeout):
+    """ECR's scan findings of an image at or above the threshold, once its scan is complete."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = RETRY(ecr.describe_image_scan_findings)(repositoryName=name, imageId={"imageDigest": digest})
+        except botocore.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ScanNotFoundException" or time.monotonic() > deadline:
+                raise
+            time.sleep(5)
+            continue
+        status = result.get("imageScanStatus", {}).get("status")
+        if status == "COMPLETE":
+            findings = result.get("imageScanFindings", {}).get("findings", [])
+            return sorted({f"{f.get('name')} ({f.get('severity')})" for f in findings
+                           if f.get("severity") in SEVERITIES and SEVERITIES.index(f["severity"]) >= SEVERITIES.index(threshold)})
+        if status in ("FAILED", "UNSUPPORTED_IMAGE") or time.monotonic() > deadline:
+            warn(module, f"ECR's scan of {name}@{digest} ended {status or 'without a result'}: "
+                 f"{result.get('imageScanStatus', {}).get('description', '')}")
+            return []
+        time.sleep(5)
 
 
 def repository_of(reference):
@@ -35,6 +79,18 @@ def repository_of(reference):
     reference = reference.split("@", 1)[0]
     slash, colon = reference.rfind("/"), reference.rfind(":")
     return reference[:colon] if colon > slash else reference
+
+
+def last_line(err):
+    """skopeo's error, without its log prefix: the last line says what went wrong."""
+    lines = [line.strip() for line in err.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no error message"
+    line = lines[-1]
+    # time="..." level=fatal msg="..."
+    if 'msg="' in line:
+        line = line.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return line
 
 
 def write_authfile(directory, host, token):
@@ -104,14 +160,14 @@ class Registry:
         """(raw manifest, the reference to copy): a list resolves to one platform's image."""
         rc, raw, err = self.run(["inspect", "--raw"] + self.source_options(source) + [source])
         if rc != 0:
-            self.module.fail_json(msg=f"Cannot read the source image {source}: {err.strip()}")
+            raise RegistryError(f"Cannot read the source image {source}: {last_line(err)}")
         manifest = json.loads(raw)
         if manifest.get("mediaType") in MANIFEST_LISTS or "manifests" in manifest:
             os_name, arch = platform.split("/", 1)
             entry = next((m for m in manifest.get("manifests", [])
                           if m.get("platform", {}).get("os") == os_name and m.get("platform", {}).get("architecture") == arch), None)
             if entry is None or not source.startswith("docker://"):
-                self.module.fail_json(msg=f"The source {source} holds no {platform} image")
+                raise RegistryError(f"The source {source} holds no {platform} image")
             return self.source_manifest(f"{repository_of(source)}@{entry['digest']}", platform)
         return raw, source
 
@@ -123,7 +179,7 @@ class Registry:
             return "sha256:" + hashlib.sha256(raw).hexdigest()
         if any(marker in err.lower() for marker in NOT_FOUND):
             return None
-        self.module.fail_json(msg=f"Cannot read {self.host}/{name}:{tag}: {err.strip()}")
+        raise RegistryError(f"Cannot read {self.host}/{name}:{tag}: {last_line(err)}")
 
     def push(self, name, source, tag, digest):
         """Copy the source to its digest tag (all the data), then give it the release tag
@@ -132,12 +188,12 @@ class Registry:
         rc, _out, err = self.run(["copy", "--quiet", "--preserve-digests"] + dest + self.source_options(source, "src-")
                                  + [source, f"docker://{self.host}/{name}:sha256-{digest.split(':', 1)[1]}"])
         if rc != 0:
-            self.module.fail_json(msg=f"Pushing {source} to {self.host}/{name} failed: {err.strip()}")
+            raise RegistryError(f"Pushing {source} to {self.host}/{name} failed: {last_line(err)}")
         rc, _out, err = self.run(["copy", "--quiet", "--preserve-digests", "--src-authfile", self.authfile]
                                  + self._tls("src-tls-verify", self.module.params["tls_verify"]) + dest
                                  + [f"docker://{self.host}/{name}@{digest}", f"docker://{self.host}/{name}:{tag}"])
         if rc != 0:
-            self.module.fail_json(msg=f"Tagging {self.host}/{name}@{digest} as {tag} failed: {err.strip()}")
+            raise RegistryError(f"Tagging {self.host}/{name}@{digest} as {tag} failed: {last_line(err)}")
 
 
 @contextlib.contextmanager

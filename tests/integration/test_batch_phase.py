@@ -134,18 +134,43 @@ def test_iam_gives_each_role_only_what_it_needs(local_cloud, converged):
     assert '"*"' not in resources
 
 
-def test_the_workflow_engine_files_name_the_real_queue_bucket_and_images(local_cloud, converged):
+def test_the_nextflow_configuration_runs_each_step_on_its_own_definition_with_the_job_role(local_cloud, converged):
     account = local_cloud.client("sts").get_caller_identity()["Account"]
     nextflow = (REPO / "reports" / "local" / "nextflow.config").read_text()
-    cromwell = (REPO / "reports" / "local" / "cromwell-aws-batch.conf").read_text()
     assert "executor = 'awsbatch'" in nextflow and "queue = 'rnaseq-default'" in nextflow
     assert f"workDir = 's3://{BUCKET}/results/work/'" in nextflow and "region = 'us-east-1'" in nextflow
-    assert f"queueArn = \"arn:aws:batch:us-east-1:{account}:job-queue/rnaseq-default\"" in cromwell
-    assert f'root = "s3://{BUCKET}/results/work/cromwell-execution"' in cromwell
-    for reference in image_references().values():
-        assert f"container = '{reference}'" in nextflow and reference in cromwell
-    for path in ("nextflow.config", "cromwell-aws-batch.conf"):
-        assert oct((REPO / "reports" / "local" / path).stat().st_mode & 0o777) == "0o600"
+    assert f"jobRole = 'arn:aws:iam::{account}:role/rnaseq-batch-job-role'" in nextflow
+    for name in STEPS:
+        assert f"container = 'job-definition://{name}'" in nextflow
+    assert "@sha256:" not in nextflow, "images are pinned in the job definitions, not here"
+    assert oct((REPO / "reports" / "local" / "nextflow.config").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_head_runs_nextflow_by_digest_with_the_head_role_and_the_configuration_in_its_definition(local_cloud, converged, batch):
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    (head,) = batch.describe_job_definitions(jobDefinitionName="rnaseq-nextflow-head", status="ACTIVE")["jobDefinitions"]
+    container = head["containerProperties"]
+    assert container["image"] == image_references()["rnaseq/nextflow"] and "@sha256:" in container["image"]
+    assert container["jobRoleArn"] == f"arn:aws:iam::{account}:role/rnaseq-batch-head-role"
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert environment["TOOLKIT_NEXTFLOW_CONFIG"] == (REPO / "reports" / "local" / "nextflow.config").read_text()
+    assert environment["NXF_OFFLINE"] == "true" and environment["TOOLKIT_LOG_PREFIX"] == f"s3://{BUCKET}/logs/nextflow/"
+    assert container["command"][:2] == ["bash", "-c"] and container["command"][3:] == [
+        "nextflow-head", "Ref::workflow", "Ref::params", "Ref::run"]
+    assert container["privileged"] is False
+    # The instances' AWS CLI, which Nextflow's task wrapper stages files with, is in every definition.
+    for name in [*STEPS, "rnaseq-nextflow-head"]:
+        (definition,) = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+        assert {"sourceVolume": "aws-cli", "containerPath": "/home/ec2-user/miniconda", "readOnly": True} in \
+            definition["containerProperties"]["mountPoints"], name
+
+
+def test_the_head_role_submits_and_registers_nothing_of_its_own(local_cloud, converged):
+    iam = local_cloud.client("iam")
+    (policy_name,) = iam.list_role_policies(RoleName="rnaseq-batch-head-role")["PolicyNames"]
+    document = iam.get_role_policy(RoleName="rnaseq-batch-head-role", PolicyName=policy_name)["PolicyDocument"]
+    actions = {a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "batch:SubmitJob" in actions and not actions & {"batch:RegisterJobDefinition", "iam:PassRole"}
 
 
 def test_a_second_run_changes_nothing_and_registers_no_revision(local_cloud, converged, batch):
@@ -153,7 +178,7 @@ def test_a_second_run_changes_nothing_and_registers_no_revision(local_cloud, con
         again = run_playbook(local_cloud, "playbooks/batch.yml")
     assert again.ok and again.changed == 0, again.changed_tasks()
     assert writes(calls) == []
-    for name in STEPS:
+    for name in [*STEPS, "rnaseq-nextflow-head"]:
         revisions = batch.describe_job_definitions(jobDefinitionName=name)["jobDefinitions"]
         assert [d["revision"] for d in revisions] == [1]
 
@@ -178,31 +203,15 @@ def test_a_changed_step_registers_one_revision_and_is_shown_in_check_mode_first(
     assert restored.ok and restored.changed == 1
 
 
-def test_the_engine_files_are_published_under_reference_and_replaced_only_when_they_change(local_cloud, converged):
-    # The emulator applies the bucket policy's conditional Denies to every
-    # object call (roles/storage/README.md), so the policy is lifted while the
-    # upload is proven, then the storage phase puts it back.
-    s3 = local_cloud.client("s3")
-    s3.delete_bucket_policy(Bucket=BUCKET)
-    try:
-        publish = {"batch_publish_engine_configs": True}
-        first = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars=publish)
-        assert first.ok and first.changed == 1, first.explain()
-        prefix = "reference/workflow-engines/"
-        found = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]
-        assert sorted(o["Key"] for o in found) == [prefix + "cromwell-aws-batch.conf", prefix + "nextflow.config"]
-        body = s3.get_object(Bucket=BUCKET, Key=prefix + "nextflow.config")
-        assert body["Body"].read() == (REPO / "reports" / "local" / "nextflow.config").read_bytes()
-        assert body["ServerSideEncryption"] == "aws:kms" and body["SSEKMSKeyId"] == key_arn(local_cloud)
-        again = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars=publish)
-        assert again.ok and again.changed == 0, again.changed_tasks()
-        moved = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines",
-                             extra_vars={**publish, "batch_work_prefix": "results/work2/"})
-        assert moved.ok and moved.changed == 2, moved.changed_tasks()
-        assert b"results/work2/" in s3.get_object(Bucket=BUCKET, Key=prefix + "nextflow.config")["Body"].read()
-    finally:
-        assert run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "bucket_policy").ok
-        assert run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines").ok
+def test_a_changed_configuration_registers_a_new_revision_of_the_head_only(local_cloud, converged, batch):
+    run = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars={"batch_work_prefix": "results/work2/"})
+    assert run.ok and run.changed == 2, run.changed_tasks()
+    head = max(batch.describe_job_definitions(jobDefinitionName="rnaseq-nextflow-head", status="ACTIVE")["jobDefinitions"],
+               key=lambda d: d["revision"])
+    assert head["revision"] == 2 and "results/work2/" in json.dumps(head["containerProperties"]["environment"])
+    restored = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines")
+    assert restored.ok and restored.changed == 2
+    assert [d["revision"] for d in batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc")["jobDefinitions"]] == [1]
 
 
 def test_the_smoke_test_refuses_the_emulator_unless_told_and_then_reports_the_failed_job(local_cloud, converged, batch):

@@ -9,6 +9,8 @@ import subprocess
 import urllib.request
 
 import boto3
+import botocore.exceptions
+import pytest
 
 from support.cloud import LOCAL_CLOUD
 
@@ -55,7 +57,8 @@ def test_start_prints_export_lines_for_a_working_loopback_emulator(tmp_path):
         assert [v for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"] == []
         with urllib.request.urlopen(f"http://{env['LOCAL_CLOUD_REGISTRY']}/v2/_catalog") as response:
             catalog = json.loads(response.read())["repositories"]
-        assert catalog == sorted(f"biocontainers/{name}" for name in ("fastqc", "multiqc", "salmon", "star", "subread"))
+        assert catalog == sorted([f"biocontainers/{name}" for name in ("fastqc", "multiqc", "salmon", "star", "subread")]
+                                 + ["nextflow/nextflow"])
     finally:
         stopped = local_cloud(tmp_path, "stop")
     assert stopped.returncode == 0
@@ -77,3 +80,32 @@ def test_start_refuses_a_port_in_use_with_a_way_out(tmp_path):
 def test_unknown_commands_print_usage(tmp_path):
     result = local_cloud(tmp_path, "launch")
     assert result.returncode == 2 and "scripts/local-cloud start" in result.stderr
+
+
+def test_with_tls_the_emulator_serves_https_under_a_certificate_of_its_own_and_enforces_bucket_policies(tmp_path):
+    env = dict(os.environ, LOCAL_CLOUD_DIR=str(tmp_path), LOCAL_CLOUD_PORT="auto", LOCAL_CLOUD_TLS="1")
+    started = subprocess.run([str(LOCAL_CLOUD), "start"], env=env, capture_output=True, text=True, timeout=60)
+    try:
+        assert started.returncode == 0, started.stderr
+        exported = exports(started.stdout)
+        assert exported["AWS_ENDPOINT_URL"].startswith("https://127.0.0.1:")
+        assert exported["AWS_CA_BUNDLE"] == str(tmp_path / "tls" / "cert.pem")
+        assert oct((tmp_path / "tls" / "key.pem").stat().st_mode & 0o777) == "0o600"
+
+        def client(service, verify):
+            return boto3.client(service, endpoint_url=exported["AWS_ENDPOINT_URL"], region_name=exported["AWS_REGION"],
+                                aws_access_key_id="testing", aws_secret_access_key="testing", verify=verify)
+
+        s3 = client("s3", exported["AWS_CA_BUNDLE"])
+        s3.create_bucket(Bucket="tls-only")
+        s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::tls-only/*",
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+        # Over TLS, a TLS-only bucket policy lets the call through, as on AWS (moto alone refuses it).
+        s3.put_object(Bucket="tls-only", Key="k", Body=b"v")
+        assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
+        # The certificate is the local cloud's own: a client that trusts only the usual authorities refuses it.
+        with pytest.raises(botocore.exceptions.SSLError):
+            client("sts", True).get_caller_identity()
+    finally:
+        subprocess.run([str(LOCAL_CLOUD), "stop"], env=env, capture_output=True, timeout=60)

@@ -13,7 +13,10 @@ import pytest
 from support.api_calls import writes
 from support.cloud import REPO, run_playbook
 
-IMAGES = ["fastqc", "star", "salmon", "subread", "multiqc"]
+# The stand-in upstream images the local cloud seeds: name -> repository:tag.
+UPSTREAM = dict(line.split()[0::2] for line in (REPO / "scripts" / "local-cloud-images.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#"))
+IMAGES = list(UPSTREAM)
 FAKE_SCANNER = str(REPO / "tests" / "support" / "bin")
 
 
@@ -71,9 +74,8 @@ def test_the_registry_holds_every_image_under_its_release_and_digest_tags(local_
         tags = local_cloud.registry_get(f"/v2/rnaseq/{name}/tags/list")["tags"]
         assert f"sha256-{digest.split(':')[1]}" in tags and len(tags) == 2
         # The digest is the source's: the stand-in upstream image, preserved.
-        (upstream_tag,) = local_cloud.registry_get(f"/v2/biocontainers/{name}/tags/list")["tags"]
         upstream = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
-                                   f"docker://{local_cloud.registry}/biocontainers/{name}:{upstream_tag}"], capture_output=True, check=True)
+                                   f"docker://{local_cloud.registry}/{UPSTREAM[name]}"], capture_output=True, check=True)
         assert digest == "sha256:" + hashlib.sha256(upstream.stdout).hexdigest()
 
 
@@ -173,3 +175,19 @@ def test_without_a_scanner_the_gate_fails_closed_where_required(local_cloud, con
     assert run.returncode != 0
     assert "the scan gate fails closed; nothing was pushed" in output, run.explain()
     assert "rnaseq/unscanned" not in local_cloud.registry_get("/v2/_catalog")["repositories"]
+
+
+def test_an_unreachable_source_fails_the_run_with_one_message_naming_it(local_cloud, converged):
+    # Two sources on a port nothing listens on: read in parallel, they fail
+    # in one message, not in one result per thread.
+    images = [{"name": name, "tag": "1", "source": f"docker://127.0.0.1:9/biocontainers/{name}:1"} for name in ("gone", "lost")]
+    uploads = len(local_cloud.registry_uploads())
+    run = run_playbook(local_cloud, "playbooks/registry.yml", "--tags", "images", extra_vars={"registry_images": images,
+                                                                                             "registry_source_tls_verify": False})
+    assert not run.ok
+    (message,) = run.failure_messages()
+    assert "deserialization" not in run.stdout + run.stderr
+    assert message.startswith("Cannot read the source image docker://127.0.0.1:9/biocontainers/gone:1: ") and \
+        "Cannot read the source image docker://127.0.0.1:9/biocontainers/lost:1: " in message and message.endswith("; nothing was pushed")
+    assert "connection refused" in message and "\n" not in message
+    assert len(local_cloud.registry_uploads()) == uploads

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -22,14 +23,16 @@ LOCAL_CLOUD = REPO / "scripts" / "local-cloud"
 
 
 class LocalCloud:
-    """A running emulator of our own, on a free loopback port."""
+    """A running emulator of our own, on a free loopback port (over TLS with `tls`)."""
 
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, tls: bool = False):
         self.state_dir = state_dir
+        self.tls = tls
         self.env: dict[str, str] = {}
 
     def start(self) -> LocalCloud:
-        env = dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir), LOCAL_CLOUD_PORT="auto")
+        env = dict(os.environ, LOCAL_CLOUD_DIR=str(self.state_dir), LOCAL_CLOUD_PORT="auto",
+                   LOCAL_CLOUD_TLS="1" if self.tls else "0")
         exports = subprocess.run([str(LOCAL_CLOUD), "start"], env=env, check=True, capture_output=True, text=True).stdout
         for line in exports.splitlines():
             if line.startswith("export "):
@@ -62,10 +65,37 @@ class LocalCloud:
         with urllib.request.urlopen(f"http://{self.registry}{path}", timeout=30) as response:
             return json.loads(response.read())
 
-    def _post(self, path: str) -> bytes:
-        request = urllib.request.Request(self.endpoint + path, method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=30) as response:
+    @property
+    def ca_bundle(self) -> str | None:
+        """The certificate a TLS local cloud serves, for clients to verify it by."""
+        return self.env.get("AWS_CA_BUNDLE")
+
+    def _open(self, request):
+        context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
+        return urllib.request.urlopen(request, timeout=30, context=context)
+
+    def _post(self, path: str, body: bytes = b"") -> bytes:
+        request = urllib.request.Request(self.endpoint + path, method="POST", data=body,
+                                         headers={"Content-Type": "text/plain"})
+        with self._open(request) as response:
             return response.read()
+
+    def enforce_iam(self, on: bool = True) -> None:
+        """Authorize every request against its caller's IAM policies from now on (or stop)."""
+        self._post("/moto-api/reset-auth", b"0" if on else b"inf")
+
+    @contextlib.contextmanager
+    def iam_enforced(self):
+        self.enforce_iam()
+        try:
+            yield
+        finally:
+            self.enforce_iam(False)
+
+    def authorizations(self) -> list[dict]:
+        """The emulator's log of IAM authorizations (principal, action, resource, allowed)."""
+        log = self.state_dir / "authorizations.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
     def reset(self) -> None:
         """Forget every resource and image: a fresh, empty account."""
@@ -82,17 +112,43 @@ class LocalCloud:
             yield calls
         finally:
             self._post("/moto-api/recorder/stop-recording")
-            with urllib.request.urlopen(self.endpoint + "/moto-api/recorder/download-recording", timeout=30) as response:
+            with self._open(self.endpoint + "/moto-api/recorder/download-recording") as response:
                 calls.extend(parse_recording(response.read().decode()))
 
-    def client(self, service: str):
+    def client(self, service: str, credentials: dict | None = None):
+        """A boto3 client of the emulator, with the fixed test credentials or
+        `credentials` (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and maybe
+        AWS_SESSION_TOKEN, as credentials_env returns them)."""
+        credentials = credentials or {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+            verify=self.ca_bundle or True,
         )
+
+    def user_with_policy(self, name: str, policy: dict) -> dict:
+        """An IAM user holding `policy` (inline) and nothing else, with an
+        access key: its credentials, as environment variables."""
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+        return self.access_key(name)
+
+    def access_key(self, user: str) -> dict:
+        key = self.client("iam").create_access_key(UserName=user)["AccessKey"]
+        return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+    def assume_role(self, role_name: str) -> dict:
+        """Temporary credentials of a role, from STS (as a service gets them), as environment variables."""
+        account = self.client("sts").get_caller_identity()["Account"]
+        found = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role_name}",
+                                               RoleSessionName=f"{role_name}-test")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": found["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": found["SessionToken"]}
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from batch import (
     batch_compute_environments,
+    batch_head_role_policy,
     batch_input_errors,
     batch_job_definitions,
     batch_job_queues,
@@ -120,3 +121,40 @@ def test_bad_jobs_are_each_named():
         "Jobs listed twice: star",
     ]
     assert batch_input_errors(JOBS, ["fastqc", "multiqc"], 256) == []
+
+
+HEAD_SCOPE = {"partition": "aws", "region": "us-east-1", "account_id": "111122223333", "bucket": "data",
+              "key_alias": "alias/rnaseq-pipeline", "queues": ["rnaseq-priority", "rnaseq-default"],
+              "job_definitions": ["rnaseq-fastqc", "rnaseq-multiqc"]}
+
+
+def test_the_head_role_submits_only_the_steps_to_the_pipelines_queues_and_registers_nothing():
+    policy = batch_head_role_policy(HEAD_SCOPE)
+    actions = {a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "batch:RegisterJobDefinition" not in actions and "iam:PassRole" not in actions
+    (submit,) = [s for s in policy["Statement"] if s["Action"] == "batch:SubmitJob"]
+    batch = "arn:aws:batch:us-east-1:111122223333"
+    assert sorted(submit["Resource"]) == sorted([f"{batch}:job-queue/rnaseq-priority", f"{batch}:job-queue/rnaseq-default",
+                                                 f"{batch}:job-definition/rnaseq-fastqc", f"{batch}:job-definition/rnaseq-fastqc:*",
+                                                 f"{batch}:job-definition/rnaseq-multiqc", f"{batch}:job-definition/rnaseq-multiqc:*"])
+    writes = [r for s in policy["Statement"] if "s3:PutObject" in s["Action"] for r in ([s["Resource"]] if isinstance(s["Resource"], str)
+                                                                                      else s["Resource"])]
+    assert sorted(writes) == ["arn:aws:s3:::data/logs/nextflow/*", "arn:aws:s3:::data/results/*"]
+
+
+def test_every_job_definition_mounts_the_instances_aws_cli_read_only_as_nextflow_would():
+    (definition, _) = batch_job_definitions(JOBS, {**DEFINITION_SCOPE, "cli_path": "/home/ec2-user/miniconda/bin/aws"})
+    properties = definition["container_properties"]
+    assert {"name": "aws-cli", "host": {"sourcePath": "/home/ec2-user/miniconda"}} in properties["volumes"]
+    assert {"sourceVolume": "aws-cli", "containerPath": "/home/ec2-user/miniconda", "readOnly": True} in properties["mountPoints"]
+    (without, _) = batch_job_definitions(JOBS, {**DEFINITION_SCOPE, "cli_path": ""})
+    assert all(v["name"] != "aws-cli" for v in without["container_properties"]["volumes"])
+
+
+def test_a_job_may_run_with_a_role_and_environment_of_its_own():
+    head = {**JOBS[0], "name": "nextflow-head", "job_role": "arn:aws:iam::111122223333:role/rnaseq-batch-head-role",
+            "environment": [{"name": "NXF_OFFLINE", "value": "true"}]}
+    (definition,) = batch_job_definitions([head], DEFINITION_SCOPE)
+    assert definition["name"] == "rnaseq-nextflow-head"
+    assert definition["container_properties"]["jobRoleArn"].endswith(":role/rnaseq-batch-head-role")
+    assert definition["container_properties"]["environment"] == [{"name": "TMPDIR", "value": "/tmp"}, {"name": "NXF_OFFLINE", "value": "true"}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from iam import administrator_errors, administrator_policy, policy_problems
+from iam import administrator_errors, administrator_policy, pipeline_operator_policy, policy_problems
 
 SCOPE = {
     "partition": "aws",
@@ -87,3 +87,26 @@ def test_administrators_are_required_where_the_environment_says_so():
     assert administrator_errors([{"name": "alice"}, {"name": "bob.smith+ops@example"}], True) == []
     assert "not a valid IAM user name" in administrator_errors([{"name": "bad name"}], False)[0]
     assert administrator_errors([{"name": "a"}, {"name": "a"}], False) == ["Administrators listed twice: a"]
+
+
+OPERATOR_SCOPE = {"partition": "aws", "account_id": "111122223333", "region": "eu-west-1", "bucket": "data-bucket",
+                  "key_alias": "alias/rnaseq-pipeline", "queues": ["rnaseq-priority", "rnaseq-default"],
+                  "job_definitions": ["rnaseq-nextflow-head", "rnaseq-fastqc"], "log_group": "/aws/batch/rnaseq"}
+
+
+def test_the_operators_policy_passes_the_same_checks_and_launches_runs_with_the_toolkits_definitions_only():
+    policy = pipeline_operator_policy(OPERATOR_SCOPE)
+    assert policy_problems(policy) == []
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert not actions & {"batch:RegisterJobDefinition", "iam:PassRole", "s3:PutObject", "s3:DeleteObject"}
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert "arn:aws:batch:eu-west-1:111122223333:job-definition/rnaseq-nextflow-head" in by_sid["SubmitPipelineRuns"]["Resource"]
+    assert all(":job-queue/rnaseq-" in r or ":job-definition/rnaseq-" in r for r in by_sid["SubmitPipelineRuns"]["Resource"])
+    assert by_sid["ReadTheResults"]["Resource"] == ["arn:aws:s3:::data-bucket/results/*"]
+
+
+def test_pipeline_operators_are_checked_like_administrators_under_their_own_name():
+    assert administrator_errors([{"name": "a b"}, {"name": "x"}, {"name": "x"}], False, "Pipeline operator") == [
+        "Pipeline operator 'a b' is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)",
+        "Pipeline operators listed twice: x",
+    ]

@@ -111,6 +111,14 @@ def test_context_refuses_an_emulator_endpoint_when_told_to(aws, monkeypatch):
     assert result["failed"] is True and "A custom AWS endpoint is set (http://127.0.0.1:5500)" in result["msg"]
 
 
+def test_context_refuses_an_emulator_endpoint_off_this_machine(aws, monkeypatch):
+    # The local inventories send the environment's credentials to their endpoint: loopback only.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://sts.us-east-1.amazonaws.com")
+    result = run_module(aws_context_info, {"allow_endpoint_url": True})
+    assert result["failed"] is True
+    assert result["msg"].startswith("The endpoint https://sts.us-east-1.amazonaws.com is not on this machine's loopback")
+
+
 def test_lookup_finds_only_resources_carrying_the_ownership_tags(aws):
     def vpc(environment):
         vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -89,3 +89,25 @@ def test_each_role_readmes_example_points_the_custom_modules_it_uses_at_the_conn
     for tasks in (readme.parent / "tasks").glob("*.yml"):
         used |= library_modules_in(yaml.safe_load(tasks.read_text()))
     assert defaults - {"group/amazon.aws.aws"} == used, f"{readme.relative_to(REPO)}: {sorted(used ^ (defaults - {'group/amazon.aws.aws'}))}"
+
+
+def inventory_values(inventory):
+    """An inventory's group_vars/all, its files merged in order as Ansible merges them."""
+    merged = {}
+    for path in sorted((REPO / "inventories" / inventory / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()))
+    return merged
+
+
+def test_the_production_shaped_local_inventory_is_the_local_cloud_with_productions_security_settings():
+    local, production = inventory_values("local-production"), inventory_values("production")
+    assert local["toolkit_environment"] == "local-production" and local["toolkit_aws_emulated"] is True
+    assert local["toolkit_aws_connection"] == inventory_values("local")["toolkit_aws_connection"]
+    for setting in ("storage_restrict_to_vpc", "storage_vpc_bypass_principal_arns", "identity_exclusive_membership",
+                    "network_https_client_cidrs", "network_interface_endpoints_extra"):
+        assert local[setting] == production[setting], setting
+    assert local["toolkit_tags"] == production["toolkit_tags"]
+    assert local["identity_administrators"] and local["identity_administrators_required"] is True
+    assert local["identity_pipeline_operators"] and local["audit_alarm_emails"]
+    # The scan gate is required, and waived only with a stated reason.
+    assert local["registry_scan_required"] is True and (local["registry_scan"] or local["registry_scan_waiver"])

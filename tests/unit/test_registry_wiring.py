@@ -19,22 +19,28 @@ def test_every_local_image_comes_from_a_stand_in_the_local_cloud_seeds():
     seeded = {}
     for line in (REPO / "scripts" / "local-cloud-images.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, version, tag = line.split()
-            seeded[name] = (version, tag)
+            name, version, reference = line.split()
+            seeded[name] = (version, reference)
     local = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "main.yml").read_text())["registry_images"]
     assert {image["name"] for image in local} == set(seeded)
     for image in local:
-        version, tag = seeded[image["name"]]
+        version, reference = seeded[image["name"]]
         assert str(image["tag"]) == version
-        assert image["source"].endswith(f"/biocontainers/{image['name']}:{tag}")
+        assert image["source"] == "docker://{{ toolkit_local_registry }}/" + reference
+
+
+def upstream(source):
+    """docker://host/repository:tag -> repository:tag"""
+    return source.removeprefix("docker://").split("/", 1)[1]
 
 
 def test_the_local_stand_ins_mirror_the_production_defaults():
     defaults = yaml.safe_load((REPO / "roles" / "registry" / "defaults" / "main.yml").read_text())["registry_images"]
     local = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "main.yml").read_text())["registry_images"]
+    assert len(defaults) == len(local)
     for default, stand_in in zip(defaults, local):
         assert (default["name"], default["tag"]) == (stand_in["name"], stand_in["tag"])
-        assert default["source"].split("/biocontainers/")[1] == stand_in["source"].split("/biocontainers/")[1]
+        assert upstream(default["source"]) == upstream(stand_in["source"])
 
 
 def failed(results):
