@@ -255,7 +255,6 @@ owned_vpc_ids:
   sample: [vpc-0123456789abcdef0]
 """
 
-import ipaddress
 from urllib.parse import urlsplit
 
 try:
@@ -267,6 +266,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import endpoint_in_use
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import is_loopback_host
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_lookup import check_principals
 from ansible.module_utils.toolkit_lookup import find_tagged
@@ -293,17 +293,6 @@ def check_region_known(module):
         known.update(session.get_available_regions("ec2", partition_name=partition))
     if region not in known:
         module.fail_json(msg=f"Unknown AWS region '{region}'. Check toolkit_aws_region in the inventory.")
-
-
-def is_loopback(url):
-    """Whether an endpoint URL names this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def caller_identity(module):
@@ -415,7 +404,7 @@ def main():
             msg=f"A custom AWS endpoint is set ({endpoint}) but this inventory targets a real AWS account. "
             "Unset AWS_ENDPOINT_URL (it is left over from scripts/local-cloud) and run again."
         )
-    if endpoint and not is_loopback(endpoint):
+    if endpoint and not is_loopback_host(urlsplit(endpoint).hostname or ""):
         # The local inventories take the caller's credentials from the
         # environment: they may only ever go to an emulator on this machine.
         module.fail_json(

@@ -159,7 +159,8 @@ def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):
     return bool(stale or missing)
 
 
-def _is_loopback_host(host):
+def is_loopback_host(host):
+    """Whether a host name or address is this machine's (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
         return True
     try:
@@ -181,7 +182,7 @@ def unprefix_account_host(client):
     def strip_prefix(request, **_kwargs):
         parts = urlsplit(request.url)
         host = parts.hostname or ""
-        if prefixed.match(host) and _is_loopback_host(host.split(".", 1)[1]):
+        if prefixed.match(host) and is_loopback_host(host.split(".", 1)[1]):
             request.url = urlunsplit(parts._replace(netloc=parts.netloc.split(".", 1)[1]))
 
     client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", strip_prefix)

@@ -182,7 +182,8 @@ def test_every_policy_the_converge_left_in_the_account_passes_the_policy_lint(cl
     for bucket in (BUCKET, f"{BUCKET}-access-logs", f"{BUCKET}-audit-logs"):
         documents[f"bucket--{bucket}"] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     for alias in ("alias/rnaseq-pipeline", "alias/rnaseq-audit"):
-        documents[f"key--{alias[6:]}"] = json.loads(kms.get_key_policy(KeyId=alias, PolicyName="default")["Policy"])
+        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        documents[f"key--{alias[6:]}"] = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     for policy in iam.list_policies(Scope="Local")["Policies"]:
         version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]
         documents[f"identity--{policy['PolicyName']}"] = version["Document"]
