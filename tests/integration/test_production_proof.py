@@ -1,8 +1,9 @@
 """Production, as it runs: inventories/local-production on a local cloud that
 serves TLS and enforces IAM, each principal holding only its own policy.
 
-- the deployer holds only docs/iam/deployer-policy.json and converges the
-  whole site, twice (the second run changes and writes nothing);
+- the deployer holds only docs/iam/deployer-policy.json, plans the whole
+  site on the empty account without a write, and converges it, twice (the
+  second run changes and writes nothing);
 - the auditor holds only docs/iam/auditor-policy.json, and verify passes;
 - a deployer without one action is stopped by one line naming it;
 - a pipeline operator launches a run and can do nothing it does not need;
@@ -49,7 +50,15 @@ def principals(cloud):
 
 
 @pytest.fixture(scope="module")
-def converged(cloud, principals):
+def planned(cloud, principals):
+    """The deployer's plan of the whole site on the empty account, and the calls it made."""
+    with cloud.iam_enforced(), cloud.recording() as calls:
+        plan = run_playbook(cloud, "playbooks/site.yml", "--check", "--diff", inventory=INVENTORY, env=principals["deployer"])
+    return plan, calls
+
+
+@pytest.fixture(scope="module")
+def converged(cloud, principals, planned):
     with cloud.iam_enforced():
         first = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=principals["deployer"])
     assert first.ok, first.explain()
@@ -80,6 +89,13 @@ def vpc_id(cloud, converged):
 @pytest.fixture(scope="module")
 def key_arn(cloud, converged):
     return cloud.client("kms").describe_key(KeyId="alias/rnaseq-pipeline")["KeyMetadata"]["Arn"]
+
+
+def test_the_deployer_alone_plans_the_whole_site_on_an_empty_account_without_a_write(planned):
+    plan, calls = planned
+    assert plan.ok, plan.explain()
+    assert plan.changed > 0
+    assert calls and writes(calls) == [], "plan mode sends no write call"
 
 
 def test_the_deployer_alone_converges_the_site_and_a_second_run_changes_and_writes_nothing(cloud, principals, converged):

@@ -1,28 +1,14 @@
-"""site.yml: plan mode on an empty account, converge, and a no-op run."""
+"""site.yml's settings as the command line gives them.
+
+The whole site's plan on an empty account, its converge and its no-op run are
+proven as production runs them, by the deployer alone:
+test_production_proof.py."""
 
 from __future__ import annotations
 
 import json
 
-from support.api_calls import writes
 from support.cloud import run_playbook
-
-
-def test_plan_converge_and_no_op_of_the_whole_site(local_cloud):
-    local_cloud.reset()
-    with local_cloud.recording() as calls:
-        plan = run_playbook(local_cloud, "playbooks/site.yml", "--check", "--diff")
-    assert plan.ok, plan.explain()
-    assert plan.changed > 0
-    assert calls and writes(calls) == [], "plan mode sends no write call"
-
-    converge = run_playbook(local_cloud, "playbooks/site.yml")
-    assert converge.ok, converge.explain()
-
-    with local_cloud.recording() as calls:
-        again = run_playbook(local_cloud, "playbooks/site.yml")
-    assert again.ok and again.changed == 0, again.changed_tasks()
-    assert writes(calls) == []
 
 
 def test_booleans_given_as_strings_on_the_command_line_mean_what_they_say(local_cloud):
