@@ -7,7 +7,7 @@ reach the emulator and then kills the whole run before the answer arrives.
 
 from __future__ import annotations
 
-from support.cloud import kill_tree, run_playbook, start_playbook
+from support.cloud import SITE_PHASES, kill_tree, run_playbook, start_playbook
 from support.fault_proxy import FaultProxy
 
 # The local inventory's environment, counted by kind. A duplicate from a
@@ -24,8 +24,6 @@ EXPECTED_COUNTS = {
     "stacks": 1,
     "compute environments": 2,
 }
-
-PHASES = ["network", "identity", "storage", "audit", "registry", "batch", "access"]  # site.yml's order
 
 # Create calls after which a run is killed, in the order site.yml makes them,
 # each with the phase that makes it: the emulator has done the work, the
@@ -48,7 +46,7 @@ KILL_POINTS = [
 
 def phases_from(first: str, last: str) -> list[str]:
     """The phase playbooks from `first` to `last`, in site.yml's order."""
-    return [f"playbooks/{phase}.yml" for phase in PHASES[PHASES.index(first):PHASES.index(last) + 1]]
+    return [f"playbooks/{phase}.yml" for phase in SITE_PHASES[SITE_PHASES.index(first):SITE_PHASES.index(last) + 1]]
 
 
 def environment_counts(cloud) -> dict[str, int]:
@@ -98,15 +96,15 @@ def test_a_run_killed_after_any_create_is_finished_by_the_next_with_no_duplicate
     # Each run starts at the phase the previous one was killed in and goes on
     # to the phase of its own kill point: it must finish what was killed, and
     # the phases before it, whole already, need not run again each time.
-    killed_in = PHASES[0]
+    killed_in = SITE_PHASES[0]
     with FaultProxy(local_cloud.endpoint) as proxy:
         for operation, phase in KILL_POINTS:
             run = start_playbook(local_cloud, *phases_from(killed_in, phase), env={"AWS_ENDPOINT_URL": proxy.url})
-            killed_in = phase
             proxy.interrupt_after(operation, lambda run=run: kill_tree(run.pid))
             output, _ = run.communicate(timeout=1200)
             assert proxy.interrupted == operation, f"the run never sent {operation}:\n{output[-3000:]}"
-    finished = run_playbook(local_cloud, *phases_from(killed_in, PHASES[-1]))
+            killed_in = phase
+    finished = run_playbook(local_cloud, *phases_from(killed_in, SITE_PHASES[-1]))
     assert finished.ok, finished.explain()
     assert environment_counts(local_cloud) == EXPECTED_COUNTS
     again = run_playbook(local_cloud, "playbooks/site.yml")

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import yaml
 
 from .api_calls import ApiCall, parse_recording
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_CLOUD = REPO / "scripts" / "local-cloud"
+# The phases, in the order playbooks/site.yml imports them.
+SITE_PHASES = [entry["ansible.builtin.import_playbook"].removesuffix(".yml")
+               for entry in yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())]
 
 
 class LocalCloud:
