@@ -15,11 +15,26 @@ covers them with recorded state.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import re
+from pathlib import Path
 
 EPHEMERAL = (1024, 65535)
+
+
+def _module_util(name):
+    """A file of module_utils/, as a module: Ansible loads filter plugins by path."""
+    path = Path(__file__).resolve().parents[1] / "module_utils" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"toolkit_module_utils_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Endpoint policies are turned into decisions as AWS would make them (NET-15).
+_policy = _module_util("toolkit_policy")
 
 # The HIPAA Security Rule safeguards (45 CFR Part 164, Subpart C) the controls serve.
 TRANSMISSION_SECURITY = "164.312(e)(1) Transmission security"
@@ -31,6 +46,7 @@ AUTHENTICATION = "164.312(d) Person or entity authentication"
 ACCESS_MANAGEMENT = "164.308(a)(4) Information access management"
 PASSWORD_MANAGEMENT = "164.308(a)(5)(ii)(D) Password management"
 DATA_BACKUP = "164.308(a)(7)(ii)(A) Data backup plan"
+DISPOSAL = "164.310(d)(2)(i) Disposal"
 MALICIOUS_SOFTWARE = "164.308(a)(5)(ii)(B) Protection from malicious software"
 RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
 
@@ -92,6 +108,8 @@ NETWORK_CONTROLS = {
                 [TRANSMISSION_SECURITY]),
         Control("NET-14", "Each required AWS service has an interface endpoint with private DNS in every private subnet",
                 "network", "endpoints", [TRANSMISSION_SECURITY], ["AWS FSBP EC2.10"]),
+        Control("NET-15", "The endpoints' policies refuse other accounts' principals, and S3's other accounts' buckets "
+                "except reads of the named AWS-owned ones", "network", "endpoints", [TRANSMISSION_SECURITY, ACCESS_CONTROL]),
     ]
 }
 
@@ -371,7 +389,93 @@ def network_controls(state, baseline):
         "; ".join(endpoint_problems) or "as expected",
         not endpoint_problems,
     ))
+
+    services = ["s3"] + [s for s in baseline["interface_endpoints"] if s != "s3"]
+    policy_problems, unsupported = [], []
+    for service in services:
+        name = f"com.amazonaws.{baseline['region']}.{service}"
+        for endpoint in [e for e in endpoints if e.get("service_name") == name]:
+            kind = "gateway" if not endpoint.get("subnet_ids") else "interface"
+            if kind == "interface" and not (baseline.get("endpoint_services", {}).get(service) or {}).get("policy_supported", True):
+                unsupported.append(service)
+                continue
+            problems = endpoint_policy_problems(endpoint.get("policy_document"), service, kind, baseline)
+            policy_problems += [f"{service} ({kind}): {p}" for p in problems]
+    found = "; ".join(policy_problems) or "as expected"
+    if unsupported:
+        found += f" (AWS's default policy on {', '.join(sorted(set(unsupported)))}: the service takes no endpoint policy)"
+    results.append(c["NET-15"].result(
+        ", ".join(services),
+        f"only account {baseline['account_id']}'s principals, and through S3 only its buckets and reads of "
+        f"{', '.join(baseline.get('s3_aws_buckets', [])) or 'no AWS-owned bucket'}",
+        found, bool(endpoints) and not policy_problems,
+    ))
     return results
+
+
+# What an endpoint's policy is asked, as requests: each must be refused, or
+# allowed, for NET-15 to pass. The interface endpoints are asked with one
+# action their service's callers make.
+_ENDPOINT_PROBE_ACTIONS = {"sts": "sts:AssumeRole", "logs": "logs:PutLogEvents", "ecr.api": "ecr:GetAuthorizationToken",
+                           "ecr.dkr": "ecr:BatchGetImage", "ecs": "ecs:RegisterContainerInstance", "ecs-agent": "ecs:Poll",
+                           "ecs-telemetry": "ecs:StartTelemetrySession", "kms": "kms:Decrypt",
+                           "secretsmanager": "secretsmanager:GetSecretValue", "ssm": "ssm:UpdateInstanceInformation",
+                           "ssmmessages": "ssmmessages:OpenControlChannel", "ec2messages": "ec2messages:GetMessages",
+                           "batch": "batch:SubmitJob"}
+
+
+def _foreign_account(account):
+    return "111111111111" if account != "111111111111" else "222222222222"
+
+
+def endpoint_policy_problems(document, service, kind, baseline):
+    """Why one endpoint's policy fails NET-15: the requests it would wrongly
+    allow or refuse, evaluated as AWS does (module_utils/toolkit_policy.py)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document) if document else None
+        except ValueError:
+            return ["its policy is not JSON"]
+    if not document:
+        return ["no policy"]
+    account, foreign = baseline["account_id"], _foreign_account(baseline["account_id"])
+    partition = baseline.get("partition", "aws")
+
+    def ask(action, resource, caller, owner):
+        context = {"aws:PrincipalAccount": caller}
+        if owner:
+            context["aws:ResourceAccount"] = owner
+        request = {"action": action, "resource": resource, "account": caller,
+                   "principal": f"arn:{partition}:iam::{caller}:role/probe", "context": context}
+        try:
+            return _policy.decide(document, request) == _policy.ALLOW
+        except _policy.UnsupportedCondition as e:
+            return f"cannot be evaluated ({e})"
+
+    if service == "s3":
+        own, other = f"arn:{partition}:s3:::own-bucket/object", f"arn:{partition}:s3:::other-bucket/object"
+        asks = [("refuse", "writes to another account's bucket", ("s3:PutObject", other, account, foreign)),
+                ("refuse", "reads from another account's bucket", ("s3:GetObject", other, account, foreign)),
+                ("refuse", "another account's principals", ("s3:GetObject", own, foreign, account)),
+                ("allow", "this account's reads and writes of its buckets", ("s3:PutObject", own, account, account)),
+                ("allow", "this account's reads and writes of its buckets", ("s3:GetObject", own, account, account))]
+        if kind == "gateway":
+            for bucket in baseline.get("s3_aws_buckets", []):
+                arn = f"arn:{partition}:s3:::{bucket}/object"
+                asks += [("allow", f"reads of {bucket}", ("s3:GetObject", arn, account, None)),
+                         ("refuse", f"writes to {bucket}", ("s3:PutObject", arn, account, None))]
+    else:
+        action = _ENDPOINT_PROBE_ACTIONS.get(service, f"{service}:Call")
+        asks = [("refuse", "another account's principals", (action, "*", foreign, None)),
+                ("allow", "this account's principals", (action, "*", account, None))]
+    problems = []
+    for want, what, request in asks:
+        allowed = ask(*request)
+        if isinstance(allowed, str):
+            problems.append(f"{what} {allowed}")
+        elif allowed != (want == "allow"):
+            problems.append(f"{'refuses' if want == 'allow' else 'allows'} {what}")
+    return list(dict.fromkeys(problems))
 
 
 IDENTITY_CONTROLS = {
@@ -413,7 +517,7 @@ STORAGE_CONTROLS = {
         Control("S3-09", "The access log bucket blocks public access, is versioned, encrypted and TLS only", "storage",
                 "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.5", "AWS FSBP S3.8"]),
         Control("S3-10", "The data bucket archives raw data and expires noncurrent versions by lifecycle rules", "storage",
-                "lifecycle", [DATA_BACKUP], ["AWS FSBP S3.13"]),
+                "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"]),
     ]
 }
 
@@ -492,28 +596,31 @@ BATCH_CONTROLS = {
     for c in [
         Control("BAT-01", "Compute environments run in the private subnets only, with the compute security group only, "
                 "and scale to zero", "batch", "compute_environments", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
-        Control("BAT-02", "The instances' launch template requires IMDSv2, assigns no public IP and encrypts every volume "
-                "with the pipeline key", "batch", "launch_template", [ENCRYPTION, ACCESS_CONTROL],
-                ["AWS FSBP EC2.170", "AWS FSBP EC2.25"]),
+        Control("BAT-02", "The instances' launch template assigns no public IP and encrypts every volume with the pipeline "
+                "key", "batch", "launch_template", [ENCRYPTION, ACCESS_CONTROL], ["AWS FSBP EC2.25"]),
         Control("BAT-03", "The job queues are enabled and valid, on the toolkit's compute environments in order", "batch",
                 "job_queues", [ACCESS_CONTROL]),
         Control("BAT-04", "Every job definition runs its image pinned by digest, with the job role, awslogs, and not privileged",
                 "batch", "job_definitions", [INTEGRITY, ACCESS_MANAGEMENT, AUDIT_CONTROLS]),
         Control("BAT-05", "The jobs' log group is encrypted with the pipeline key and keeps its logs long enough", "batch",
                 "logs", [AUDIT_CONTROLS, ENCRYPTION]),
+        Control("BAT-06", "Containers cannot reach the instance role: the launch template requires IMDSv2 with a hop limit "
+                "of 1", "batch", "launch_template", [ACCESS_CONTROL], ["AWS FSBP EC2.170"]),
     ]
 }
+
+
+def _latest_launch_template_data(template):
+    """The compute environments launch $Latest: its data."""
+    versions = sorted((template or {}).get("versions") or [{}], key=lambda v: v.get("version_number", 0))
+    return versions[-1].get("launch_template_data") or {}
 
 
 def _launch_template_problems(template, key_arn):
     if not template:
         return ["missing"]
-    # The compute environments launch $Latest.
-    versions = sorted(template.get("versions") or [{}], key=lambda v: v.get("version_number", 0))
-    data = versions[-1].get("launch_template_data") or {}
+    data = _latest_launch_template_data(template)
     problems = []
-    if (data.get("metadata_options") or {}).get("http_tokens") != "required":
-        problems.append("IMDSv2 not required")
     if any(i.get("associate_public_ip_address") for i in data.get("network_interfaces") or []):
         problems.append("assigns a public IP")
     mappings = [m for m in data.get("block_device_mappings") or [] if m.get("ebs")]
@@ -569,7 +676,7 @@ def batch_controls(state, baseline):
     key_arn = state.get("key_arn")
     problems = _launch_template_problems(state.get("launch_template"), key_arn)
     results.append(c["BAT-02"].result(
-        baseline["launch_template"], f"IMDSv2 required, no public IP, volumes encrypted with {key_arn}",
+        baseline["launch_template"], f"no public IP, volumes encrypted with {key_arn}",
         "; ".join(problems) or "as expected", not problems))
 
     queues = state.get("job_queues") or {}
@@ -629,6 +736,13 @@ def batch_controls(state, baseline):
     results.append(c["BAT-05"].result(
         baseline["log_group"], f"encrypted with {key_arn}, retention {minimum} days or more (or none)",
         "; ".join(problems) or "as expected", not problems))
+
+    metadata = _latest_launch_template_data(state.get("launch_template")).get("metadata_options") or {}
+    tokens, hops = metadata.get("http_tokens"), metadata.get("http_put_response_hop_limit")
+    results.append(c["BAT-06"].result(
+        baseline["launch_template"], "IMDSv2 required, hop limit 1",
+        "no launch template" if not state.get("launch_template") else f"tokens {tokens}, hop limit {hops}",
+        tokens == "required" and hops == 1))
     return results
 
 

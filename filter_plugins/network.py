@@ -248,6 +248,39 @@ def endpoint_logical_ids(deployed_template, services, gone=()):
     return ids
 
 
+# The endpoint policies (AWS's default policy lets anyone use an endpoint for
+# anything). CloudFormation fills in the account, partition and region.
+_ACCOUNT = {"Ref": "AWS::AccountId"}
+
+
+def endpoint_policy(kind, aws_buckets=()):
+    """The policy document of one VPC endpoint, with CloudFormation's
+    intrinsics for the account, partition and region.
+
+    `kind`:
+    - ``s3-gateway``: this account's principals reach this account's buckets,
+      and anyone in the VPC may read `aws_buckets` (AWS-owned buckets: ECR's
+      layers are fetched through URLs ECR signs, so no caller account applies).
+    - ``s3-interface``: this account's principals reach this account's buckets.
+    - ``interface``: this account's principals, for anything the service does.
+    """
+    own_principals = {"aws:PrincipalAccount": _ACCOUNT}
+    if kind == "interface":
+        return {"Version": "2012-10-17", "Statement": [
+            {"Sid": "ThisAccountsPrincipalsOnly", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+             "Condition": {"StringEquals": own_principals}}]}
+    if kind not in ("s3-gateway", "s3-interface"):
+        raise ValueError(f"endpoint_policy: unknown kind {kind!r}")
+    statements = [
+        {"Sid": "ThisAccountsBucketsOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*",
+         "Condition": {"StringEquals": {**own_principals, "aws:ResourceAccount": _ACCOUNT}}}]
+    if kind == "s3-gateway" and aws_buckets:
+        statements.append(
+            {"Sid": "ReadTheAwsOwnedBucketsThePipelineNeeds", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/*"} for bucket in aws_buckets]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -259,4 +292,5 @@ class FilterModule:
             "network_conflicts": network_conflicts,
             "cfn_logical_id": cfn_logical_id,
             "endpoint_logical_ids": endpoint_logical_ids,
+            "endpoint_policy": endpoint_policy,
         }

@@ -173,13 +173,16 @@ prefix_lists:
       name: com.amazonaws.us-east-1.s3
       cidrs: [3.5.0.0/19, 52.216.0.0/15, 54.231.0.0/16]
 endpoint_services:
-  description: For each requested short name the region offers, its service name and endpoint types.
+  description:
+    - For each requested short name the region offers, its service name, endpoint types, and whether its
+      endpoints take an endpoint policy (C(policy_supported)).
   returned: always
   type: dict
   sample:
     ecr.api:
       service_name: com.amazonaws.us-east-1.ecr.api
       types: [Interface]
+      policy_supported: true
 missing_endpoint_services:
   description: Requested short names the region does not offer as endpoint services.
   returned: always
@@ -370,7 +373,8 @@ def endpoint_services(module, ec2, services):
         service = names.get(detail["ServiceName"])
         if service is None:
             continue
-        entry = found.setdefault(service, {"service_name": detail["ServiceName"], "types": []})
+        entry = found.setdefault(service, {"service_name": detail["ServiceName"], "types": [], "policy_supported": False})
+        entry["policy_supported"] = entry["policy_supported"] or bool(detail.get("VpcEndpointPolicySupported"))
         for service_type in detail.get("ServiceType", []):
             if service_type["ServiceType"] not in entry["types"]:
                 entry["types"].append(service_type["ServiceType"])

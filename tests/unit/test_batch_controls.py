@@ -41,7 +41,7 @@ def found(results, control_id):
 
 def test_the_recorded_batch_environment_passes_every_control(state):
     results = batch_controls(state, BASELINE)
-    assert [r["id"] for r in results] == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05"]
+    assert [r["id"] for r in results] == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06"]
     assert failed(results) == []
     assert all(r["hipaa"] and r["repair"].startswith("ansible-playbook playbooks/batch.yml --tags ") for r in results)
 
@@ -62,7 +62,6 @@ def test_a_missing_compute_environment_fails_bat_01_and_its_queues(state):
 
 
 @pytest.mark.parametrize("breakage, words", [
-    (lambda data: data["metadata_options"].update(http_tokens="optional"), "IMDSv2 not required"),
     (lambda data: data["block_device_mappings"][0]["ebs"].update(kms_key_id="arn:aws:kms:us-east-1:123456789012:key/other"),
      "/dev/xvda not encrypted with the pipeline key"),
     (lambda data: data["block_device_mappings"][0]["ebs"].update(encrypted=False), "/dev/xvda not encrypted"),
@@ -76,6 +75,16 @@ def test_a_weakened_launch_template_version_fails_bat_02(state, breakage, words)
     state["launch_template"]["versions"].insert(0, newest)
     results = batch_controls(state, BASELINE)
     assert failed(results) == ["BAT-02"] and words in found(results, "BAT-02")
+
+
+@pytest.mark.parametrize("metadata, words", [
+    ({"http_tokens": "optional", "http_put_response_hop_limit": 1}, "tokens optional, hop limit 1"),
+    ({"http_tokens": "required", "http_put_response_hop_limit": 2}, "tokens required, hop limit 2"),
+])
+def test_a_launch_template_that_lets_containers_reach_the_instance_role_fails_bat_06(state, metadata, words):
+    state["launch_template"]["versions"][0]["launch_template_data"]["metadata_options"].update(metadata)
+    results = batch_controls(state, BASELINE)
+    assert failed(results) == ["BAT-06"] and found(results, "BAT-06") == words
 
 
 def test_a_disabled_queue_or_one_in_the_wrong_order_fails_bat_03(state):
@@ -123,7 +132,7 @@ def test_an_unencrypted_or_short_lived_log_group_fails_bat_05_and_no_retention_p
 def test_nothing_deployed_fails_every_control():
     empty = {"compute_environments": {}, "job_queues": {}, "job_definitions": {}, "launch_template": None, "log_group": None,
              "key_arn": "", "subnet_ids": [], "compute_sg_id": "", "images": {}}
-    assert failed(batch_controls(empty, BASELINE)) == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05"]
+    assert failed(batch_controls(empty, BASELINE)) == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06"]
 
 
 def test_the_diagram_shows_queues_feeding_compute_environments_in_the_subnets(state):

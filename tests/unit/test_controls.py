@@ -38,9 +38,9 @@ def named(items, name):
 
 def test_the_recorded_converged_network_passes_every_control(state, baseline):
     results = network_controls(state, baseline)
-    assert len(results) == 14
+    assert len(results) == 15
     assert failed(results) == []
-    assert controls_summary(results) == {"total": 14, "passed": 14, "failed": 0}
+    assert controls_summary(results) == {"total": 15, "passed": 15, "failed": 0}
     assert control_failures(results) == []
 
 
@@ -52,7 +52,7 @@ def test_every_control_cites_a_hipaa_safeguard_and_how_to_repair_it(state, basel
 
 def test_a_missing_vpc_fails_everything(state, baseline):
     state["vpc"] = None
-    assert len(failed(network_controls(state, baseline))) == 14
+    assert len(failed(network_controls(state, baseline))) == 15
 
 
 def test_an_attached_internet_gateway_fails_net_02(state, baseline):
@@ -174,6 +174,48 @@ def test_a_missing_or_weakened_interface_endpoint_fails_net_14(state, baseline):
     state["endpoints"].remove(logs)
     assert "logs: missing" in next(r for r in network_controls(state, baseline) if r["id"] == "NET-14")["found"]
 
+
+FULL_ACCESS = json.dumps({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+
+
+def net_15(state, baseline):
+    results = network_controls(state, baseline)
+    assert failed(results) == ["NET-15"]
+    return next(r for r in results if r["id"] == "NET-15")["found"]
+
+
+def test_an_endpoint_with_aws_default_policy_fails_net_15(state, baseline):
+    gateway = next(e for e in state["endpoints"] if e["service_name"].endswith(".s3"))
+    gateway["policy_document"] = FULL_ACCESS
+    found = net_15(state, baseline)
+    assert "s3 (gateway): allows writes to another account's bucket" in found
+    assert "allows another account's principals" in found
+
+
+def test_an_interface_endpoint_open_to_other_accounts_fails_net_15_and_one_closed_to_its_own_too(state, baseline):
+    sts = next(e for e in state["endpoints"] if e["service_name"].endswith(".sts"))
+    sts["policy_document"] = FULL_ACCESS
+    assert net_15(state, baseline) == "sts (interface): allows another account's principals"
+    sts["policy_document"] = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]})
+    assert net_15(state, baseline) == "sts (interface): refuses this account's principals"
+
+
+def test_a_gateway_policy_without_ecr_layer_reads_fails_net_15(state, baseline):
+    gateway = next(e for e in state["endpoints"] if e["service_name"].endswith(".s3"))
+    policy = json.loads(gateway["policy_document"])
+    policy["Statement"][1]["Resource"] = policy["Statement"][1]["Resource"][1:]
+    gateway["policy_document"] = json.dumps(policy)
+    assert net_15(state, baseline) == "s3 (gateway): refuses reads of prod-us-east-1-starport-layer-bucket"
+
+
+def test_a_service_that_takes_no_endpoint_policy_keeps_aws_default_and_passes_net_15_saying_so(state, baseline):
+    agent = next(e for e in state["endpoints"] if e["service_name"].endswith(".ecs-agent"))
+    agent["policy_document"] = FULL_ACCESS
+    baseline["endpoint_services"]["ecs-agent"]["policy_supported"] = False
+    result = next(r for r in network_controls(state, baseline) if r["id"] == "NET-15")
+    assert result["status"] == "pass"
+    assert "AWS's default policy on ecs-agent: the service takes no endpoint policy" in result["found"]
 
 def test_failures_print_one_line_each_with_the_repair_command(state, baseline):
     state["internet_gateways"] = [{"internet_gateway_id": "igw-1"}]

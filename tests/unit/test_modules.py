@@ -27,7 +27,7 @@ def test_context_returns_the_account_zones_and_the_s3_prefix_lists_cidrs(aws):
     pl_id = pl["PrefixLists"][0]["PrefixListId"]
     cidrs = sorted(e["Cidr"] for e in aws.get_managed_prefix_list_entries(PrefixListId=pl_id)["Entries"])
     assert result["prefix_lists"]["s3"] == {"id": pl_id, "name": "com.amazonaws.us-east-1.s3", "cidrs": cidrs}
-    assert result["endpoint_services"]["ecr.api"] == {"service_name": "com.amazonaws.us-east-1.ecr.api", "types": ["Interface"]}
+    assert result["endpoint_services"]["ecr.api"] == {"service_name": "com.amazonaws.us-east-1.ecr.api", "types": ["Interface"], "policy_supported": True}
     assert result["missing_endpoint_services"] == []
 
 
