@@ -54,13 +54,15 @@ RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
 class Control:
     """One control's metadata; `result()` makes its verdict."""
 
-    def __init__(self, control_id, title, phase, tag, hipaa, standards=()):
+    def __init__(self, control_id, title, phase, tag, hipaa, standards=(), note=""):
         self.id = control_id
         self.title = title
         self.phase = phase
         self.tag = tag
         self.hipaa = list(hipaa)
         self.standards = list(standards)
+        # What the control leaves out, and why (docs/controls.md prints it).
+        self.note = note
 
     def result(self, resource, expected, found, passed):
         return {
@@ -109,7 +111,10 @@ NETWORK_CONTROLS = {
         Control("NET-14", "Each required AWS service has an interface endpoint with private DNS in every private subnet",
                 "network", "endpoints", [TRANSMISSION_SECURITY], ["AWS FSBP EC2.10"]),
         Control("NET-15", "The endpoints' policies refuse other accounts' principals, and S3's other accounts' buckets "
-                "except reads of the named AWS-owned ones", "network", "endpoints", [TRANSMISSION_SECURITY, ACCESS_CONTROL]),
+                "except reads of the named AWS-owned ones", "network", "endpoints", [TRANSMISSION_SECURITY, ACCESS_CONTROL],
+                note="An interface endpoint whose service takes no endpoint policy (DescribeVpcEndpointServices says "
+                "which) keeps AWS's default and passes, named in the finding. The policies are evaluated as AWS would "
+                "decide sample requests; the local cloud keeps endpoint policies without enforcing them."),
     ]
 }
 
@@ -515,9 +520,13 @@ STORAGE_CONTROLS = {
         Control("S3-08", "The data bucket's access is logged to the access log bucket", "storage", "access_logging",
                 [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
         Control("S3-09", "The access log bucket blocks public access, is versioned, encrypted and TLS only", "storage",
-                "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.5", "AWS FSBP S3.8"]),
+                "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.5", "AWS FSBP S3.8"],
+                note="The access log bucket does not log its own access: its logs would be delivered into itself, "
+                "each delivery making another log to deliver. Object reads of it are not recorded."),
         Control("S3-10", "The data bucket archives raw data and expires noncurrent versions by lifecycle rules", "storage",
-                "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"]),
+                "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"],
+                note="Lifecycle expiry is disposal, not a backup: no control yet covers a data backup plan "
+                "(164.308(a)(7)(ii)(A))."),
     ]
 }
 
@@ -1005,6 +1014,8 @@ AUDIT_PHASE_CONTROLS = {
                 [MALICIOUS_SOFTWARE, RISK_MANAGEMENT], ["AWS FSBP GuardDuty.1"]),
         Control("AUD-10", "Every toolkit VPC logs all its traffic to the flow log group", "audit", "flow_logs",
                 [AUDIT_CONTROLS], ["CIS 3.9", "AWS FSBP EC2.6"]),
+        Control("AUD-11", "Access to the audit log bucket is logged to the access log bucket", "audit", "log_bucket",
+                [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
     ]
 }
 
@@ -1103,6 +1114,14 @@ def audit_controls(state, baseline):
             f"{vpc_name} ({vpc_id})", f"ALL traffic to {baseline['flow_log_group']}",
             [{k: f.get(k) for k in ("traffic_type", "log_group_name", "status")} for f in logs] or "no flow log", ok,
         ))
+
+    logging = ((state.get("log_bucket") or {}).get("bucket_logging") or {}).get("LoggingEnabled") or {}
+    target = f"{baseline['access_log_bucket']}/{baseline['access_log_prefix']}"
+    results.append(c["AUD-11"].result(
+        baseline["log_bucket"], f"access logs to {target}",
+        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" if logging else "logging off",
+        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" == target,
+    ))
     return results
 
 

@@ -231,28 +231,27 @@ def data_bucket_policy(scope):
 
 def log_bucket_policy(scope):
     """The access log bucket's policy: TLS only, and S3's log delivery for
-    the named source buckets of this account, into the log prefix.
+    the named source buckets of this account, each into its own prefix only
+    (one statement per source).
 
-    `scope`: partition, account_id, bucket, prefix, source_buckets.
+    `scope`: partition, account_id, bucket, sources ({source bucket: its log prefix}).
     """
-    bucket = f"arn:{scope['partition']}:s3:::{scope['bucket']}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            _deny_insecure_transport([bucket, f"{bucket}/*"]),
-            {
-                "Sid": "AllowS3ServerAccessLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket}/{scope['prefix']}*",
-                "Condition": {
-                    "ArnLike": {"aws:SourceArn": [f"arn:{scope['partition']}:s3:::{b}" for b in scope["source_buckets"]]},
-                    "StringEquals": {"aws:SourceAccount": str(scope["account_id"])},
-                },
+    p = scope["partition"]
+    bucket = f"arn:{p}:s3:::{scope['bucket']}"
+    statements = [_deny_insecure_transport([bucket, f"{bucket}/*"])]
+    for source, prefix in sorted(scope["sources"].items()):
+        statements.append({
+            "Sid": "AccessLogDeliveryFrom" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", source)),
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket}/{prefix}*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:{p}:s3:::{source}"},
+                "StringEquals": {"aws:SourceAccount": str(scope["account_id"])},
             },
-        ],
-    }
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def data_bucket_lifecycle(scope):

@@ -87,9 +87,13 @@ def test_access_logs_go_to_a_protected_bucket_of_their_own(s3, local_cloud):
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     statements = {s["Sid"]: s for s in json.loads(s3.get_bucket_policy(Bucket=LOGS)["Policy"])["Statement"]}
     assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
-    delivery = statements["AllowS3ServerAccessLogDelivery"]
+    delivery = statements["AccessLogDeliveryFromRnaseqHipaaDataBucket"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == [f"arn:aws:s3:::{BUCKET}"]
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
+    assert delivery["Resource"] == f"arn:aws:s3:::{LOGS}/s3-access/{BUCKET}/*"
+    # The audit phase's log bucket delivers its access logs here too, into a prefix of its own.
+    audit = statements["AccessLogDeliveryFromRnaseqHipaaDataBucketAuditLogs"]
+    assert audit["Resource"] == f"arn:aws:s3:::{LOGS}/s3-access/{BUCKET}-audit-logs/*"
 
 
 def test_lifecycle_archives_raw_data_and_expires_noncurrent_versions(s3, converged):

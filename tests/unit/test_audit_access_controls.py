@@ -37,7 +37,7 @@ def failed(results):
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 11)]
+    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 12)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
     assert [r["resource"] for r in results if r["id"] == "AUD-06"] == ["/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
@@ -93,6 +93,16 @@ def test_log_bucket_versioning_suspended_or_plain_http_allowed_fails_aud_05(audi
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "DenyInsecureTransport"]
     state["log_bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
     assert failed(audit_controls(state, baseline)) == ["AUD-05"]
+
+
+def test_an_audit_log_bucket_whose_access_is_not_logged_fails_aud_11(audit):
+    state, baseline = audit
+    state["log_bucket"]["bucket_logging"] = {}
+    results = audit_controls(state, baseline)
+    assert failed(results) == ["AUD-11"]
+    assert next(r for r in results if r["id"] == "AUD-11")["found"] == "logging off"
+    state["log_bucket"]["bucket_logging"] = {"LoggingEnabled": {"TargetBucket": baseline["log_bucket"], "TargetPrefix": ""}}
+    assert failed(audit_controls(state, baseline)) == ["AUD-11"]
 
 
 def test_short_retention_or_an_unencrypted_log_group_fails_aud_06(audit):

@@ -96,12 +96,17 @@ def test_the_vpc_restriction_appears_only_when_asked_with_its_bypass():
 
 
 def test_the_log_bucket_admits_only_s3_log_delivery_for_our_buckets():
-    policy = log_bucket_policy({"partition": "aws", "account_id": 111122223333, "bucket": "logs", "prefix": "s3-access/b/", "source_buckets": ["b"]})
-    tls, delivery = policy["Statement"]
+    policy = log_bucket_policy({"partition": "aws", "account_id": 111122223333, "bucket": "logs",
+                                "sources": {"b": "s3-access/b/", "a-audit-logs": "s3-access/a-audit-logs/"}})
+    tls, audit, data = policy["Statement"]
     assert tls["Sid"] == "DenyInsecureTransport"
-    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Resource"] == "arn:aws:s3:::logs/s3-access/b/*"
-    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": ["arn:aws:s3:::b"]}, "StringEquals": {"aws:SourceAccount": "111122223333"}}
+    # Each source bucket delivers into its own prefix only.
+    assert (audit["Sid"], data["Sid"]) == ("AccessLogDeliveryFromAAuditLogs", "AccessLogDeliveryFromB")
+    assert {audit["Principal"]["Service"], data["Principal"]["Service"]} == {"logging.s3.amazonaws.com"}
+    assert audit["Resource"] == "arn:aws:s3:::logs/s3-access/a-audit-logs/*"
+    assert audit["Condition"] == {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::a-audit-logs"},
+                                  "StringEquals": {"aws:SourceAccount": "111122223333"}}
+    assert data["Resource"] == "arn:aws:s3:::logs/s3-access/b/*"
 
 
 def test_lifecycle_rules_come_from_the_inventory_values():
