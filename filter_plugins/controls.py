@@ -961,12 +961,9 @@ def storage_controls(state, baseline):
         bool(vpc_only) or not restrict,
     ))
 
-    logging = ((bucket or {}).get("bucket_logging") or {}).get("LoggingEnabled") or {}
-    results.append(c["S3-08"].result(
-        name, f"access logs to {baseline['log_bucket']}/{baseline['log_prefix']}",
-        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" if logging else "logging off",
-        logging.get("TargetBucket") == baseline["log_bucket"] and logging.get("TargetPrefix") == baseline["log_prefix"],
-    ))
+    target = f"{baseline['log_bucket']}/{baseline['log_prefix']}"
+    logs_to = _access_logs_to(bucket)
+    results.append(c["S3-08"].result(name, f"access logs to {target}", logs_to or "logging off", logs_to == target))
 
     log_bucket = state.get("log_bucket")
     log_arn = f"arn:{p}:s3:::{baseline['log_bucket']}"
@@ -1115,14 +1112,18 @@ def audit_controls(state, baseline):
             [{k: f.get(k) for k in ("traffic_type", "log_group_name", "status")} for f in logs] or "no flow log", ok,
         ))
 
-    logging = ((state.get("log_bucket") or {}).get("bucket_logging") or {}).get("LoggingEnabled") or {}
     target = f"{baseline['access_log_bucket']}/{baseline['access_log_prefix']}"
-    results.append(c["AUD-11"].result(
-        baseline["log_bucket"], f"access logs to {target}",
-        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" if logging else "logging off",
-        f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" == target,
-    ))
+    logs_to = _access_logs_to(state.get("log_bucket"))
+    results.append(c["AUD-11"].result(baseline["log_bucket"], f"access logs to {target}", logs_to or "logging off",
+                                      logs_to == target))
     return results
+
+
+def _access_logs_to(bucket):
+    """Where a bucket's server access logs go, as "target bucket/prefix" (s3_bucket_info's
+    bucket_logging), or None when logging is off (S3-08, AUD-11)."""
+    logging = ((bucket or {}).get("bucket_logging") or {}).get("LoggingEnabled")
+    return f"{logging.get('TargetBucket')}/{logging.get('TargetPrefix')}" if logging else None
 
 
 def _encrypted_with(key_id, key):
