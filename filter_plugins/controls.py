@@ -110,8 +110,9 @@ NETWORK_CONTROLS = {
                 [TRANSMISSION_SECURITY]),
         Control("NET-14", "Each required AWS service has an interface endpoint with private DNS in every private subnet",
                 "network", "endpoints", [TRANSMISSION_SECURITY], ["AWS FSBP EC2.10"]),
-        Control("NET-15", "The endpoints' policies refuse other accounts' principals, and S3's other accounts' buckets "
-                "except reads of the named AWS-owned ones", "network", "endpoints", [TRANSMISSION_SECURITY, ACCESS_CONTROL],
+        Control("NET-15", "The endpoints' policies admit this account's principals and refuse other accounts'; through S3, "
+                "they refuse other accounts' buckets, except reads of the named AWS-owned ones", "network", "endpoints",
+                [TRANSMISSION_SECURITY, ACCESS_CONTROL],
                 note="An interface endpoint whose service takes no endpoint policy (DescribeVpcEndpointServices says "
                 "which) keeps AWS's default and passes, named in the finding. The policies are evaluated as AWS would "
                 "decide sample requests; the local cloud keeps endpoint policies without enforcing them."),
