@@ -20,7 +20,7 @@ SYSTEM_PACKAGES := skopeo docker-registry debootstrap
 help:
 	@echo "make demo         set up .venv, start a local cloud, run site.yml and verify.yml, stop it"
 	@echo "make system-deps  install skopeo and docker-registry (Debian packages) when missing"
-	@echo "make test         lint + unit + integration + molecule (CI runs this)"
+	@echo "make test         lint + unit + integration + molecule, two at a time (CI runs this)"
 	@echo "make lint         yamllint, ansible-lint (production), cfn-lint, module docs, role docs, parliament (IAM policies)"
 	@echo "make unit         pytest tests/unit"
 	@echo "make integration  pytest tests/integration (starts its own emulator)"
@@ -47,7 +47,11 @@ system-deps:
 demo: venv system-deps
 	scripts/demo
 
-test: system-deps lint unit integration molecule
+# The suites each keep about one of two cores busy, so they run in pairs, side
+# by side (scripts/side-by-side): unit beside lint, integration beside molecule.
+test: venv system-deps
+	scripts/side-by-side unit lint
+	scripts/side-by-side integration molecule
 
 lint: venv
 	yamllint --strict .

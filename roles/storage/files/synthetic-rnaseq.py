@@ -23,6 +23,7 @@ import argparse
 import gzip
 import io
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -89,9 +90,15 @@ def reads(rng, genes, weights, pairs, sample_index):
 
 
 def write(out: Path, key: str, data: bytes, manifest: list) -> None:
+    """Writes `data` at out/key unless it is there already, whole. A new file is
+    written aside and renamed into place, so a run beside this one (the tests
+    run two at a time) never reads or uploads a half-written file."""
     path = out / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    if not (path.is_file() and path.read_bytes() == data):
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_bytes(data)
+        os.replace(partial, path)
     manifest.append({"key": key, "src": str(path)})
 
 
