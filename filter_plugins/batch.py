@@ -15,11 +15,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 SPOT_RECLAIM = "Host EC2*"
 
 
-def trust_policy(service):
-    """An assume-role policy for one AWS service."""
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
-
-
 def batch_job_role_policy(scope):
     """Least privilege for the pipeline's jobs: read raw-data/ and reference/,
     write results/, use the pipeline key, write their own log streams.
@@ -220,7 +215,6 @@ def batch_input_errors(jobs, images, max_vcpus):
 class FilterModule:
     def filters(self):
         return {
-            "trust_policy": trust_policy,
             "batch_job_role_policy": batch_job_role_policy,
             "batch_head_role_policy": batch_head_role_policy,
             "batch_user_data": batch_user_data,

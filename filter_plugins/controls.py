@@ -616,8 +616,70 @@ BATCH_CONTROLS = {
                 "logs", [AUDIT_CONTROLS, ENCRYPTION]),
         Control("BAT-06", "Containers cannot reach the instance role: the launch template requires IMDSv2 with a hop limit "
                 "of 1", "batch", "launch_template", [ACCESS_CONTROL], ["AWS FSBP EC2.170"]),
+        Control("BAT-07", "Batch and ECS may assume the service, job and head roles only on behalf of this account's own "
+                "resources in this region (aws:SourceAccount and aws:SourceArn)", "batch", "iam", [ACCESS_CONTROL],
+                note="The instance role trusts EC2 and the Spot Fleet role trusts Spot Fleet with no condition: neither "
+                     "service's guide documents aws:SourceAccount or aws:SourceArn for these roles, and a condition the "
+                     "service does not send would stop the compute environments."),
     ]
 }
+
+def _listify(value):
+    """A policy field as a list: absent is empty, one value is a list of one."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+# The ARN namespace of the resources on whose behalf each service assumes a
+# role: what aws:SourceArn must name (BAT-07, AUD-12).
+SOURCE_ARN_SERVICE = {"batch.amazonaws.com": "batch", "ecs-tasks.amazonaws.com": "ecs", "vpc-flow-logs.amazonaws.com": "ec2"}
+
+
+def trust_problems(document, service, scope):
+    """What lets `service` assume a role other than on behalf of this
+    account's own resources: each Allow must name the service alone, with
+    aws:SourceAccount equal to the account and every aws:SourceArn an ARN of
+    the service's resources in this account and region. `scope`: partition,
+    region, account_id."""
+    account = str(scope["account_id"])
+    statements = (document or {}).get("Statement") or []
+    allows = [st for st in _listify(statements) if st.get("Effect") == "Allow"]
+    if not allows:
+        return ["no statement admits the service"]
+    problems = []
+    prefix = f"arn:{scope['partition']}:{SOURCE_ARN_SERVICE[service]}:{scope['region']}:{account}:"
+    for statement in allows:
+        principal = statement.get("Principal") or {}
+        if principal != {"Service": service} and principal != {"Service": [service]}:
+            problems.append(f"admits {json.dumps(principal, sort_keys=True)}")
+            continue
+        condition = statement.get("Condition") or {}
+        accounts = _listify((condition.get("StringEquals") or {}).get("aws:SourceAccount"))
+        if accounts != [account]:
+            problems.append(f"aws:SourceAccount {', '.join(accounts) or 'not required'}")
+        arns = _listify((condition.get("ArnLike") or {}).get("aws:SourceArn")
+                        or (condition.get("ArnEquals") or {}).get("aws:SourceArn"))
+        outside = [arn for arn in arns if not arn.startswith(prefix) or len(arn) == len(prefix)]
+        if not arns or outside:
+            problems.append(f"aws:SourceArn {', '.join(outside or arns) or 'not required'}")
+    return problems
+
+
+def _trusted_roles_result(control, roles, baseline):
+    """One result for the roles of `baseline['trusted_roles']` ({name, service})."""
+    problems = []
+    for role in baseline["trusted_roles"]:
+        found = (roles or {}).get(role["name"])
+        if not found:
+            problems.append(f"{role['name']} missing")
+            continue
+        problems += [f"{role['name']}: {p}" for p in trust_problems(found.get("trust_policy"), role["service"], baseline)]
+    return control.result(
+        ", ".join(r["name"] for r in baseline["trusted_roles"]),
+        f"each role trusts its service only with aws:SourceAccount {baseline['account_id']} and aws:SourceArn "
+        f"in this account and {baseline['region']}",
+        "; ".join(problems) or "as expected", not problems)
 
 
 def _latest_launch_template_data(template):
@@ -753,6 +815,8 @@ def batch_controls(state, baseline):
         baseline["launch_template"], "IMDSv2 required, hop limit 1",
         "no launch template" if not state.get("launch_template") else f"tokens {tokens}, hop limit {hops}",
         tokens == "required" and hops == 1))
+
+    results.append(_trusted_roles_result(c["BAT-07"], state.get("roles"), baseline))
     return results
 
 
@@ -1014,6 +1078,11 @@ AUDIT_PHASE_CONTROLS = {
                 [AUDIT_CONTROLS], ["CIS 3.9", "AWS FSBP EC2.6"]),
         Control("AUD-11", "Access to the audit log bucket is logged to the access log bucket", "audit", "log_bucket",
                 [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
+        Control("AUD-12", "VPC Flow Logs may assume its delivery role only on behalf of this account's flow logs in this "
+                "region (aws:SourceAccount and aws:SourceArn)", "audit", "log_groups", [ACCESS_CONTROL, AUDIT_CONTROLS],
+                note="The role CloudTrail delivers to CloudWatch Logs with trusts CloudTrail with no condition: CloudTrail's "
+                     "guide says confused-deputy prevention does not apply to that role, which supports neither "
+                     "aws:SourceArn nor aws:SourceAccount."),
     ]
 }
 
@@ -1117,6 +1186,7 @@ def audit_controls(state, baseline):
     logs_to = _access_logs_to(state.get("log_bucket"))
     results.append(c["AUD-11"].result(baseline["log_bucket"], f"access logs to {target}", logs_to or "logging off",
                                       logs_to == target))
+    results.append(_trusted_roles_result(c["AUD-12"], state.get("roles"), baseline))
     return results
 
 

@@ -196,6 +196,26 @@ def administrator_errors(administrators, required, label="Administrator"):
     return errors
 
 
+def trust_policy(service, account=None, source_arns=()):
+    """An assume-role policy for one AWS service.
+
+    With `account`, the service may assume the role only on behalf of this
+    account's resources (aws:SourceAccount); with `source_arns`, only on
+    behalf of those (aws:SourceArn, wildcards allowed). That is AWS's guard
+    against the cross-service confused deputy, for the services whose guides
+    document the keys for the role: Batch, ECS tasks and VPC Flow Logs here.
+    """
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    condition = {}
+    if account is not None:
+        condition["StringEquals"] = {"aws:SourceAccount": str(account)}
+    if source_arns:
+        condition["ArnLike"] = {"aws:SourceArn": sorted(source_arns)}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -203,4 +223,5 @@ class FilterModule:
             "pipeline_operator_policy": pipeline_operator_policy,
             "policy_problems": policy_problems,
             "administrator_errors": administrator_errors,
+            "trust_policy": trust_policy,
         }

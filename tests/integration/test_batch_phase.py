@@ -125,8 +125,12 @@ def test_iam_gives_each_role_only_what_it_needs(local_cloud, converged):
     assert managed("rnaseq-batch-job-role") == []
     profile = iam.get_instance_profile(InstanceProfileName="rnaseq-batch-instance-role")["InstanceProfile"]
     assert [r["RoleName"] for r in profile["Roles"]] == ["rnaseq-batch-instance-role"]
-    trust = iam.get_role(RoleName="rnaseq-batch-job-role")["Role"]["AssumeRolePolicyDocument"]
-    assert trust["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    trust = iam.get_role(RoleName="rnaseq-batch-job-role")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    # ECS may assume it for this account's tasks here only (confused-deputy conditions).
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": account},
+                                  "ArnLike": {"aws:SourceArn": [f"arn:aws:ecs:{local_cloud.region}:{account}:*"]}}
     (policy_name,) = iam.list_role_policies(RoleName="rnaseq-batch-job-role")["PolicyNames"]
     document = iam.get_role_policy(RoleName="rnaseq-batch-job-role", PolicyName=policy_name)["PolicyDocument"]
     resources = json.dumps([s["Resource"] for s in document["Statement"]])

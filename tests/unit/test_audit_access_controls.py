@@ -37,7 +37,7 @@ def failed(results):
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 12)]
+    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 13)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
     assert [r["resource"] for r in results if r["id"] == "AUD-06"] == ["/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
@@ -103,6 +103,23 @@ def test_an_audit_log_bucket_whose_access_is_not_logged_fails_aud_11(audit):
     assert next(r for r in results if r["id"] == "AUD-11")["found"] == "logging off"
     state["log_bucket"]["bucket_logging"] = {"LoggingEnabled": {"TargetBucket": baseline["log_bucket"], "TargetPrefix": ""}}
     assert failed(audit_controls(state, baseline)) == ["AUD-11"]
+
+
+@pytest.mark.parametrize("breakage, words", [
+    (lambda st: st["Condition"].pop("StringEquals"), "aws:SourceAccount not required"),
+    (lambda st: st["Condition"].pop("ArnLike"), "aws:SourceArn not required"),
+    (lambda st: st["Condition"]["ArnLike"].update({"aws:SourceArn": ["arn:aws:ec2:us-east-1:210987654321:vpc-flow-log/*"]}),
+     "aws:SourceArn arn:aws:ec2:us-east-1:210987654321:vpc-flow-log/*"),
+    (lambda st: st.update(Principal={"Service": ["vpc-flow-logs.amazonaws.com", "ec2.amazonaws.com"]}), "admits"),
+])
+def test_a_flow_logs_role_open_to_other_accounts_resources_fails_aud_12(audit, breakage, words):
+    state, baseline = audit
+    breakage(state["roles"]["rnaseq-vpc-flow-logs"]["trust_policy"]["Statement"][0])
+    results = audit_controls(state, baseline)
+    assert failed(results) == ["AUD-12"]
+    assert words in next(r for r in results if r["id"] == "AUD-12")["found"]
+    state["roles"] = {}
+    assert next(r for r in audit_controls(state, baseline) if r["id"] == "AUD-12")["found"] == "rnaseq-vpc-flow-logs missing"
 
 
 def test_short_retention_or_an_unencrypted_log_group_fails_aud_06(audit):

@@ -23,7 +23,11 @@ BASELINE = {"compute_environments": ["rnaseq-on-demand", "rnaseq-spot"], "launch
             "queues": [{"name": "rnaseq-priority", "compute_environments": ["rnaseq-on-demand"]},
                        {"name": "rnaseq-default", "compute_environments": ["rnaseq-spot", "rnaseq-on-demand"]}],
             "jobs": JOBS, "job_prefix": "rnaseq-", "job_role_arn": "arn:aws:iam::123456789012:role/rnaseq-batch-job-role",
-            "log_group": "/aws/batch/rnaseq", "log_retention_days": 365}
+            "log_group": "/aws/batch/rnaseq", "log_retention_days": 365,
+            "account_id": "123456789012", "partition": "aws", "region": "us-east-1",
+            "trusted_roles": [{"name": "rnaseq-batch-service-role", "service": "batch.amazonaws.com"},
+                              {"name": "rnaseq-batch-job-role", "service": "ecs-tasks.amazonaws.com"},
+                              {"name": "rnaseq-batch-head-role", "service": "ecs-tasks.amazonaws.com"}]}
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ def found(results, control_id):
 
 def test_the_recorded_batch_environment_passes_every_control(state):
     results = batch_controls(state, BASELINE)
-    assert [r["id"] for r in results] == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06"]
+    assert [r["id"] for r in results] == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06", "BAT-07"]
     assert failed(results) == []
     assert all(r["hipaa"] and r["repair"].startswith("ansible-playbook playbooks/batch.yml --tags ") for r in results)
 
@@ -129,10 +133,38 @@ def test_an_unencrypted_or_short_lived_log_group_fails_bat_05_and_no_retention_p
     assert failed(batch_controls(state, BASELINE)) == ["BAT-05"]
 
 
+@pytest.mark.parametrize("role, breakage, words", [
+    ("rnaseq-batch-service-role", lambda st: st.pop("Condition"), "aws:SourceAccount not required; "),
+    ("rnaseq-batch-job-role", lambda st: st["Condition"]["StringEquals"].update({"aws:SourceAccount": "210987654321"}),
+     "aws:SourceAccount 210987654321"),
+    # Another region's tasks, or any ECS resource of any account.
+    ("rnaseq-batch-head-role", lambda st: st["Condition"]["ArnLike"].update({"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*"}),
+     "aws:SourceArn arn:aws:ecs:eu-west-1:123456789012:*"),
+    ("rnaseq-batch-job-role", lambda st: st["Condition"]["ArnLike"].update({"aws:SourceArn": "arn:aws:ecs:us-east-1:*"}),
+     "aws:SourceArn arn:aws:ecs:us-east-1:*"),
+    ("rnaseq-batch-service-role", lambda st: st.update(Principal={"AWS": "arn:aws:iam::210987654321:root"}), "admits"),
+])
+def test_a_role_batch_or_ecs_may_assume_for_others_fails_bat_07(state, role, breakage, words):
+    breakage(state["roles"][role]["trust_policy"]["Statement"][0])
+    results = batch_controls(state, BASELINE)
+    assert failed(results) == ["BAT-07"]
+    assert found(results, "BAT-07").startswith(f"{role}: ") and words in found(results, "BAT-07")
+
+
+def test_a_missing_role_or_a_second_open_statement_fails_bat_07(state):
+    del state["roles"]["rnaseq-batch-head-role"]
+    assert found(batch_controls(state, BASELINE), "BAT-07") == "rnaseq-batch-head-role missing"
+    state = copy.deepcopy(RECORDED)
+    state["roles"]["rnaseq-batch-job-role"]["trust_policy"]["Statement"].append(
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    assert found(batch_controls(state, BASELINE), "BAT-07") == (
+        "rnaseq-batch-job-role: aws:SourceAccount not required; rnaseq-batch-job-role: aws:SourceArn not required")
+
+
 def test_nothing_deployed_fails_every_control():
     empty = {"compute_environments": {}, "job_queues": {}, "job_definitions": {}, "launch_template": None, "log_group": None,
-             "key_arn": "", "subnet_ids": [], "compute_sg_id": "", "images": {}}
-    assert failed(batch_controls(empty, BASELINE)) == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06"]
+             "key_arn": "", "subnet_ids": [], "compute_sg_id": "", "images": {}, "roles": {}}
+    assert failed(batch_controls(empty, BASELINE)) == ["BAT-01", "BAT-02", "BAT-03", "BAT-04", "BAT-05", "BAT-06", "BAT-07"]
 
 
 def test_the_diagram_shows_queues_feeding_compute_environments_in_the_subnets(state):
