@@ -15,6 +15,7 @@ covers them with recorded state.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import ipaddress
 import json
@@ -503,8 +504,14 @@ STORAGE_CONTROLS = {
     for c in [
         Control("KMS-01", "The pipeline key is a customer managed key, enabled, with rotation on", "storage", "key",
                 [ENCRYPTION], ["CIS AWS 3.6", "AWS FSBP KMS.4"]),
-        Control("KMS-02", "The pipeline key's policy allows no one at large, and limits use to named principals", "storage", "key",
-                [ACCESS_CONTROL, ENCRYPTION]),
+        Control("KMS-02", "The pipeline key's policy allows no one at large, and names each principal that may use it "
+                "exactly, with no wildcard", "storage", "key", [ACCESS_CONTROL, ENCRYPTION]),
+        Control("KMS-03", "The pipeline key's administrators are not among its users: they may encrypt, decrypt or create "
+                "grants with it only through S3 or EC2 (kms:ViaService) or for AWS resources (kms:GrantIsForAWSResource)",
+                "storage", "key", [ACCESS_CONTROL, ENCRYPTION],
+                note="An administrator may still change the key policy (kms:PutKeyPolicy), and so could give itself use: "
+                     "KMS lets whoever maintains a key policy rewrite it. Such a change is recorded by the trail, and "
+                     "verify fails KMS-02 and KMS-03 on the rewritten policy."),
         Control("S3-01", "The data bucket blocks public access and has ACLs disabled", "storage", "bucket",
                 [ACCESS_CONTROL], ["CIS AWS 2.1.4", "AWS FSBP S3.8", "AWS FSBP S3.12"]),
         Control("S3-02", "S3 public access is blocked for the whole account", "storage", "public_access_block",
@@ -542,7 +549,7 @@ REGISTRY_CONTROLS = {
         Control("ECR-03", "Every pipeline repository is encrypted with the pipeline key", "registry", "repositories", [ENCRYPTION]),
         Control("ECR-04", "Every pipeline repository has a lifecycle policy", "registry", "repositories",
                 [RISK_MANAGEMENT], ["AWS FSBP ECR.3"]),
-        Control("ECR-05", "Every pipeline repository's policy denies image access to principals it does not name", "registry",
+        Control("ECR-05", "Every pipeline repository's policy denies image access to principals it does not name by exact ARN", "registry",
                 "repositories", [ACCESS_CONTROL]),
         Control("ECR-06", "Every pipeline image's release tag holds an image, pinned by digest", "registry", "images", [INTEGRITY]),
     ]
@@ -575,11 +582,13 @@ def registry_controls(state, baseline):
     key_arn = state.get("key_arn")
 
     def denies_others(found):
-        for statement in (found.get("repository_policy") or {}).get("Statement", []):
-            if statement.get("Effect") == "Deny" and _is_everyone(statement.get("Principal")) \
-                    and "ecr:BatchGetImage" in _actions(statement) and statement.get("Condition", {}).get("ArnNotLike"):
-                return None
-        return "no Deny of image access to unnamed principals"
+        statements = _listify((found.get("repository_policy") or {}).get("Statement"))
+        named = [arn for st in statements if st.get("Effect") == "Deny" and _is_everyone(st.get("Principal"))
+                 and "ecr:BatchGetImage" in _actions(st) for arn in _condition_values(st, "aws:PrincipalArn")]
+        if not named:
+            return "no Deny of image access to unnamed principals"
+        wildcards = sorted({arn for arn in named if "*" in arn or "?" in arn})
+        return f"names principals by pattern: {', '.join(wildcards)}" if wildcards else None
 
     results = [
         per_repository(c["ECR-01"], "scan on push", lambda f: None if f.get("scan_on_push") else "scan on push off"),
@@ -589,7 +598,7 @@ def registry_controls(state, baseline):
                        and (f.get("encryption") or {}).get("kms_key") == key_arn else str(f.get("encryption"))),
         per_repository(c["ECR-04"], "a lifecycle policy with rules",
                        lambda f: None if (f.get("lifecycle_policy") or {}).get("rules") else "no lifecycle policy"),
-        per_repository(c["ECR-05"], "Deny image access to every principal not named", denies_others),
+        per_repository(c["ECR-05"], "Deny image access to every principal not named by exact ARN", denies_others),
     ]
     images = {(i["name"], i["tag"]): i for i in state.get("images") or []}
     missing = [f"{i['name']}:{i['tag']}" for i in baseline["images"] if not (images.get((i["name"], str(i["tag"]))) or {}).get("digest")]
@@ -934,6 +943,62 @@ def _default_encryption(bucket):
     return rules[0].get("ApplyServerSideEncryptionByDefault", {}), bool(rules[0].get("BucketKeyEnabled"))
 
 
+# The actions that use a key, or let someone use it (a grant).
+_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom",
+            "kms:ReEncryptTo", "kms:CreateGrant")
+
+
+def _granted(statement, actions):
+    """Which of `actions` the statement's Action (wildcards allowed) covers."""
+    patterns = [a.lower() for a in _actions(statement)]
+    return [a for a in actions if any(fnmatch.fnmatchcase(a.lower(), p) for p in patterns)]
+
+
+def _grants_key_use(statement):
+    return bool(_granted(statement, _KEY_USE))
+
+
+def _aws_principals(statement):
+    principal = statement.get("Principal") or {}
+    return _listify(principal.get("AWS")) if isinstance(principal, dict) else _listify(principal)
+
+
+def _condition_values(statement, key):
+    """The values a statement's conditions give `key`, whatever the operator."""
+    values = []
+    for operator in (statement.get("Condition") or {}).values():
+        for name, value in operator.items():
+            if name.lower() == key.lower():
+                values += _listify(value)
+    return values
+
+
+def _key_administrators_using(allows):
+    """How the principals that may change the key policy could use the key
+    themselves (KMS-03)."""
+    # Everyone ("*") is not an administrator: KMS-02 fails such a statement.
+    admins = sorted({arn for st in allows if _granted(st, ["kms:PutKeyPolicy"]) for arn in _aws_principals(st) if "*" not in arn})
+    problems = []
+    for statement in allows:
+        sid = statement.get("Sid", "?")
+        principals = _aws_principals(statement)
+        delegated = [p for p in principals if p.endswith(":root")]
+        for action in _granted(statement, _KEY_USE):
+            through = [v for v in _condition_values(statement, "kms:ViaService") if v.split(".")[0] in ("s3", "ec2")]
+            for_resources = [str(v).lower() for v in _condition_values(statement, "kms:GrantIsForAWSResource")] == ["true"]
+            for admin in [a for a in admins if a in principals and not a.endswith(":root")]:
+                if not through and not (action == "kms:CreateGrant" and for_resources):
+                    problems.append(f"{sid} lets {admin} {action} directly")
+            if delegated:
+                users = _condition_values(statement, "aws:PrincipalArn")
+                if not users:
+                    problems.append(f"{sid} delegates {action} to every principal of the account, the administrators included")
+                for admin in admins:
+                    if any(fnmatch.fnmatchcase(admin, u) for u in users):
+                        problems.append(f"{admin} is among the users of {sid}")
+    return sorted(set(problems))
+
+
 def storage_controls(state, baseline):
     """Evaluate the storage controls.
 
@@ -961,9 +1026,21 @@ def storage_controls(state, baseline):
             if statement.get("Effect") == "Allow" and "kms:Decrypt" in _actions(statement) and not statement.get("Condition") \
                     and str(statement.get("Principal", {}).get("AWS", "")).endswith(":root"):
                 open_statements.append(f"{statement.get('Sid', '?')} (use delegated to the whole account)")
+    policies = [json.loads(d) if isinstance(d, str) else d for d in key.get("key_policies", [])]
+    allows = [st for document in policies for st in _listify(document.get("Statement")) if st.get("Effect") == "Allow"]
+    for statement in allows:
+        if _grants_key_use(statement):
+            named = _aws_principals(statement) + _condition_values(statement, "aws:PrincipalArn")
+            wildcards = sorted({arn for arn in named if "*" in arn or "?" in arn})
+            if wildcards:
+                open_statements.append(f"{statement.get('Sid', '?')} admits {', '.join(wildcards)}")
     results.append(c["KMS-02"].result(
-        baseline["key_alias"], "no Allow to everyone; use limited by principal ARN",
+        baseline["key_alias"], "no Allow to everyone; use limited to principals named by exact ARN",
         "no such key" if not key else ("; ".join(open_statements) or "as expected"), bool(key) and not open_statements))
+    problems = _key_administrators_using(allows)
+    results.append(c["KMS-03"].result(
+        baseline["key_alias"], "the administrators use the key only through S3 or EC2 or for AWS resources, and are not its users",
+        "no such key" if not key else ("; ".join(problems) or "as expected"), bool(key) and not problems))
 
     bucket = state.get("bucket")
     name = baseline["bucket"]

@@ -17,13 +17,14 @@ _TRANSPORTS = ("docker://", "docker-archive:", "oci:", "oci-archive:", "docker-d
 
 def ecr_repository_policy(scope):
     """A repository policy that admits only the pipeline's roles (pull) and the
-    pushers (pull and push), and denies image access to every other principal.
+    pushers (pull and push), each by exact ARN, and denies image access to
+    every other principal.
 
-    `scope`: partition, account_id, pull_role_patterns (role names, may end in
-    *), pusher_arns.
+    `scope`: partition, account_id, pull_role_names (exact role names),
+    pusher_arns.
     """
     account = f"arn:{scope['partition']}:iam::{scope['account_id']}"
-    pullers = [f"{account}:role/{pattern}" for pattern in scope["pull_role_patterns"]]
+    pullers = sorted({f"{account}:role/{name}" for name in scope["pull_role_names"]})
     pushers = sorted(set(scope["pusher_arns"]))
     return {
         "Version": "2012-10-17",
@@ -33,21 +34,21 @@ def ecr_repository_policy(scope):
                 "Effect": "Allow",
                 "Principal": {"AWS": f"{account}:root"},
                 "Action": PULL_ACTIONS,
-                "Condition": {"ArnLike": {"aws:PrincipalArn": pullers}},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": pullers}},
             },
             {
                 "Sid": "PushersPullAndPush",
                 "Effect": "Allow",
                 "Principal": {"AWS": f"{account}:root"},
                 "Action": PULL_ACTIONS + PUSH_ACTIONS,
-                "Condition": {"ArnLike": {"aws:PrincipalArn": pushers}},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": pushers}},
             },
             {
                 "Sid": "DenyImageAccessToEveryoneElse",
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
                 "Action": PULL_ACTIONS + PUSH_ACTIONS,
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": sorted(set(pullers + pushers))}},
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted(set(pullers + pushers))}},
             },
         ],
     }

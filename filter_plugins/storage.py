@@ -12,9 +12,12 @@ import re
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
 
+# What the key administrators may do. Not kms:CreateGrant: a grant could give
+# them use of the key; they create grants only through AWS services for their
+# resources (KEY_ADMIN_GRANTS).
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Delete*",
     "kms:Describe*",
     "kms:Disable*",
@@ -30,6 +33,9 @@ KEY_ADMIN_ACTIONS = [
     "kms:Update*",
 ]
 KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+# ECR makes its grant on the key with its creator's permission when it creates
+# an encrypted repository; a grant an administrator asks for directly is refused.
+KEY_ADMIN_GRANTS = {"Action": "kms:CreateGrant", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
 # What "data access" means for the production VPC restriction.
 DATA_ACTIONS = [
     "s3:DeleteObject",
@@ -78,9 +84,10 @@ def pipeline_key_policy(scope):
     """The key policy of the pipeline's customer managed key.
 
     `scope`: partition, account_id, region, admin_arns (administer the key,
-    and upload through S3 with it), user_arn_patterns (may use it, through
-    their IAM permissions), ebs_role_arns (EC2's service-linked roles, which
-    encrypt the Batch instances' volumes), extra_statements.
+    and upload through S3 with it, never decrypt), user_arns (exact ARNs of
+    the roles and users that may use it, through their IAM permissions),
+    ebs_role_arns (EC2's service-linked roles, which encrypt the Batch
+    instances' volumes), extra_statements.
     """
     root = f"arn:{scope['partition']}:iam::{scope['account_id']}:root"
     statements = [
@@ -90,6 +97,13 @@ def pipeline_key_policy(scope):
             "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
             "Action": KEY_ADMIN_ACTIONS,
             "Resource": "*",
+        },
+        {
+            "Sid": "GrantsForAwsResourcesByTheKeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
+            "Resource": "*",
+            **KEY_ADMIN_GRANTS,
         },
         {
             # The toolkit writes folder markers (and, in validation, the
@@ -103,14 +117,25 @@ def pipeline_key_policy(scope):
             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{scope['region']}.amazonaws.com"}},
         },
         {
-            # The account delegates to IAM, but only for the pipeline's roles
-            # and the administrators: nobody else can be granted use.
+            # The access phase launches the hosts with volumes encrypted with
+            # the key: EC2 makes and opens their data keys with the caller's
+            # permission. Only through EC2, so never a plaintext in hand.
+            "Sid": "HostVolumesThroughEc2ByTheKeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"ec2.{scope['region']}.amazonaws.com"}},
+        },
+        {
+            # The account delegates to IAM, but only for the principals named
+            # exactly: a role made later under a similar name gets nothing.
             "Sid": "KeyUseByThePipelineRolesAndAdministrators",
             "Effect": "Allow",
             "Principal": {"AWS": root},
             "Action": KEY_USE_ACTIONS,
             "Resource": "*",
-            "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(set(scope["user_arn_patterns"]))}},
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(set(scope["user_arns"]))}},
         },
     ]
     ebs_roles = sorted(set(scope.get("ebs_role_arns") or []))

@@ -22,6 +22,8 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import warn
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
 # Options of every module that talks to the registry.
 REGISTRY_OPTIONS = dict(
     registry=dict(type="str"),
@@ -173,6 +175,8 @@ class Registry:
 
     def digest_at(self, name, tag):
         """The digest a tag holds in the registry, or None when it holds nothing."""
+        if self.is_ecr:
+            return self._ecr_digest_at(name, tag)
         args = ["inspect", "--raw", "--authfile", self.authfile] + self._tls("tls-verify", self.module.params["tls_verify"])
         rc, raw, err = self.run(args + [f"docker://{self.host}/{name}:{tag}"])
         if rc == 0:
@@ -180,6 +184,18 @@ class Registry:
         if any(marker in err.lower() for marker in NOT_FOUND):
             return None
         raise RegistryError(f"Cannot read {self.host}/{name}:{tag}: {last_line(err)}")
+
+    def _ecr_digest_at(self, name, tag):
+        """ECR's answer from DescribeImages. Reading the manifest instead is
+        ecr:BatchGetImage, which the repositories deny to every principal but
+        their pullers and pushers: an auditor could not read the digests."""
+        try:
+            details = RETRY(self.ecr.describe_images)(repositoryName=name, imageIds=[{"imageTag": tag}])["imageDetails"]
+        except is_boto3_error_code(("ImageNotFoundException", "RepositoryNotFoundException")):
+            return None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            raise RegistryError(f"Cannot read {self.host}/{name}:{tag}: {e}") from e
+        return details[0]["imageDigest"] if details else None
 
     def push(self, name, source, tag, digest):
         """Copy the source to its digest tag (all the data), then give it the release tag

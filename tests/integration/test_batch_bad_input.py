@@ -18,6 +18,12 @@ CASES = {
     "a short log retention": ({"batch_log_retention_days": 30}, "batch_log_retention_days must be 365 or more"),
     "an image id that is not an AMI": ({"batch_image_id": "al2023-ecs"}, "batch_image_id must be an AMI ID (ami-...) or empty"),
     "a queue outside the prefix": ({"batch_default_queue_name": "default"}, "The job queues must be named with batch_name_prefix"),
+    "a job role the pipeline key does not name": (
+        {"batch_job_role_name": "rnaseq-jobs"},
+        "The role rnaseq-jobs is not in storage_key_user_role_names: the pipeline key would refuse it"),
+    "an instance role the repositories do not name": (
+        {"registry_pull_role_names": ["rnaseq-other"]},
+        "The role rnaseq-batch-instance-role is not in registry_pull_role_names"),
     "a capacity that is not a number": ({"batch_spot_max_vcpus": "lots"}, "batch_spot_max_vcpus"),
 }
 

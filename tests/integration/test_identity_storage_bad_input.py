@@ -15,6 +15,12 @@ CASES = {
         "Unknown principal arn:aws:iam::123456789012:role/NoSuchKeyAdmin: no such IAM role or user"),
     "a principal pattern in the key policy": (
         "playbooks/storage.yml", {"storage_key_admin_arns": ["arn:aws:iam::123456789012:role/Admin*"]}, "is a pattern, not a principal"),
+    "a key user named by pattern": ("playbooks/storage.yml", {"storage_key_user_role_names": ["rnaseq-*"]},
+                                    'storage_key_user_role_names: "rnaseq-*" is a pattern; name the role exactly'),
+    # The local cloud's caller (user/moto) administers the key, so it may not be one of its users too.
+    "a key administrator among the key's users": (
+        "playbooks/storage.yml", {"identity_administrators": [{"name": "moto"}]},
+        "arn:aws:iam::123456789012:user/moto would both administer and use the pipeline key"),
     "synthetic data in production": ("playbooks/storage.yml", {"storage_synthetic_data": True, "toolkit_environment": "production"},
                                      "production never receives test data"),
     "the VPC restriction without the VPC": ("playbooks/storage.yml", {"storage_restrict_to_vpc": True},

@@ -56,9 +56,10 @@ def test_every_repository_has_a_lifecycle_and_a_policy_admitting_only_named_prin
         assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"]
         policy = json.loads(ecr.get_repository_policy(repositoryName=f"rnaseq/{name}")["policyText"])
         statements = {s["Sid"]: s for s in policy["Statement"]}
-        assert statements["PipelineRolesPull"]["Condition"]["ArnLike"]["aws:PrincipalArn"] == [f"arn:aws:iam::{account}:role/rnaseq-*"]
+        assert statements["PipelineRolesPull"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
+            f"arn:aws:iam::{account}:role/rnaseq-batch-instance-role"]
         assert "ecr:PutImage" not in statements["PipelineRolesPull"]["Action"]
-        assert f"arn:aws:iam::{account}:user/example-admin" in statements["PushersPullAndPush"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        assert f"arn:aws:iam::{account}:user/example-admin" in statements["PushersPullAndPush"]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
         deny = statements["DenyImageAccessToEveryoneElse"]
         assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"} and "ecr:BatchGetImage" in deny["Action"]
 

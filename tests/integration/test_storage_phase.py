@@ -40,13 +40,17 @@ def test_the_pipeline_key_rotates_and_its_policy_separates_administration_from_u
     assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
     policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
-    admin, uploads, use = policy["Statement"][:3]
+    statements = {st["Sid"]: st for st in policy["Statement"]}
+    admin, uploads = statements["KeyAdministrationByTheKeyAdministratorsOnly"], statements["UploadsThroughS3ByTheKeyAdministrators"]
+    use = statements["KeyUseByThePipelineRolesAndAdministrators"]
     assert uploads["Action"] == "kms:GenerateDataKey" and "kms:ViaService" in uploads["Condition"]["StringEquals"]
-    assert not any(a in admin["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*"))
+    assert not any(a in admin["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"))
     assert "kms:Decrypt" in use["Action"]
-    patterns = use["Condition"]["ArnLike"]["aws:PrincipalArn"]
-    assert any(p.endswith(":role/rnaseq-*") for p in patterns)
-    assert any(p.endswith(":user/example-admin") for p in patterns)
+    # The users by exact ARN: the Batch jobs' and head's roles and the identity phase's administrators.
+    account = key["Arn"].split(":")[4]
+    assert use["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [
+        f"arn:aws:iam::{account}:role/rnaseq-batch-head-role", f"arn:aws:iam::{account}:role/rnaseq-batch-job-role",
+        f"arn:aws:iam::{account}:user/example-admin"]}}
     assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in policy["Statement"] if s["Effect"] == "Allow")
 
 

@@ -132,3 +132,31 @@ def test_archives_are_scanned_as_input_files():
     image = {"name": "rnaseq/star", "copy_from": "docker-archive:/srv/star.tar:star:1"}
     assert ecr_image.scan_findings(module, "trivy", image, "CRITICAL", "/tmp") == []
     assert module.commands[0][-2:] == ["--input", "/srv/star.tar"]
+
+
+class _Module:
+    params = {"skopeo": "skopeo", "tls_verify": True}
+
+    def get_bin_path(self, name, required=False):
+        return "/nonexistent/skopeo"  # the ECR path must not run skopeo
+
+    def run_command(self, args, encoding=None):
+        raise AssertionError(f"skopeo was run: {args}")
+
+
+def test_on_ecr_a_tags_digest_is_read_with_describe_images_not_the_manifest(mocked_aws):
+    # An auditor may describe images but not read manifests (ecr:BatchGetImage):
+    # the repositories deny that to all but their pullers and pushers.
+    from concurrent.futures import Future
+
+    client = ecr()
+    client.create_repository(repositoryName="rnaseq/fastqc")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"digest": "sha256:" + "c" * 64, "size": 2}, "layers": []})
+    digest = client.put_image(repositoryName="rnaseq/fastqc", imageManifest=manifest, imageTag="0.12.1")["image"]["imageId"]["imageDigest"]
+    credentials = Future()
+    credentials.set_result({"ecr": client, "host": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "is_ecr": True, "authfile": "/dev/null"})
+    registry = toolkit_registry.Registry(_Module(), "/tmp", credentials)
+    assert registry.digest_at("rnaseq/fastqc", "0.12.1") == digest
+    assert registry.digest_at("rnaseq/fastqc", "9.9.9") is None
+    assert registry.digest_at("rnaseq/missing", "0.12.1") is None

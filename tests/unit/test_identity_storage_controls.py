@@ -89,6 +89,38 @@ def test_a_key_policy_open_to_everyone_fails_kms_02(storage):
     assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["KMS-02"]
 
 
+def statement(storage, sid):
+    return next(st for st in storage["key"]["key_policies"][0]["Statement"] if st["Sid"] == sid)
+
+
+def test_a_key_user_named_by_pattern_fails_kms_02(storage):
+    use = statement(storage, "KeyUseByThePipelineRolesAndAdministrators")
+    use["Condition"] = {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/rnaseq-*"]}}
+    results = storage_controls(storage, STORAGE_BASELINE)
+    assert failed(results) == ["KMS-02"]
+    assert next(r["found"] for r in results if r["id"] == "KMS-02") == (
+        "KeyUseByThePipelineRolesAndAdministrators admits arn:aws:iam::123456789012:role/rnaseq-*")
+
+
+@pytest.mark.parametrize("breakage, words", [
+    # The administrators' old wildcard: kms:Create* covers kms:CreateGrant, for anyone.
+    (lambda st: st["KeyAdministrationByTheKeyAdministratorsOnly"]["Action"].append("kms:Create*"),
+     "KeyAdministrationByTheKeyAdministratorsOnly lets arn:aws:iam::123456789012:user/moto kms:CreateGrant directly"),
+    (lambda st: st["GrantsForAwsResourcesByTheKeyAdministrators"].pop("Condition"),
+     "GrantsForAwsResourcesByTheKeyAdministrators lets arn:aws:iam::123456789012:user/moto kms:CreateGrant directly"),
+    (lambda st: st["UploadsThroughS3ByTheKeyAdministrators"].update(Action="kms:*", Condition={}),
+     "UploadsThroughS3ByTheKeyAdministrators lets arn:aws:iam::123456789012:user/moto kms:Decrypt directly"),
+    (lambda st: st["KeyUseByThePipelineRolesAndAdministrators"]["Condition"]["ArnEquals"]["aws:PrincipalArn"].append(
+        "arn:aws:iam::123456789012:user/moto"),
+     "arn:aws:iam::123456789012:user/moto is among the users of KeyUseByThePipelineRolesAndAdministrators"),
+])
+def test_key_administrators_who_could_use_the_key_fail_kms_03(storage, breakage, words):
+    breakage({st["Sid"]: st for st in storage["key"]["key_policies"][0]["Statement"]})
+    results = storage_controls(storage, STORAGE_BASELINE)
+    assert failed(results) == ["KMS-03"]
+    assert words in next(r["found"] for r in results if r["id"] == "KMS-03")
+
+
 def test_bucket_public_access_acls_and_versioning_are_checked(storage):
     storage["bucket"]["public_access_block"] = {}
     storage["bucket"]["bucket_versioning"] = {"Status": "Suspended"}

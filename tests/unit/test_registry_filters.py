@@ -17,17 +17,19 @@ GOOD = [{"name": "fastqc", "tag": "0.12.1", "source": "docker://quay.io/bioconta
 
 
 def test_the_repository_policy_lets_pipeline_roles_pull_pushers_push_and_denies_the_rest():
-    policy = ecr_repository_policy({"partition": "aws", "account_id": "111122223333", "pull_role_patterns": ["rnaseq-*"],
+    policy = ecr_repository_policy({"partition": "aws", "account_id": "111122223333",
+                                    "pull_role_names": ["rnaseq-batch-instance-role"],
                                     "pusher_arns": ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice"]})
     pull, push, deny = policy["Statement"]
-    assert pull["Condition"]["ArnLike"]["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:role/rnaseq-*"]
+    # Exact ARNs: a role made later under a similar name is denied.
+    assert pull["Condition"]["ArnEquals"]["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:role/rnaseq-batch-instance-role"]
     assert not {"ecr:PutImage", "ecr:InitiateLayerUpload"} & set(pull["Action"])
-    assert push["Condition"]["ArnLike"]["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:user/alice"]
+    assert push["Condition"]["ArnEquals"]["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:user/alice"]
     assert "ecr:PutImage" in push["Action"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
     assert set(deny["Action"]) == set(push["Action"])
-    assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
-        "arn:aws:iam::111122223333:role/rnaseq-*", "arn:aws:iam::111122223333:user/alice"]
+    assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111122223333:role/rnaseq-batch-instance-role", "arn:aws:iam::111122223333:user/alice"]
 
 
 def test_the_lifecycle_expires_untagged_images_then_keeps_the_last_n():

@@ -59,6 +59,16 @@ def test_each_repository_setting_is_checked():
     assert failed(registry_controls(state, RECORDED["baseline"])) == ["ECR-01", "ECR-02", "ECR-03", "ECR-04", "ECR-05"]
 
 
+def test_a_repository_policy_that_names_its_pullers_by_pattern_fails_ecr_05():
+    state = copy.deepcopy(RECORDED["state"])
+    deny = next(st for st in state["repositories"]["rnaseq/star"]["repository_policy"]["Statement"] if st["Effect"] == "Deny")
+    deny["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/rnaseq-*"]}}
+    results = registry_controls(state, RECORDED["baseline"])
+    assert failed(results) == ["ECR-05"]
+    assert next(r["found"] for r in results if r["id"] == "ECR-05") == (
+        "rnaseq/star: names principals by pattern: arn:aws:iam::123456789012:role/rnaseq-*")
+
+
 def test_a_missing_repository_or_image_fails():
     state = copy.deepcopy(RECORDED["state"])
     state["repositories"]["rnaseq/star"] = {"exists": False}

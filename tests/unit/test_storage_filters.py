@@ -47,17 +47,23 @@ def test_the_key_policy_separates_administration_from_use():
     policy = pipeline_key_policy({
         "partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
         "admin_arns": ["arn:aws:iam::111122223333:role/KeyAdmin", "arn:aws:iam::111122223333:role/KeyAdmin"],
-        "user_arn_patterns": ["arn:aws:iam::111122223333:role/rnaseq-*"], "extra_statements": [{"Sid": "Extra"}],
+        "user_arns": ["arn:aws:iam::111122223333:role/rnaseq-batch-job-role"], "extra_statements": [{"Sid": "Extra"}],
         "ebs_role_arns": ["arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"],
     })
-    admin, uploads, use, ebs, grants, logs, extra = policy["Statement"]
+    admin, admin_grants, uploads, volumes, use, ebs, grants, logs, extra = policy["Statement"]
     assert admin["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/KeyAdmin"]}
-    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"} & set(admin["Action"])
+    # Grants only for AWS resources (ECR's, EC2's), never one asked for directly.
+    assert admin_grants["Principal"] == admin["Principal"] and admin_grants["Action"] == "kms:CreateGrant"
+    assert admin_grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     # The administrators may have S3 make data keys for their uploads, and nothing more.
     assert uploads["Principal"] == admin["Principal"] and uploads["Action"] == "kms:GenerateDataKey"
     assert uploads["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    # ...and EC2 the hosts' volume keys.
+    assert volumes["Principal"] == admin["Principal"]
+    assert volumes["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}}
     assert use["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
-    assert use["Condition"] == {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-*"]}}
+    assert use["Condition"] == {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-batch-job-role"]}}
     assert "kms:CreateGrant" not in use["Action"]
     assert ebs["Principal"]["AWS"][0].endswith("/AWSServiceRoleForAutoScaling") and "kms:Decrypt" in ebs["Action"]
     assert grants["Action"] == "kms:CreateGrant" and grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
