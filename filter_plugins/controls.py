@@ -584,7 +584,9 @@ def registry_controls(state, baseline):
     def denies_others(found):
         statements = _listify((found.get("repository_policy") or {}).get("Statement"))
         named = [arn for st in statements if st.get("Effect") == "Deny" and _is_everyone(st.get("Principal"))
-                 and "ecr:BatchGetImage" in _actions(st) for arn in _condition_values(st, "aws:PrincipalArn")]
+                 and "ecr:BatchGetImage" in _actions(st)
+                 for operator in ("ArnNotLike", "ArnNotEquals")
+                 for arn in _listify((st.get("Condition") or {}).get(operator, {}).get("aws:PrincipalArn"))]
         if not named:
             return "no Deny of image access to unnamed principals"
         wildcards = sorted({arn for arn in named if "*" in arn or "?" in arn})
@@ -830,8 +832,7 @@ def batch_controls(state, baseline):
 
 
 def _actions(statement):
-    actions = statement.get("Action", [])
-    return actions if isinstance(actions, list) else [actions]
+    return _listify(statement.get("Action"))
 
 
 def _is_everyone(principal):
@@ -980,22 +981,23 @@ def _key_administrators_using(allows):
     admins = sorted({arn for st in allows if _granted(st, ["kms:PutKeyPolicy"]) for arn in _aws_principals(st) if "*" not in arn})
     problems = []
     for statement in allows:
+        actions = _granted(statement, _KEY_USE)
+        if not actions:
+            continue
         sid = statement.get("Sid", "?")
         principals = _aws_principals(statement)
-        delegated = [p for p in principals if p.endswith(":root")]
-        for action in _granted(statement, _KEY_USE):
-            through = [v for v in _condition_values(statement, "kms:ViaService") if v.split(".")[0] in ("s3", "ec2")]
-            for_resources = [str(v).lower() for v in _condition_values(statement, "kms:GrantIsForAWSResource")] == ["true"]
-            for admin in [a for a in admins if a in principals and not a.endswith(":root")]:
-                if not through and not (action == "kms:CreateGrant" and for_resources):
-                    problems.append(f"{sid} lets {admin} {action} directly")
-            if delegated:
-                users = _condition_values(statement, "aws:PrincipalArn")
-                if not users:
-                    problems.append(f"{sid} delegates {action} to every principal of the account, the administrators included")
-                for admin in admins:
-                    if any(fnmatch.fnmatchcase(admin, u) for u in users):
-                        problems.append(f"{admin} is among the users of {sid}")
+        through = [v for v in _condition_values(statement, "kms:ViaService") if v.split(".")[0] in ("s3", "ec2")]
+        for_resources = [str(v).lower() for v in _condition_values(statement, "kms:GrantIsForAWSResource")] == ["true"]
+        for admin in [a for a in admins if a in principals and not a.endswith(":root")]:
+            problems += [f"{sid} lets {admin} {action} directly" for action in actions
+                         if not through and not (action == "kms:CreateGrant" and for_resources)]
+        if any(p.endswith(":root") for p in principals):
+            users = _condition_values(statement, "aws:PrincipalArn")
+            if not users:
+                problems += [f"{sid} delegates {action} to every principal of the account, the administrators included"
+                             for action in actions]
+            problems += [f"{admin} is among the users of {sid}" for admin in admins
+                         if any(fnmatch.fnmatchcase(admin, u) for u in users)]
     return sorted(set(problems))
 
 
@@ -1017,18 +1019,15 @@ def storage_controls(state, baseline):
         bool(key) and key.get("key_manager") == "CUSTOMER" and key.get("key_state") == "Enabled" and key.get("enable_key_rotation") is True,
     ))
 
-    open_statements = []
-    for document in key.get("key_policies", []):
-        document = json.loads(document) if isinstance(document, str) else document
-        for statement in document.get("Statement", []):
-            if statement.get("Effect") == "Allow" and _is_everyone(statement.get("Principal")) and not statement.get("Condition"):
-                open_statements.append(statement.get("Sid", "?"))
-            if statement.get("Effect") == "Allow" and "kms:Decrypt" in _actions(statement) and not statement.get("Condition") \
-                    and str(statement.get("Principal", {}).get("AWS", "")).endswith(":root"):
-                open_statements.append(f"{statement.get('Sid', '?')} (use delegated to the whole account)")
     policies = [json.loads(d) if isinstance(d, str) else d for d in key.get("key_policies", [])]
     allows = [st for document in policies for st in _listify(document.get("Statement")) if st.get("Effect") == "Allow"]
+    open_statements = []
     for statement in allows:
+        if _is_everyone(statement.get("Principal")) and not statement.get("Condition"):
+            open_statements.append(statement.get("Sid", "?"))
+        if "kms:Decrypt" in _actions(statement) and not statement.get("Condition") \
+                and str(statement.get("Principal", {}).get("AWS", "")).endswith(":root"):
+            open_statements.append(f"{statement.get('Sid', '?')} (use delegated to the whole account)")
         if _grants_key_use(statement):
             named = _aws_principals(statement) + _condition_values(statement, "aws:PrincipalArn")
             wildcards = sorted({arn for arn in named if "*" in arn or "?" in arn})

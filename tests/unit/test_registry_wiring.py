@@ -69,6 +69,16 @@ def test_a_repository_policy_that_names_its_pullers_by_pattern_fails_ecr_05():
         "rnaseq/star: names principals by pattern: arn:aws:iam::123456789012:role/rnaseq-*")
 
 
+def test_a_deny_that_spares_no_one_by_name_fails_ecr_05():
+    # ArnLike in the Deny denies the named principals, and spares everyone else.
+    state = copy.deepcopy(RECORDED["state"])
+    deny = next(st for st in state["repositories"]["rnaseq/star"]["repository_policy"]["Statement"] if st["Effect"] == "Deny")
+    deny["Condition"] = {"ArnLike": deny["Condition"]["ArnNotEquals"]}
+    results = registry_controls(state, RECORDED["baseline"])
+    assert failed(results) == ["ECR-05"]
+    assert next(r["found"] for r in results if r["id"] == "ECR-05") == "rnaseq/star: no Deny of image access to unnamed principals"
+
+
 def test_a_missing_repository_or_image_fails():
     state = copy.deepcopy(RECORDED["state"])
     state["repositories"]["rnaseq/star"] = {"exists": False}
