@@ -110,7 +110,7 @@ NETWORK_CONTROLS = {
         Control("NET-13", "S3 is reached through a gateway endpoint on the private route table", "network", "endpoints",
                 [TRANSMISSION_SECURITY]),
         Control("NET-14", "Each required AWS service has an interface endpoint with private DNS in every private subnet",
-                "network", "endpoints", [TRANSMISSION_SECURITY], ["AWS FSBP EC2.10"]),
+                "network", "endpoints", [TRANSMISSION_SECURITY]),
         Control("NET-15", "The endpoints' policies admit this account's principals and refuse other accounts'; through S3, "
                 "they refuse other accounts' buckets, except reads of the named AWS-owned ones", "network", "endpoints",
                 [TRANSMISSION_SECURITY, ACCESS_CONTROL],
@@ -489,13 +489,13 @@ IDENTITY_CONTROLS = {
     c.id: c
     for c in [
         Control("IAM-01", "The administrators' group has the administrator policy attached, and nothing else", "identity", "policy",
-                [ACCESS_MANAGEMENT], ["CIS AWS 1.15"]),
+                [ACCESS_MANAGEMENT], ["CIS AWS 1.14"]),
         Control("IAM-02", "The administrator policy allows no wildcard or IAM action and nothing without MFA", "identity", "policy",
-                [AUTHENTICATION, ACCESS_MANAGEMENT], ["CIS AWS 1.16", "AWS FSBP IAM.1"]),
+                [AUTHENTICATION, ACCESS_MANAGEMENT], ["CIS AWS 1.15", "AWS FSBP IAM.1"]),
         Control("IAM-03", "The administrators are the group's members, with no active access key and MFA for any console password",
-                "identity", "administrators", [ACCESS_MANAGEMENT, AUTHENTICATION], ["CIS AWS 1.10", "CIS AWS 1.11", "AWS FSBP IAM.5"]),
+                "identity", "administrators", [ACCESS_MANAGEMENT, AUTHENTICATION], ["CIS AWS 1.9", "CIS AWS 1.10", "AWS FSBP IAM.5"]),
         Control("IAM-04", "The account password policy asks for 14+ characters of four classes, remembers 24, expires within 90 days",
-                "identity", "password_policy", [PASSWORD_MANAGEMENT], ["CIS AWS 1.8", "CIS AWS 1.9", "AWS FSBP IAM.7"]),
+                "identity", "password_policy", [PASSWORD_MANAGEMENT], ["CIS AWS 1.7", "CIS AWS 1.8", "AWS FSBP IAM.7"]),
     ]
 }
 
@@ -523,14 +523,16 @@ STORAGE_CONTROLS = {
                 [TRANSMISSION_SECURITY], ["CIS AWS 2.1.1", "AWS FSBP S3.5"]),
         Control("S3-06", "The data bucket's policy denies uploads that ask for other encryption than the pipeline key", "storage",
                 "bucket_policy", [ENCRYPTION]),
-        Control("S3-07", "Where required, the data bucket admits data access only from the production VPC", "storage",
+        Control("S3-07", "Where required, the data bucket admits data access only from the production VPC, exempting "
+                "only principals it names exactly", "storage",
                 "bucket_policy", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
         Control("S3-08", "The data bucket's access is logged to the access log bucket", "storage", "access_logging",
                 [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
         Control("S3-09", "The access log bucket blocks public access, is versioned, encrypted and TLS only", "storage",
-                "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.5", "AWS FSBP S3.8"],
+                "access_logging", [AUDIT_CONTROLS, INTEGRITY], ["CIS AWS 2.1.1", "CIS AWS 2.1.4", "AWS FSBP S3.5", "AWS FSBP S3.8"],
                 note="The access log bucket does not log its own access: its logs would be delivered into itself, "
-                "each delivery making another log to deliver. Object reads of it are not recorded."),
+                "each delivery making another log to deliver. The trail records its object reads and deletions instead "
+                "(AUD-14)."),
         Control("S3-10", "The data bucket archives raw data and expires noncurrent versions by lifecycle rules", "storage",
                 "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"],
                 note="Lifecycle expiry is disposal, not a backup: no control yet covers a data backup plan "
@@ -626,7 +628,7 @@ BATCH_CONTROLS = {
         Control("BAT-05", "The jobs' log group is encrypted with the pipeline key and keeps its logs long enough", "batch",
                 "logs", [AUDIT_CONTROLS, ENCRYPTION]),
         Control("BAT-06", "Containers cannot reach the instance role: the launch template requires IMDSv2 with a hop limit "
-                "of 1", "batch", "launch_template", [ACCESS_CONTROL], ["AWS FSBP EC2.170"]),
+                "of 1", "batch", "launch_template", [ACCESS_CONTROL], ["CIS AWS 5.6", "AWS FSBP EC2.170"]),
         Control("BAT-07", "Batch and ECS may assume the service, job and head roles only on behalf of this account's own "
                 "resources in this region (aws:SourceAccount and aws:SourceArn)", "batch", "iam", [ACCESS_CONTROL],
                 note="The instance role trusts EC2 and the Spot Fleet role trusts Spot Fleet with no condition: neither "
@@ -1095,11 +1097,17 @@ def storage_controls(state, baseline):
     vpc_id = state.get("vpc_id")
     vpc_only = [s for s in policy.get("Statement", []) if s.get("Effect") == "Deny" and "s3:GetObject" in _actions(s)
                 and vpc_id and vpc_id in (s.get("Condition", {}).get("StringNotEquals", {}).get("aws:SourceVpc") or [])]
+    # The fence's exemptions must name principals exactly.
+    patterns = [f"{operator} {arn}" for s in vpc_only for operator, values in (s.get("Condition") or {}).items()
+                if operator.startswith("Arn") for arn in _listify(values.get("aws:PrincipalArn"))
+                if operator in ("ArnLike", "ArnNotLike") or any(ch in arn for ch in "*?")]
     restrict = baseline.get("restrict_to_vpc", False)
+    found = ("present" if vpc_only else "missing") + (f"; exempts by pattern {', '.join(patterns)}" if patterns else "")
     results.append(c["S3-07"].result(
-        name, f"Deny data access not from {vpc_id or 'the production VPC'}" if restrict else "not required in this environment",
-        ("present" if vpc_only else "missing") if restrict else "not evaluated",
-        bool(vpc_only) or not restrict,
+        name, f"Deny data access not from {vpc_id or 'the production VPC'}, exempting only exact principals"
+        if restrict else "not required in this environment",
+        found if restrict else "not evaluated",
+        (bool(vpc_only) and not patterns) or not restrict,
     ))
 
     target = f"{baseline['log_bucket']}/{baseline['log_prefix']}"
@@ -1135,32 +1143,80 @@ AUDIT_PHASE_CONTROLS = {
     c.id: c
     for c in [
         Control("AUD-01", "One multi-region trail records global service events, with log file validation",
-                "audit", "cloudtrail", [AUDIT_CONTROLS, INTEGRITY], ["CIS 3.1", "CIS 3.2", "AWS FSBP CloudTrail.1"]),
-        Control("AUD-02", "The trail is logging", "audit", "cloudtrail", [AUDIT_CONTROLS], ["CIS 3.1"]),
+                "audit", "trail", [AUDIT_CONTROLS, INTEGRITY], ["CIS AWS 3.1", "CIS AWS 3.2", "AWS FSBP CloudTrail.1", "AWS FSBP CloudTrail.4"]),
+        Control("AUD-02", "The trail is logging", "audit", "trail", [AUDIT_CONTROLS], ["CIS AWS 3.1"]),
         Control("AUD-03", "The trail is encrypted with the audit key and delivers to its CloudWatch log group",
-                "audit", "cloudtrail", [AUDIT_CONTROLS, ENCRYPTION], ["CIS 3.4", "CIS 3.7", "AWS FSBP CloudTrail.2"]),
-        Control("AUD-04", "The audit key exists, is enabled and rotates", "audit", "key", [ENCRYPTION], ["CIS 3.8"]),
+                "audit", "trail", [AUDIT_CONTROLS, ENCRYPTION], ["CIS AWS 3.5", "AWS FSBP CloudTrail.2", "AWS FSBP CloudTrail.5"]),
+        Control("AUD-04", "The audit key exists, is enabled and rotates", "audit", "key", [ENCRYPTION], ["CIS AWS 3.6", "AWS FSBP KMS.4"]),
         Control("AUD-05", "The audit log bucket blocks public access, keeps versions and refuses plain HTTP",
-                "audit", "log_bucket", [AUDIT_CONTROLS, INTEGRITY, TRANSMISSION_SECURITY], ["CIS 3.3", "AWS FSBP S3.5"]),
+                "audit", "log_bucket", [AUDIT_CONTROLS, INTEGRITY, TRANSMISSION_SECURITY], ["CIS AWS 2.1.1", "CIS AWS 2.1.4", "AWS FSBP S3.5", "AWS FSBP S3.8"]),
         Control("AUD-06", "The audit log groups are encrypted with the audit key and kept for the retention period",
                 "audit", "log_groups", [AUDIT_CONTROLS, ENCRYPTION], ["AWS FSBP CloudWatch.16"]),
         Control("AUD-07", "Every CIS monitoring alarm exists and notifies the security topic", "audit", "alarms",
-                [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS 4.1-4.15"]),
+                [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS AWS 4.1-4.14"]),
         Control("AUD-08", "AWS Config records every supported resource, global ones included, into the audit log bucket",
-                "audit", "config", [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS 3.5", "AWS FSBP Config.1"]),
+                "audit", "config", [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS AWS 3.3", "AWS FSBP Config.1"]),
         Control("AUD-09", "GuardDuty is enabled, with S3 protection", "audit", "detection",
                 [MALICIOUS_SOFTWARE, RISK_MANAGEMENT], ["AWS FSBP GuardDuty.1"]),
         Control("AUD-10", "Every toolkit VPC logs all its traffic to the flow log group", "audit", "flow_logs",
-                [AUDIT_CONTROLS], ["CIS 3.9", "AWS FSBP EC2.6"]),
+                [AUDIT_CONTROLS], ["CIS AWS 3.7", "AWS FSBP EC2.6"]),
         Control("AUD-11", "Access to the audit log bucket is logged to the access log bucket", "audit", "log_bucket",
-                [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
+                [AUDIT_CONTROLS], ["CIS AWS 3.4", "AWS FSBP S3.9"]),
         Control("AUD-12", "VPC Flow Logs may assume its delivery role only on behalf of this account's flow logs in this "
                 "region (aws:SourceAccount and aws:SourceArn)", "audit", "log_groups", [ACCESS_CONTROL, AUDIT_CONTROLS],
                 note="The role CloudTrail delivers to CloudWatch Logs with trusts CloudTrail with no condition: CloudTrail's "
                      "guide says confused-deputy prevention does not apply to that role, which supports neither "
                      "aws:SourceArn nor aws:SourceAccount."),
+        Control("AUD-13", "The audit log bucket is write-once: S3 Object Lock keeps every new log file for at least the "
+                "retention period, in the inventory's mode or compliance mode", "audit", "log_bucket",
+                [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.15"],
+                note="Object Lock's default retention applies to log files written after it was set; files already in "
+                     "the bucket keep the retention they had."),
+        Control("AUD-14", "The trail records object-level reads and writes in every toolkit bucket: every event in the "
+                "data bucket, and reads and deletions in the access log and audit log buckets", "audit", "trail",
+                [AUDIT_CONTROLS], ["CIS AWS 3.8", "CIS AWS 3.9", "AWS FSBP S3.22", "AWS FSBP S3.23"],
+                note="Uploads into the two log buckets are not recorded: they are the services' own log deliveries, and "
+                     "recording them would feed each delivery back into the trail without end. The trail's log file "
+                     "validation and the audit log bucket's Object Lock guard those files instead."),
     ]
 }
+
+# What AUD-14 asks of the trail: per bucket role, the object events it must record
+# (event name, read only).
+DATA_EVENT_PROBES = {
+    "data": [("GetObject", True), ("PutObject", False), ("DeleteObject", False)],
+    "log": [("GetObject", True), ("DeleteObject", False)],
+}
+
+
+def _field_matches(field, value):
+    """An advanced field selector on a value: any including operator matches, and no excluding one."""
+    including = {"Equals": lambda v: value == v, "StartsWith": value.startswith, "EndsWith": value.endswith}
+    excluding = {"NotEquals": lambda v: value == v, "NotStartsWith": value.startswith, "NotEndsWith": value.endswith}
+    given = [op for op in including if field.get(op)]
+    if given and not any(including[op](v) for op in given for v in field[op]):
+        return False
+    return not any(excluding[op](v) for op in excluding for v in field.get(op) or [])
+
+
+def records_data_event(selectors, object_arn, event_name, read_only):
+    """Whether a trail with these event selectors (get_event_selectors' answer) records
+    an S3 object event on object_arn."""
+    event = {"eventCategory": "Data", "resources.type": "AWS::S3::Object", "resources.ARN": object_arn,
+             "eventName": event_name, "readOnly": "true" if read_only else "false"}
+    for selector in selectors.get("AdvancedEventSelectors") or []:
+        fields = selector.get("FieldSelectors") or []
+        if fields and all(f.get("Field") in event and _field_matches(f, event[f["Field"]]) for f in fields):
+            return True
+    for selector in selectors.get("EventSelectors") or []:
+        kind = selector.get("ReadWriteType", "All")
+        if kind != "All" and (kind == "ReadOnly") != read_only:
+            continue
+        for resource in selector.get("DataResources") or []:
+            if resource.get("Type") == "AWS::S3::Object" and any(
+                    object_arn.startswith(v) for v in resource.get("Values") or []):
+                return True
+    return False
 
 
 def audit_controls(state, baseline):
@@ -1263,6 +1319,24 @@ def audit_controls(state, baseline):
     results.append(c["AUD-11"].result(baseline["log_bucket"], f"access logs to {target}", logs_to or "logging off",
                                       logs_to == target))
     results.append(_trusted_roles_result(c["AUD-12"], state.get("roles"), baseline))
+
+    lock = (services.get("object_lock") or {}).get(baseline["log_bucket"]) or {}
+    mode_ok = lock.get("mode") in (baseline["lock_mode"], "COMPLIANCE")
+    results.append(c["AUD-13"].result(
+        baseline["log_bucket"], f"Object Lock, {baseline['lock_mode']} mode, at least {baseline['lock_days']} days",
+        f"Object Lock, {lock.get('mode')} mode, {lock.get('days')} days" if lock else "no Object Lock",
+        bool(lock) and mode_ok and int(lock.get("days") or 0) >= int(baseline["lock_days"]),
+    ))
+
+    selectors = services.get("event_selectors") or {}
+    partition = baseline.get("partition", "aws")
+    buckets = [(baseline["data_bucket"], "data"), (baseline["access_log_bucket"], "log"), (baseline["log_bucket"], "log")]
+    unrecorded = [f"{event} in {bucket}" for bucket, role in buckets for event, read_only in DATA_EVENT_PROBES[role]
+                  if not records_data_event(selectors, f"arn:{partition}:s3:::{bucket}/any-object", event, read_only)]
+    results.append(c["AUD-14"].result(
+        name, "; ".join(f"{bucket}: {', '.join(e for e, _ in DATA_EVENT_PROBES[role])}" for bucket, role in buckets),
+        f"not recorded: {', '.join(unrecorded)}" if unrecorded else "all recorded", not unrecorded,
+    ))
     return results
 
 
@@ -1285,15 +1359,20 @@ ACCESS_PHASE_CONTROLS = {
         Control("ACC-02", "One active peering connects the management VPC and production, and nothing else peers with it",
                 "access", "peering", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
         Control("ACC-03", "The management routes reach only production's private subnets and, by default, the internet gateway",
-                "access", "peering", [TRANSMISSION_SECURITY]),
+                "access", "peering", [TRANSMISSION_SECURITY], ["CIS AWS 5.5"]),
         Control("ACC-04", "The bastion admits SSH only from the administrators' ranges", "access", "security_groups",
-                [ACCESS_CONTROL, AUTHENTICATION], ["CIS 5.2", "AWS FSBP EC2.13"]),
+                [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2", "AWS FSBP EC2.13"]),
         Control("ACC-05", "The VPN host admits OpenVPN only from its allowed ranges and SSH only from the bastion",
-                "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS 5.2"]),
+                "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2"]),
         Control("ACC-06", "The bastion and the VPN host run, require IMDSv2 and carry the Session Manager profile",
-                "access", "instances", [ACCESS_CONTROL], ["AWS FSBP EC2.8"]),
+                "access", "instances", [ACCESS_CONTROL], ["CIS AWS 5.6", "AWS FSBP EC2.8"]),
     ]
 }
+
+
+# Every control verify checks, in the order of the phases.
+CATALOGUE = {**NETWORK_CONTROLS, **IDENTITY_CONTROLS, **STORAGE_CONTROLS, **AUDIT_PHASE_CONTROLS, **REGISTRY_CONTROLS,
+             **BATCH_CONTROLS, **ACCESS_PHASE_CONTROLS}
 
 
 def access_controls(state, baseline):

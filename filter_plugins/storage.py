@@ -240,7 +240,8 @@ def data_bucket_policy(scope):
         condition = {"StringNotEquals": {"aws:SourceVpc": vpcs}}
         bypass = sorted(set(scope.get("bypass_principal_arns") or []))
         if bypass:
-            condition["ArnNotLike"] = {"aws:PrincipalArn": bypass}
+            # Exact ARNs: a pattern would exempt any role that comes to match it.
+            condition["ArnNotEquals"] = {"aws:PrincipalArn": bypass}
         statements.append(
             {
                 "Sid": "DenyDataAccessFromOutsideTheVpc",

@@ -7,16 +7,25 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: audit_services_info
-short_description: Read the region's AWS Config recording, GuardDuty detector and VPC flow logs
+short_description: Read AWS Config, GuardDuty, VPC flow logs, a trail's event selectors and buckets' Object Lock
 description:
   - The read side of the audit phase's account services that amazon.aws has no info module for,
     in one task, for C(playbooks/verify.yml).
   - Returns the configuration recorders with their status and delivery channels, the GuardDuty
-    detectors with their status and S3 protection, and the flow logs of the given VPCs.
+    detectors with their status and S3 protection, the flow logs of the given VPCs, the given trail's
+    event selectors, and the given buckets' S3 Object Lock configuration.
   - Read-only; safe in check mode.
 options:
   vpc_ids:
     description: The VPCs whose flow logs to return.
+    type: list
+    elements: str
+    default: []
+  trail:
+    description: The trail whose event selectors to return.
+    type: str
+  object_lock_buckets:
+    description: The buckets whose S3 Object Lock configuration to return.
     type: list
     elements: str
     default: []
@@ -60,6 +69,16 @@ flow_logs:
   type: list
   elements: dict
   sample: [{flow_log_id: fl-0abc, resource_id: vpc-0abc, traffic_type: ALL, log_group_name: /aws/vpc/flow-logs, status: ACTIVE}]
+event_selectors:
+  description: The trail's basic and advanced event selectors, as CloudTrail gives them; empty lists without O(trail).
+  returned: always
+  type: dict
+  sample: {EventSelectors: [], AdvancedEventSelectors: [{Name: Management events, FieldSelectors: []}]}
+object_lock:
+  description: Per bucket, its default Object Lock retention (C(mode), C(days)), or an empty dict when it has no Object Lock.
+  returned: always
+  type: dict
+  sample: {example-audit-logs: {mode: GOVERNANCE, days: 2190}}
 """
 
 try:
@@ -70,6 +89,9 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_s3 import read_object_lock
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -130,9 +152,34 @@ def flow_logs(ec2, vpc_ids):
     ]
 
 
+def event_selectors(cloudtrail, trail):
+    none = {"EventSelectors": [], "AdvancedEventSelectors": []}
+    if not trail:
+        return none
+    try:
+        found = RETRY(cloudtrail.get_event_selectors)(TrailName=trail)
+    except is_boto3_error_code("TrailNotFoundException"):
+        return none
+    return {"EventSelectors": found.get("EventSelectors") or [], "AdvancedEventSelectors": found.get("AdvancedEventSelectors") or []}
+
+
+def object_lock(s3, buckets):
+    result = {}
+    for name in buckets:
+        try:
+            result[name] = read_object_lock(s3, name)
+        except is_boto3_error_code("NoSuchBucket"):
+            result[name] = {}
+    return result
+
+
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(vpc_ids=dict(type="list", elements="str", default=[])),
+        argument_spec=dict(
+            vpc_ids=dict(type="list", elements="str", default=[]),
+            trail=dict(type="str"),
+            object_lock_buckets=dict(type="list", elements="str", default=[]),
+        ),
         supports_check_mode=True,
     )
     result = {}
@@ -148,6 +195,14 @@ def main():
         result["flow_logs"] = flow_logs(module.client("ec2"), module.params["vpc_ids"])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to read the VPCs' flow logs")
+    try:
+        result["event_selectors"] = event_selectors(module.client("cloudtrail"), module.params["trail"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the trail's event selectors")
+    try:
+        result["object_lock"] = object_lock(module.client("s3"), module.params["object_lock_buckets"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the buckets' Object Lock configuration")
     module.exit_json(changed=False, **result)
 
 

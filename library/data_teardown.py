@@ -18,6 +18,10 @@ description:
   - Every existing resource must carry all of O(tags); otherwise nothing at all is deleted and the module
     names each resource that does not. A resource that does not exist, or a key already pending deletion,
     is skipped, so an interrupted run can be run again.
+  - A bucket under S3 Object Lock that holds object versions is deleted only when S3 allows it. In
+    governance mode, only with O(bypass_governance_retention) (which needs C(s3:BypassGovernanceRetention));
+    in compliance mode, never before each version's retention ends. Otherwise nothing at all is deleted
+    and the module says why.
   - Supports check mode, reporting what it would delete.
   - Why not M(amazon.aws.s3_bucket), M(amazon.aws.cloudtrail) and M(amazon.aws.kms_key) with C(state=absent) -
     they take one resource per task, check no ownership, and C(s3_bucket) cannot remove a bucket whose
@@ -51,6 +55,12 @@ options:
     description: Tags every resource to delete must carry (the environment's ownership tags).
     type: dict
     required: true
+  bypass_governance_retention:
+    description:
+      - Delete object versions that S3 Object Lock retains in governance mode, before their retention ends.
+        Without it, a governance-locked bucket that holds versions stops the whole teardown.
+    type: bool
+    default: false
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -92,6 +102,7 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_s3 import read_object_lock
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -124,6 +135,25 @@ def find_buckets(s3, names):
         except is_boto3_error_code("NoSuchTagSet"):
             found[name] = {}
     return found
+
+
+def locked(s3, buckets, bypass):
+    """A line per bucket whose object versions Object Lock keeps from this teardown."""
+    problems = []
+    for name in buckets:
+        lock = read_object_lock(s3, name)
+        if not lock:
+            continue
+        page = RETRY(s3.list_object_versions)(Bucket=name, MaxKeys=1)
+        if not (page.get("Versions") or page.get("DeleteMarkers")):
+            continue
+        if lock["mode"] == "COMPLIANCE":
+            problems.append(f"Bucket {name} is under Object Lock in compliance mode: no one can delete its object versions "
+                            "before their retention ends, so keep it (run the teardown without teardown_delete_data)")
+        elif not bypass:
+            problems.append(f"Bucket {name} is under Object Lock in governance mode: its object versions go only with "
+                            "-e teardown_bypass_governance_retention=true (and s3:BypassGovernanceRetention)")
+    return problems
 
 
 def find_log_groups(logs, names):
@@ -169,7 +199,7 @@ def not_owned(kind, found, tags):
     ]
 
 
-def empty_and_delete_bucket(s3, name):
+def empty_and_delete_bucket(s3, name, bypass=False):
     """Removes the policy, every object version and delete marker, then the bucket; returns the count."""
     RETRY(s3.delete_bucket_policy)(Bucket=name)
     count = 0
@@ -178,16 +208,17 @@ def empty_and_delete_bucket(s3, name):
         for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
             batch.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
             if len(batch) == DELETE_BATCH:
-                count += delete_batch(s3, name, batch)
+                count += delete_batch(s3, name, batch, bypass)
                 batch = []
     if batch:
-        count += delete_batch(s3, name, batch)
+        count += delete_batch(s3, name, batch, bypass)
     RETRY(s3.delete_bucket)(Bucket=name)
     return count
 
 
-def delete_batch(s3, name, batch):
-    errors = RETRY(s3.delete_objects)(Bucket=name, Delete={"Objects": batch, "Quiet": True}).get("Errors", [])
+def delete_batch(s3, name, batch, bypass=False):
+    extra = {"BypassGovernanceRetention": True} if bypass else {}
+    errors = RETRY(s3.delete_objects)(Bucket=name, Delete={"Objects": batch, "Quiet": True}, **extra).get("Errors", [])
     if errors:
         first = errors[0]
         raise RuntimeError(f"{len(errors)} objects in {name} could not be deleted, {first['Key']}: {first['Code']} {first['Message']}")
@@ -210,6 +241,7 @@ def main():
             keys=dict(type="list", elements="str", default=[], no_log=False),
             key_pending_window_days=dict(type="int", default=30),
             tags=dict(type="dict", required=True),
+            bypass_governance_retention=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -226,12 +258,13 @@ def main():
         log_groups = find_log_groups(logs, params["log_groups"])
         keys = find_keys(kms, params["keys"])
         channels = find_delivery_channels(config, list(buckets))
+        lock_problems = locked(s3, buckets, params["bypass_governance_retention"])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to read the data to delete")
 
     problems = (not_owned("Trail", trails, params["tags"]) + not_owned("Bucket", buckets, params["tags"])
                 + not_owned("Log group", log_groups, params["tags"])
-                + not_owned("Key", {name: key[1] for name, key in keys.items()}, params["tags"]))
+                + not_owned("Key", {name: key[1] for name, key in keys.items()}, params["tags"]) + lock_problems)
     if problems:
         module.fail_json(msg="Nothing was deleted: " + " | ".join(problems))
 
@@ -251,7 +284,7 @@ def main():
             stop_delivery(config, channels)
         for name in buckets:
             step = f"the bucket {name}"
-            deleted["buckets"][name] = empty_and_delete_bucket(s3, name)
+            deleted["buckets"][name] = empty_and_delete_bucket(s3, name, params["bypass_governance_retention"])
         step = "the log groups"
         for name in log_groups:
             RETRY(logs.delete_log_group)(logGroupName=name)

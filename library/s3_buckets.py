@@ -10,8 +10,8 @@ module: s3_buckets
 short_description: Create S3 buckets and set their security settings exactly, in check mode too
 description:
   - For each bucket of a list, creates it when missing and makes each declared setting exactly what is
-    declared (versioning, default encryption, public access block, object ownership, tags, policy, server
-    access logging, lifecycle rules). A setting left out is left alone.
+    declared (versioning, Object Lock's default retention, default encryption, public access block, object
+    ownership, tags, policy, server access logging, lifecycle rules). A setting left out is left alone.
   - One read per declared setting and a write only where it differs, so N buckets cost one task and a
     converged bucket costs as many reads as settings asked about.
   - Check mode reports what would be created or changed without writing; with C(--diff) it shows the
@@ -34,6 +34,13 @@ options:
       versioning:
         description: Versioning on (V(true)) or suspended (V(false)).
         type: bool
+      object_lock:
+        description:
+          - S3 Object Lock with a default retention, as C(mode) (V(GOVERNANCE) or V(COMPLIANCE)) and C(days).
+            Every object version written afterwards is kept, unchanged, for that many days. S3 turns Object
+            Lock on for an existing bucket too, provided it is versioned; it cannot be turned off, so an
+            empty dict is an error on a bucket that has it.
+        type: dict
       encryption:
         description:
           - Default encryption, as C(algorithm) (V(aws:kms) or V(AES256)), C(kms_key_id) (the key's ARN) and
@@ -123,6 +130,7 @@ from ansible.module_utils.toolkit_s3 import NO_PUBLIC_ACCESS_BLOCK
 from ansible.module_utils.toolkit_s3 import PUBLIC_ACCESS_BLOCK_KEYS
 from ansible.module_utils.toolkit_s3 import public_access_block_configuration
 from ansible.module_utils.toolkit_s3 import public_access_block_options
+from ansible.module_utils.toolkit_s3 import read_object_lock
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -167,6 +175,37 @@ def _read_versioning(s3, name):
 
 def _write_versioning(s3, name, wanted):
     RETRY(s3.put_bucket_versioning)(Bucket=name, VersioningConfiguration={"Status": "Enabled" if wanted else "Suspended"})
+
+
+class ObjectLockError(Exception):
+    """An Object Lock declaration S3 would refuse, or could not undo."""
+
+
+def _normal_object_lock(wanted):
+    if not wanted:
+        return {}
+    mode, days = str(wanted.get("mode", "")).upper(), wanted.get("days")
+    if isinstance(days, str) and days.isdigit():
+        days = int(days)
+    if mode not in ("GOVERNANCE", "COMPLIANCE") or not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ObjectLockError(f"object_lock needs mode GOVERNANCE or COMPLIANCE and a whole number of days from 1, not {wanted}")
+    return {"mode": mode, "days": days}
+
+
+def _object_lock_differs(current, wanted):
+    if current and not wanted:
+        raise ObjectLockError("The bucket has Object Lock, which S3 cannot turn off: declare its mode and days")
+    return current != wanted
+
+
+def _write_object_lock(s3, name, wanted):
+    RETRY(s3.put_object_lock_configuration)(
+        Bucket=name,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": wanted["mode"], "Days": wanted["days"]}},
+        },
+    )
 
 
 def _normal_encryption(wanted):
@@ -288,6 +327,8 @@ SETTINGS = {
     ),
     "encryption": Setting(_read_encryption, _write_encryption, normal=_normal_encryption),
     "versioning": Setting(_read_versioning, _write_versioning),
+    # After versioning, which Object Lock needs.
+    "object_lock": Setting(read_object_lock, _write_object_lock, differs=_object_lock_differs, normal=_normal_object_lock),
     "tags": Setting(_read_tags, _write_tags, normal=lambda wanted: {str(k): str(v) for k, v in wanted.items()}),
     "policy": Setting(
         _read_policy,
@@ -376,6 +417,7 @@ def main():
             options=dict(
                 name=dict(type="str", required=True),
                 versioning=dict(type="bool"),
+                object_lock=dict(type="dict"),
                 encryption=dict(type="dict"),
                 public_access_block=dict(type="dict"),
                 object_ownership=dict(type="str", choices=["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]),
@@ -390,10 +432,19 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     s3 = module.client("s3")
 
+    # Every declaration is checked before the first bucket is touched.
+    for bucket in module.params["buckets"]:
+        try:
+            _normal_object_lock(bucket.get("object_lock"))
+        except ObjectLockError as e:
+            module.fail_json(msg=f"Bucket {bucket['name']}: {e}")
+
     results, before, after = [], {}, {}
     for bucket in module.params["buckets"]:
         try:
             result, was, will = converge(module, s3, bucket)
+        except ObjectLockError as e:
+            module.fail_json(msg=f"Bucket {bucket['name']}: {e}")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to configure bucket {bucket['name']}")
         results.append(result)

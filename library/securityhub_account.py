@@ -11,7 +11,7 @@ short_description: Turn on Security Hub and the security standards the account o
 description:
   - Enables Security Hub in the region (without its default standards) and subscribes to each standard in
     O(standards), matched by the standard's ARN ending (such as V(standards/aws-foundational-security-best-practices/v/1.0.0)
-    or V(standards/cis-aws-foundations-benchmark/v/1.4.0)). A standard the account does not offer is
+    or V(standards/cis-aws-foundations-benchmark/v/3.0.0)). A standard the account does not offer is
     reported in RV(unavailable), not failed.
   - Never disables Security Hub or unsubscribes a standard.
   - Supports check mode.
@@ -37,7 +37,7 @@ EXAMPLES = r"""
   securityhub_account:
     standards:
       - standards/aws-foundational-security-best-practices/v/1.0.0
-      - standards/cis-aws-foundations-benchmark/v/1.4.0
+      - standards/cis-aws-foundations-benchmark/v/3.0.0
 """
 
 RETURN = r"""

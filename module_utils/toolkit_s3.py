@@ -32,3 +32,19 @@ def read_account_public_access_block(s3control, account_id):
     except is_boto3_error_code(NO_PUBLIC_ACCESS_BLOCK[0]):
         found = {}
     return public_access_block_options(found)
+
+
+def read_object_lock(s3, name):
+    """The bucket's default Object Lock retention as {mode, days}, or {} when it has no Object Lock.
+
+    S3 states a retention in days or in years; it is given here in days.
+    """
+    try:
+        found = RETRY(s3.get_object_lock_configuration)(Bucket=name)["ObjectLockConfiguration"]
+    except is_boto3_error_code("ObjectLockConfigurationNotFoundError"):
+        return {}
+    if found.get("ObjectLockEnabled") != "Enabled":
+        return {}
+    retention = (found.get("Rule") or {}).get("DefaultRetention") or {}
+    days = retention.get("Days") or (retention["Years"] * 365 if retention.get("Years") else None)
+    return {"mode": retention.get("Mode"), "days": days}

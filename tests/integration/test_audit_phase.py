@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from controls import records_data_event
 from support.api_calls import writes
 from support.cloud import run_playbook
 from support.refusals import assert_refused
@@ -33,9 +34,17 @@ def test_the_trail_logs_everywhere_with_validation_kms_cloudwatch_logs_and_data_
     assert trail["CloudWatchLogsLogGroupArn"].endswith(f":log-group:{TRAIL_GROUP}:*")
     assert trail["S3BucketName"] == "rnaseq-hipaa-data-bucket-audit-logs"
     assert cloudtrail.get_trail_status(Name=trail["Name"])["IsLogging"] is True
-    (selector,) = cloudtrail.get_event_selectors(TrailName=trail["Name"])["EventSelectors"]
-    assert selector["IncludeManagementEvents"] and selector["ReadWriteType"] == "All"
-    assert selector["DataResources"] == [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::rnaseq-hipaa-data-bucket/"]}]
+    selectors = cloudtrail.get_event_selectors(TrailName=trail["Name"])
+    assert not selectors.get("EventSelectors")
+    bucket = "arn:aws:s3:::rnaseq-hipaa-data-bucket"
+    # Every toolkit bucket's object events; in the log buckets all but the services' uploads.
+    for arn, events in ((f"{bucket}/raw-data/x.fastq", ("GetObject", "PutObject", "DeleteObject")),
+                        (f"{bucket}-access-logs/s3-access/x", ("GetObject", "DeleteObject")),
+                        (f"{bucket}-audit-logs/cloudtrail/x.json.gz", ("GetObject", "DeleteObject"))):
+        for event in events:
+            assert records_data_event(selectors, arn, event, event == "GetObject"), (arn, event)
+    assert not records_data_event(selectors, f"{bucket}-audit-logs/cloudtrail/x.json.gz", "PutObject", False)
+    assert records_data_event(selectors, "arn:aws:s3:::elsewhere/x", "Invoke", False) is False
     key_policy = json.loads(local_cloud.client("kms").get_key_policy(KeyId=audit_key_arn(local_cloud), PolicyName="default")["Policy"])
     assert {"CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsForThisAccountsLogGroups"} <= {s["Sid"] for s in key_policy["Statement"]}
 
@@ -49,6 +58,11 @@ def test_the_log_bucket_is_private_versioned_tls_only_and_admits_only_cloudtrail
     allowed = {s["Principal"]["Service"] for s in policy["Statement"] if s["Effect"] == "Allow"}
     assert allowed == {"cloudtrail.amazonaws.com", "config.amazonaws.com"}
     assert any(s["Sid"] == "DenyInsecureTransport" for s in policy["Statement"])
+
+    # Write-once: every log file kept six years, in governance mode by default.
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert {k: lock["Rule"]["DefaultRetention"][k] for k in ("Mode", "Days")} == {"Mode": "GOVERNANCE", "Days": 2190}
 
 
 def test_the_log_groups_are_encrypted_and_kept_a_year(local_cloud, converged):

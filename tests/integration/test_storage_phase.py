@@ -155,5 +155,5 @@ def test_production_restricts_data_access_to_the_vpc_except_named_admin_roles(lo
     statements = {s["Sid"]: s for s in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]}
     vpc_only = statements["DenyDataAccessFromOutsideTheVpc"]
     assert vpc_only["Condition"]["StringNotEquals"] == {"aws:SourceVpc": [vpc_id]}
-    assert vpc_only["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [role["Role"]["Arn"]]}
+    assert vpc_only["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [role["Role"]["Arn"]]}
     assert "s3:GetObject" in vpc_only["Action"] and "s3:ListBucket" not in vpc_only["Action"]

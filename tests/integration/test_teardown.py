@@ -68,7 +68,24 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     assert writes(calls) == []
     assert buckets <= {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
 
-    data = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars=delete_data)
+    # A log file in the audit log bucket, as CloudTrail delivers one (its
+    # policy, which admits only CloudTrail and Config over TLS, set aside):
+    # Object Lock keeps it, so the data step refuses, deleting nothing, until
+    # told to bypass the governance-mode retention.
+    s3 = local_cloud.client("s3")
+    s3.delete_bucket_policy(Bucket="rnaseq-hipaa-data-bucket-audit-logs")
+    s3.put_object(Bucket="rnaseq-hipaa-data-bucket-audit-logs", Key="cloudtrail/AWSLogs/log.json.gz", Body=b"{}",
+                  ChecksumAlgorithm="SHA256")
+    with local_cloud.recording() as calls:
+        locked = run_playbook(local_cloud, "playbooks/teardown.yml", extra_vars=delete_data, json_output=False)
+    assert locked.returncode != 0
+    assert ("rnaseq-hipaa-data-bucket-audit-logs is under Object Lock in governance mode: its object versions go only "
+            "with -e teardown_bypass_governance_retention=true") in " ".join(locked.stdout.split())
+    assert writes(calls) == [] and calls, "refused before any deletion"
+    assert buckets <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+    data = run_playbook(local_cloud, "playbooks/teardown.yml",
+                        extra_vars={**delete_data, "teardown_bypass_governance_retention": True})
     assert data.ok, data.explain()
     assert local_cloud.client("s3").list_buckets()["Buckets"] == []
     assert local_cloud.client("cloudtrail").describe_trails()["trailList"] == []

@@ -67,7 +67,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     # The drifts: SSH from the world on the compute SG, an internet gateway
     # with a default route, a NAT gateway, an extra NACL rule from outside
     # the VPC, an interface endpoint deleted, data bucket versioning
-    # suspended, key rotation off, the trail stopped, and two in Batch.
+    # suspended, key rotation off, the trail stopped, its data events
+    # narrowed, the audit logs' retention cut, and two in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -92,6 +93,15 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     s3, kms = local_cloud.client("s3"), local_cloud.client("kms")
     cloudtrail = local_cloud.client("cloudtrail")
     cloudtrail.stop_logging(Name="rnaseq-trail")
+    # Object-level events for the data bucket alone, as before every toolkit
+    # bucket had them; the audit log bucket's retention cut to a day.
+    cloudtrail.put_event_selectors(TrailName="rnaseq-trail", AdvancedEventSelectors=[
+        {"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+        {"Name": "The data bucket", "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+            {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::rnaseq-hipaa-data-bucket/"]}]}])
+    s3.put_object_lock_configuration(Bucket="rnaseq-hipaa-data-bucket-audit-logs", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
     s3.put_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket", VersioningConfiguration={"Status": "Suspended"})
     key_id = next(a["TargetKeyId"] for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rnaseq-pipeline")
     kms.disable_key_rotation(KeyId=key_id)
@@ -113,7 +123,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
-                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "KMS-01": "storage", "AUD-02": "audit",
+                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "KMS-01": "storage", "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit",
                 "BAT-02": "batch", "BAT-04": "batch", "BAT-06": "batch"}
     for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]
@@ -136,6 +146,10 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     assert s3.get_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket")["Status"] == "Enabled"
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
     assert cloudtrail.get_trail_status(Name="rnaseq-trail")["IsLogging"] is True
+    names = [s["Name"] for s in cloudtrail.get_event_selectors(TrailName="rnaseq-trail")["AdvancedEventSelectors"]]
+    assert "Every object event but log delivery in the log buckets" in names
+    retention = s3.get_object_lock_configuration(Bucket="rnaseq-hipaa-data-bucket-audit-logs")["ObjectLockConfiguration"]
+    assert retention["Rule"]["DefaultRetention"]["Days"] == 2190
     live = [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"] if e["State"] == "available"]
     assert sum(e["ServiceName"].endswith(".logs") for e in live) == 1, "the deleted endpoint is created anew, once"
 

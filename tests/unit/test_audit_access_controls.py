@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controls import access_controls, audit_controls, control_failures, network_diagram
+from controls import access_controls, audit_controls, control_failures, network_diagram, records_data_event
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIT = json.loads((FIXTURES / "audit_state.json").read_text())
@@ -37,7 +37,7 @@ def failed(results):
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 13)]
+    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 15)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
     assert [r["resource"] for r in results if r["id"] == "AUD-06"] == ["/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
@@ -52,7 +52,7 @@ def test_a_stopped_trail_fails_aud_02_and_says_so(audit):
     assert failed(results) == ["AUD-02"]
     assert control_failures(results) == [
         "AUD-02 FAIL The trail is logging: rnaseq-trail: found logging stopped "
-        "(repair: ansible-playbook playbooks/audit.yml --tags cloudtrail)"
+        "(repair: ansible-playbook playbooks/audit.yml --tags trail)"
     ]
 
 
@@ -103,6 +103,77 @@ def test_an_audit_log_bucket_whose_access_is_not_logged_fails_aud_11(audit):
     assert next(r for r in results if r["id"] == "AUD-11")["found"] == "logging off"
     state["log_bucket"]["bucket_logging"] = {"LoggingEnabled": {"TargetBucket": baseline["log_bucket"], "TargetPrefix": ""}}
     assert failed(audit_controls(state, baseline)) == ["AUD-11"]
+
+
+@pytest.mark.parametrize("lock, found", [
+    ({}, "no Object Lock"),
+    ({"mode": "GOVERNANCE", "days": 30}, "Object Lock, GOVERNANCE mode, 30 days"),
+    ({"mode": None, "days": None}, "Object Lock, None mode, None days"),
+])
+def test_an_audit_log_bucket_without_object_lock_or_with_a_short_retention_fails_aud_13(audit, lock, found):
+    state, baseline = audit
+    state["services"]["object_lock"][baseline["log_bucket"]] = lock
+    results = audit_controls(state, baseline)
+    assert failed(results) == ["AUD-13"]
+    result = next(r for r in results if r["id"] == "AUD-13")
+    assert result["found"] == found and result["repair"] == "ansible-playbook playbooks/audit.yml --tags log_bucket"
+
+
+def test_compliance_mode_passes_aud_13_where_governance_is_asked_but_not_the_other_way(audit):
+    state, baseline = audit
+    state["services"]["object_lock"][baseline["log_bucket"]]["mode"] = "COMPLIANCE"
+    assert failed(audit_controls(state, baseline)) == []
+    state["services"]["object_lock"][baseline["log_bucket"]]["mode"] = "GOVERNANCE"
+    baseline["lock_mode"] = "COMPLIANCE"
+    assert failed(audit_controls(state, baseline)) == ["AUD-13"]
+
+
+def _selectors(state):
+    return state["services"]["event_selectors"]["AdvancedEventSelectors"]
+
+
+@pytest.mark.parametrize("breakage, missing", [
+    # The data events of one bucket dropped.
+    (lambda sel: sel[1]["FieldSelectors"][2].update(StartsWith=["arn:aws:s3:::another-bucket/"]),
+     "GetObject in rnaseq-hipaa-data-bucket, PutObject in rnaseq-hipaa-data-bucket, DeleteObject in rnaseq-hipaa-data-bucket"),
+    # Only writes in the log buckets.
+    (lambda sel: sel[2]["FieldSelectors"].append({"Field": "readOnly", "Equals": ["false"]}),
+     "GetObject in rnaseq-hipaa-data-bucket-access-logs, GetObject in rnaseq-hipaa-data-bucket-audit-logs"),
+    # Deletions excluded too.
+    (lambda sel: sel[2]["FieldSelectors"][3].update(NotEquals=["PutObject", "DeleteObject"]),
+     "DeleteObject in rnaseq-hipaa-data-bucket-access-logs, DeleteObject in rnaseq-hipaa-data-bucket-audit-logs"),
+    # Management events only.
+    (lambda sel: sel.__delitem__(slice(1, None)), "GetObject in rnaseq-hipaa-data-bucket,"),
+])
+def test_a_bucket_whose_object_events_go_unrecorded_fails_aud_14(audit, breakage, missing):
+    state, baseline = audit
+    breakage(_selectors(state))
+    results = audit_controls(state, baseline)
+    assert failed(results) == ["AUD-14"]
+    result = next(r for r in results if r["id"] == "AUD-14")
+    assert result["found"].startswith(f"not recorded: {missing}")
+    assert result["repair"] == "ansible-playbook playbooks/audit.yml --tags trail"
+
+
+def test_basic_event_selectors_count_for_aud_14_when_they_cover_every_bucket(audit):
+    state, baseline = audit
+    state["services"]["event_selectors"] = {"AdvancedEventSelectors": [], "EventSelectors": [{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}
+    assert failed(audit_controls(state, baseline)) == []
+    state["services"]["event_selectors"]["EventSelectors"][0]["ReadWriteType"] = "WriteOnly"
+    assert failed(audit_controls(state, baseline)) == ["AUD-14"]
+
+
+def test_the_log_buckets_uploads_are_the_one_event_left_unrecorded():
+    selectors = AUDIT["state"]["services"]["event_selectors"]
+    log = "arn:aws:s3:::rnaseq-hipaa-data-bucket-audit-logs/cloudtrail/AWSLogs/file.json.gz"
+    assert not records_data_event(selectors, log, "PutObject", False)
+    assert records_data_event(selectors, log, "GetObject", True)
+    assert records_data_event(selectors, log, "PutObjectRetention", False)
+    assert records_data_event(selectors, "arn:aws:s3:::rnaseq-hipaa-data-bucket/raw-data/x.fastq", "PutObject", False)
+    # A bucket whose name starts like a toolkit bucket's is not one.
+    assert not records_data_event(selectors, "arn:aws:s3:::rnaseq-hipaa-data-bucket-copy/x", "GetObject", True)
 
 
 @pytest.mark.parametrize("breakage, words", [

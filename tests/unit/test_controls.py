@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+import controls
 from controls import control_failures, controls_summary, markdown_cell, network_controls, network_diagram
 
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "network_state.json").read_text())
@@ -48,6 +50,17 @@ def test_every_control_cites_a_hipaa_safeguard_and_how_to_repair_it(state, basel
     for result in network_controls(state, baseline):
         assert result["hipaa"] and all(h.startswith(("164.308", "164.312")) for h in result["hipaa"])
         assert result["repair"] == f"ansible-playbook playbooks/{result['phase']}.yml --tags {result['tag']}"
+
+
+def _step_tags(phase):
+    """The tags of a phase role's steps (tasks/main.yml)."""
+    steps = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles" / phase / "tasks" / "main.yml").read_text())
+    return {tag for step in steps for tag in step.get("tags") or []}
+
+
+def test_every_controls_repair_command_names_a_tag_its_phase_has():
+    untagged = [f"{c.id}: --tags {c.tag}" for c in controls.CATALOGUE.values() if c.tag not in _step_tags(c.phase) - {"always"}]
+    assert untagged == []
 
 
 def test_a_missing_vpc_fails_everything(state, baseline):

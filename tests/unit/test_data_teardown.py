@@ -95,3 +95,40 @@ def test_a_resource_without_the_ownership_tags_stops_everything(aws):
 def test_a_pending_window_aws_refuses_is_refused_first(aws):
     result = run_module(data_teardown, {**ARGS, "key_pending_window_days": 3})
     assert result["failed"] is True and "between 7 and 30" in result["msg"]
+
+
+def lock_audit_logs(aws, mode):
+    """The audit log bucket under Object Lock, holding a log file written after it."""
+    s3 = aws["s3"]
+    s3.create_bucket(Bucket="locked-audit-logs")
+    s3.put_bucket_tagging(Bucket="locked-audit-logs", Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in OWNER.items()]})
+    s3.put_bucket_versioning(Bucket="locked-audit-logs", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(Bucket="locked-audit-logs", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, "Days": 30}}})
+    s3.put_object(Bucket="locked-audit-logs", Key="cloudtrail/log.json.gz", Body=b"{}", ChecksumAlgorithm="SHA256")
+    return {**ARGS, "buckets": ["data-bucket", "locked-audit-logs"]}
+
+
+def test_a_governance_locked_bucket_stops_everything_unless_the_retention_is_bypassed(aws):
+    make_environment(aws)
+    args = lock_audit_logs(aws, "GOVERNANCE")
+    refused = run_module(data_teardown, args)
+    assert refused["failed"] is True
+    assert refused["msg"] == ("Nothing was deleted: Bucket locked-audit-logs is under Object Lock in governance mode: its "
+                              "object versions go only with -e teardown_bypass_governance_retention=true (and "
+                              "s3:BypassGovernanceRetention)")
+    assert len(aws["s3"].list_buckets()["Buckets"]) == 3
+    assert len(aws["cloudtrail"].describe_trails()["trailList"]) == 1
+
+    done = run_module(data_teardown, {**args, "bypass_governance_retention": True})
+    assert done["changed"] is True and done["deleted"]["buckets"]["locked-audit-logs"] == 1
+    assert [b["Name"] for b in aws["s3"].list_buckets()["Buckets"]] == ["data-bucket-audit-logs"]
+
+
+def test_a_compliance_locked_bucket_stops_everything_even_with_the_bypass(aws):
+    make_environment(aws)
+    args = lock_audit_logs(aws, "COMPLIANCE")
+    refused = run_module(data_teardown, {**args, "bypass_governance_retention": True})
+    assert refused["failed"] is True
+    assert "locked-audit-logs is under Object Lock in compliance mode: no one can delete" in refused["msg"]
+    assert len(aws["s3"].list_buckets()["Buckets"]) == 3

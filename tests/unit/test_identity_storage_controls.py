@@ -154,6 +154,19 @@ def test_the_vpc_restriction_is_checked_only_where_required(storage):
     assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})) == []
 
 
+@pytest.mark.parametrize("operator, arn", [("ArnNotLike", "arn:aws:iam::123456789012:role/admin"),
+                                           ("ArnNotEquals", "arn:aws:iam::123456789012:role/rnaseq-*")])
+def test_a_vpc_fence_that_exempts_principals_by_pattern_fails_s3_07(storage, operator, arn):
+    policy = json.loads(storage["bucket"]["bucket_policy"]["Policy"])
+    policy["Statement"].append({"Sid": "DenyDataAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"},
+                                "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*",
+                                "Condition": {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}, operator: {"aws:PrincipalArn": [arn]}}})
+    storage["bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
+    results = storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})
+    assert failed(results) == ["S3-07"]
+    assert next(r for r in results if r["id"] == "S3-07")["found"] == f"present; exempts by pattern {operator} {arn}"
+
+
 def test_logging_the_log_bucket_and_lifecycle_are_checked(storage):
     storage["bucket"]["bucket_logging"] = {}
     storage["log_bucket"]["bucket_policy"] = {}

@@ -21,6 +21,7 @@ iam_action = EMULATOR["iam_action"]
     ("s3:GetPublicAccessBlock", "/v20180820/configuration/publicAccessBlock", "s3:GetAccountPublicAccessBlock"),
     ("s3:CreateMultipartUpload", "/data/key", "s3:PutObject"),
     ("s3:GetObject", "/data/key", "s3:GetObject"),
+    ("s3:PutObjectLockConfiguration", "/data", "s3:PutBucketObjectLockConfiguration"),
     ("monitoring:PutMetricAlarm", "/", "cloudwatch:PutMetricAlarm"),
     ("batch:createjobqueue", "/v1/createjobqueue", "batch:CreateJobQueue"),
     ("guardduty:ListDetectors", "/detector", "guardduty:ListDetectors"),
@@ -33,3 +34,24 @@ def test_each_request_is_authorized_under_the_name_iam_gives_it(moto_action, pat
 def test_json_services_are_known_so_their_refusals_are_worded_in_json():
     protocol = EMULATOR["service_protocol"]
     assert protocol("kms") == "json" and protocol("batch") == "rest-json" and protocol("ec2") == "ec2"
+
+
+def test_object_lock_goes_on_a_versioned_bucket_that_holds_objects_as_s3_allows(mocked_aws):
+    import boto3
+    from moto.s3.exceptions import BucketNeedsToBeNew, InvalidBucketState
+    from moto.s3.models import s3_backends
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("audit-logs", "plain-bucket"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="old.json.gz", Body=b"{}")
+    s3.put_bucket_versioning(Bucket="audit-logs", VersioningConfiguration={"Status": "Enabled"})
+    backend = s3_backends["123456789012"]["aws"]
+    with pytest.raises(BucketNeedsToBeNew):  # moto as it ships
+        backend.put_object_lock_configuration("audit-logs", True, "GOVERNANCE", 30)
+
+    EMULATOR["put_object_lock_configuration"](backend, "audit-logs", True, "GOVERNANCE", 30)
+    found = s3.get_object_lock_configuration(Bucket="audit-logs")["ObjectLockConfiguration"]
+    assert found["ObjectLockEnabled"] == "Enabled" and found["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
+    with pytest.raises(InvalidBucketState):  # versioning stays required, as on S3
+        EMULATOR["put_object_lock_configuration"](backend, "plain-bucket", True, "GOVERNANCE", 30)

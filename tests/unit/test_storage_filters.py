@@ -98,7 +98,7 @@ def test_the_vpc_restriction_appears_only_when_asked_with_its_bypass():
     restricted = data_policy(restrict_to_vpcs=["vpc-1"])["DenyDataAccessFromOutsideTheVpc"]
     assert restricted["Condition"] == {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}
     bypass = data_policy(restrict_to_vpcs=["vpc-1"], bypass_principal_arns=["arn:aws:iam::1:role/A"])
-    assert bypass["DenyDataAccessFromOutsideTheVpc"]["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": ["arn:aws:iam::1:role/A"]}
+    assert bypass["DenyDataAccessFromOutsideTheVpc"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": ["arn:aws:iam::1:role/A"]}
 
 
 def test_the_log_bucket_admits_only_s3_log_delivery_for_our_buckets():

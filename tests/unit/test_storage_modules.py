@@ -175,3 +175,33 @@ def test_the_password_policy_writes_only_when_it_differs(aws):
     check = run_module(iam_account_password_policy, {"min_length": 16, "_ansible_check_mode": True})
     assert check["changed"] is True
     assert client("iam").get_account_password_policy()["PasswordPolicy"]["MinimumPasswordLength"] == 14
+
+
+def test_object_lock_is_set_on_a_versioned_bucket_planned_in_check_mode_and_then_left_alone(aws):
+    lock = {"mode": "GOVERNANCE", "days": 2190}
+    plan = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock=lock)], "_ansible_check_mode": True})
+    assert plan["changed"] is True and "object_lock" in plan["buckets"][0]["changed"]
+    first = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock=lock)]})
+    assert "object_lock" in first["buckets"][0]["changed"]
+    found = client("s3").get_object_lock_configuration(Bucket="data-bucket")["ObjectLockConfiguration"]
+    assert found["ObjectLockEnabled"] == "Enabled"
+    assert {k: found["Rule"]["DefaultRetention"][k] for k in ("Mode", "Days")} == {"Mode": "GOVERNANCE", "Days": 2190}
+    again = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock=lock)]})
+    assert again["changed"] is False
+    stricter = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock={"mode": "COMPLIANCE", "days": 2190})]})
+    assert stricter["buckets"][0]["changed"] == ["object_lock"]
+    assert stricter["diff"]["before"]["data-bucket"]["object_lock"] == {"mode": "GOVERNANCE", "days": 2190}
+
+
+@pytest.mark.parametrize("lock", [{"mode": "LEGAL", "days": 30}, {"mode": "GOVERNANCE", "days": 0}, {"mode": "GOVERNANCE"}])
+def test_an_object_lock_s3_would_refuse_is_one_clear_error_before_any_change(aws, lock):
+    result = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock=lock)]})
+    assert result["failed"] is True
+    assert result["msg"].startswith("Bucket data-bucket: object_lock needs mode GOVERNANCE or COMPLIANCE")
+    assert client("s3").list_buckets()["Buckets"] == []
+
+
+def test_object_lock_cannot_be_declared_away(aws):
+    run_module(s3_buckets, {"buckets": [bucket_spec(object_lock={"mode": "GOVERNANCE", "days": 1})]})
+    result = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock={})], "_ansible_check_mode": True})
+    assert result["failed"] is True and "S3 cannot turn off" in result["msg"]

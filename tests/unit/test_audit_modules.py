@@ -1,0 +1,89 @@
+"""cloudtrail_data_events and the trail and Object Lock reads of audit_services_info, in-process against moto."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from controls import records_data_event
+from support.module_harness import load_module, run_module
+
+cloudtrail_data_events = load_module("cloudtrail_data_events")
+audit_services_info = load_module("audit_services_info")
+
+REGION = "us-east-1"
+ARGS = {"trail": "env-trail", "s3_buckets": ["data-bucket"], "s3_log_buckets": ["data-bucket-access-logs", "data-bucket-audit-logs"]}
+
+
+@pytest.fixture
+def trail(mocked_aws):
+    s3 = boto3.client("s3", region_name=REGION)
+    for bucket in ("data-bucket", "data-bucket-access-logs", "data-bucket-audit-logs"):
+        s3.create_bucket(Bucket=bucket)
+    cloudtrail = boto3.client("cloudtrail", region_name=REGION)
+    cloudtrail.create_trail(Name="env-trail", S3BucketName="data-bucket-audit-logs")
+    # What a trail made before advanced selectors had: basic selectors for the data bucket alone.
+    cloudtrail.put_event_selectors(TrailName="env-trail", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::data-bucket/"]}]}])
+    yield cloudtrail
+
+
+def test_basic_selectors_are_replaced_by_advanced_ones_planned_first_then_left_alone(trail):
+    plan = run_module(cloudtrail_data_events, {**ARGS, "_ansible_check_mode": True})
+    assert plan["changed"] is True
+    assert trail.get_event_selectors(TrailName="env-trail")["EventSelectors"], "check mode wrote nothing"
+
+    first = run_module(cloudtrail_data_events, ARGS)
+    assert first["changed"] is True
+    found = trail.get_event_selectors(TrailName="env-trail")
+    assert not found.get("EventSelectors")
+    assert [s["Name"] for s in found["AdvancedEventSelectors"]] == [
+        "Management events", "Every object event in the toolkit's buckets",
+        "Every object event but log delivery in the log buckets"]
+    again = run_module(cloudtrail_data_events, ARGS)
+    assert again["changed"] is False
+
+
+def test_what_the_selectors_record_every_event_in_the_data_bucket_all_but_uploads_in_the_log_buckets(trail):
+    run_module(cloudtrail_data_events, ARGS)
+    found = trail.get_event_selectors(TrailName="env-trail")
+    for event, read_only in (("GetObject", True), ("PutObject", False), ("DeleteObject", False)):
+        assert records_data_event(found, "arn:aws:s3:::data-bucket/raw-data/a.fastq", event, read_only)
+    for bucket in ("data-bucket-access-logs", "data-bucket-audit-logs"):
+        arn = f"arn:aws:s3:::{bucket}/some/log"
+        assert records_data_event(found, arn, "GetObject", True) and records_data_event(found, arn, "DeleteObject", False)
+        assert not records_data_event(found, arn, "PutObject", False)
+    assert not records_data_event(found, "arn:aws:s3:::elsewhere/x", "GetObject", True)
+    # No field selector both includes and excludes.
+    for selector in found["AdvancedEventSelectors"]:
+        for field in selector["FieldSelectors"]:
+            including = {"Equals", "StartsWith", "EndsWith"} & set(field)
+            excluding = {"NotEquals", "NotStartsWith", "NotEndsWith"} & set(field)
+            assert not (including and excluding), field
+
+
+def test_without_buckets_only_management_events_remain(trail):
+    run_module(cloudtrail_data_events, {"trail": "env-trail"})
+    found = trail.get_event_selectors(TrailName="env-trail")["AdvancedEventSelectors"]
+    assert found == [{"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
+
+
+def test_a_bucket_in_both_lists_is_refused_before_any_call(trail):
+    result = run_module(cloudtrail_data_events, {**ARGS, "s3_log_buckets": ["data-bucket"]})
+    assert result["failed"] is True and result["msg"] == (
+        "A bucket is either in s3_buckets or in s3_log_buckets, not both: data-bucket")
+
+
+def test_audit_services_info_reads_the_selectors_and_object_lock_and_tolerates_what_is_missing(trail):
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_bucket_versioning(Bucket="data-bucket-audit-logs", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(Bucket="data-bucket-audit-logs", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}}})
+    result = run_module(audit_services_info, {"trail": "env-trail", "object_lock_buckets": [
+        "data-bucket-audit-logs", "data-bucket", "no-such-bucket"]})
+    assert result["event_selectors"]["EventSelectors"][0]["DataResources"][0]["Values"] == ["arn:aws:s3:::data-bucket/"]
+    assert result["object_lock"] == {"data-bucket-audit-logs": {"mode": "COMPLIANCE", "days": 2190},
+                                     "data-bucket": {}, "no-such-bucket": {}}
+    missing = run_module(audit_services_info, {"trail": "no-such-trail"})
+    assert missing["event_selectors"] == {"EventSelectors": [], "AdvancedEventSelectors": []}
