@@ -1172,8 +1172,8 @@ AUDIT_PHASE_CONTROLS = {
                 [AUDIT_CONTROLS, INTEGRITY], ["AWS FSBP S3.15"],
                 note="Object Lock's default retention applies to log files written after it was set; files already in "
                      "the bucket keep the retention they had."),
-        Control("AUD-14", "The trail records object-level reads and writes in every toolkit bucket: every event in the "
-                "data bucket, and reads and deletions in the access log and audit log buckets", "audit", "trail",
+        Control("AUD-14", "The trail records object-level events in every toolkit bucket: reads, uploads and deletions "
+                "in the data bucket, and reads and deletions in the access log and audit log buckets", "audit", "trail",
                 [AUDIT_CONTROLS], ["CIS AWS 3.8", "CIS AWS 3.9", "AWS FSBP S3.22", "AWS FSBP S3.23"],
                 note="Uploads into the two log buckets are not recorded: they are the services' own log deliveries, and "
                      "recording them would feed each delivery back into the trail without end. The trail's log file "
