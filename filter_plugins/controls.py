@@ -523,9 +523,12 @@ STORAGE_CONTROLS = {
                 [TRANSMISSION_SECURITY], ["CIS AWS 2.1.1", "AWS FSBP S3.5"]),
         Control("S3-06", "The data bucket's policy denies uploads that ask for other encryption than the pipeline key", "storage",
                 "bucket_policy", [ENCRYPTION]),
-        Control("S3-07", "Where required, the data bucket admits data access only from the production VPC, exempting "
-                "only principals it names exactly", "storage",
-                "bucket_policy", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
+        Control("S3-07", "Where required, the data bucket denies every S3 action on it and its objects that does not come "
+                "from the production VPC, exempting only principals it names exactly", "storage",
+                "bucket_policy", [ACCESS_CONTROL, TRANSMISSION_SECURITY],
+                note="Evaluated on the policy document (module_utils/toolkit_policy.py): a principal the policy does not "
+                "name is refused outside the VPC on the bucket and its objects, for each S3 action the toolkit knows and "
+                "for one it does not (only s3:* denies that), and allowed object access from inside it."),
         Control("S3-08", "The data bucket's access is logged to the access log bucket", "storage", "access_logging",
                 [AUDIT_CONTROLS], ["AWS FSBP S3.9"]),
         Control("S3-09", "The access log bucket blocks public access, is versioned, encrypted and TLS only", "storage",
@@ -537,6 +540,11 @@ STORAGE_CONTROLS = {
                 "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"],
                 note="Lifecycle expiry is disposal, not a backup: no control yet covers a data backup plan "
                 "(164.308(a)(7)(ii)(A))."),
+        Control("S3-11", "Where required, only the principals the data bucket's policy names exactly may change its policy, "
+                "versioning, replication, Object Lock or lifecycle, even from inside the production VPC", "storage",
+                "bucket_policy", [ACCESS_CONTROL, INTEGRITY],
+                note="Evaluated on the policy document, for a principal it does not name. The account's root user can "
+                "still replace or delete the policy: S3 allows it that, so that nobody is locked out of a bucket."),
     ]
 }
 
@@ -1003,13 +1011,65 @@ def _key_administrators_using(allows):
     return sorted(set(problems))
 
 
+# The settings S3-11 requires the fence to keep from all but its named principals.
+FENCED_SETTINGS = ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutReplicationConfiguration",
+                   "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration"]
+# What S3-07 asks of the bucket and of its objects: S3 actions the toolkit
+# knows, and one it does not, which only a Deny of s3:* refuses.
+_UNKNOWN_S3_ACTION = "s3:AnActionS3AddsLater"
+_FENCED_BUCKET_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketPolicy", "s3:PutBucketPolicy",
+                          "s3:PutReplicationConfiguration", _UNKNOWN_S3_ACTION]
+_FENCED_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectAttributes", "s3:PutObject",
+                          "s3:PutObjectAcl", "s3:DeleteObjectVersion", "s3:RestoreObject", _UNKNOWN_S3_ACTION]
+
+
+def _fence_findings(policy, bucket_arn, vpc_id, account, partition):
+    """What S3-07 and S3-11 find of the data bucket's fence: ["present"], or
+    what is wrong. Decisions on the policy document for a principal it does
+    not name, as AWS's evaluation makes them (module_utils/toolkit_policy.py)."""
+    statements = _listify((policy or {}).get("Statement"))
+    patterns = sorted({f"{operator} {arn}" for s in statements if s.get("Effect") == "Deny"
+                       for operator, values in (s.get("Condition") or {}).items() if operator.startswith("Arn")
+                       for arn in _listify((values or {}).get("aws:PrincipalArn"))
+                       if operator in ("ArnLike", "ArnNotLike") or any(ch in arn for ch in "*?")})
+    stranger = f"arn:{partition}:iam::{account}:role/not-named-by-the-bucket-policy"
+
+    def denied(action, resource, **context):
+        request = {"action": action, "resource": resource, "principal": stranger, "account": account,
+                   "context": {"aws:SecureTransport": "true", "aws:PrincipalArn": stranger, "aws:PrincipalAccount": account,
+                               **context}}
+        try:
+            return _policy.decide(policy or {}, request) == _policy.DENY
+        except _policy.UnsupportedCondition:
+            return False
+
+    if not vpc_id:
+        return {"outside": ["no production VPC"], "settings": ["no production VPC"]}
+    inside = {"aws:SourceVpc": vpc_id}
+
+    def denied_outside(action, resource):
+        # From the internet (no VPC) and from another VPC.
+        return denied(action, resource) and denied(action, resource, **{"aws:SourceVpc": "vpc-0elsewhere"})
+
+    open_outside = ([f"{a} on the bucket" for a in _FENCED_BUCKET_ACTIONS if not denied_outside(a, bucket_arn)]
+                    + [f"{a} on its objects" for a in _FENCED_OBJECT_ACTIONS if not denied_outside(a, f"{bucket_arn}/key")])
+    closed_inside = [a for a in ("s3:GetObject", "s3:PutObject") if denied(a, f"{bucket_arn}/key", **inside)]
+    open_settings = [a for a in FENCED_SETTINGS if not denied(a, bucket_arn, **inside)]
+    by_pattern = [f"exempts by pattern {', '.join(patterns)}"] if patterns else []
+    return {
+        "outside": ((["allows from outside the VPC " + ", ".join(open_outside)] if open_outside else [])
+                    + (["denies the VPC " + ", ".join(closed_inside)] if closed_inside else []) + by_pattern) or ["present"],
+        "settings": ((["allows " + ", ".join(open_settings)] if open_settings else []) + by_pattern) or ["present"],
+    }
+
+
 def storage_controls(state, baseline):
     """Evaluate the storage controls.
 
     `state`: key (kms_key_info's), bucket and log_bucket (s3_bucket_info's),
     account_public_access_block, vpc_id.
-    `baseline`: partition, key_alias, bucket, log_bucket, log_prefix,
-    restrict_to_vpc, account_public_access_block.
+    `baseline`: partition, account_id, key_alias, bucket, log_bucket,
+    log_prefix, restrict_to_vpc, account_public_access_block.
     """
     c = STORAGE_CONTROLS
     p = baseline.get("partition", "aws")
@@ -1095,21 +1155,14 @@ def storage_controls(state, baseline):
     ))
 
     vpc_id = state.get("vpc_id")
-    vpc_only = [s for s in policy.get("Statement", []) if s.get("Effect") == "Deny" and "s3:GetObject" in _actions(s)
-                and vpc_id and vpc_id in (s.get("Condition", {}).get("StringNotEquals", {}).get("aws:SourceVpc") or [])]
-    # The fence's exemptions must name principals exactly.
-    patterns = [f"{operator} {arn}" for s in vpc_only for operator, values in (s.get("Condition") or {}).items()
-                if operator.startswith("Arn") for arn in _listify(values.get("aws:PrincipalArn"))
-                if operator in ("ArnLike", "ArnNotLike") or any(ch in arn for ch in "*?")]
     restrict = baseline.get("restrict_to_vpc", False)
-    found = ("present" if vpc_only else "missing") + (f"; exempts by pattern {', '.join(patterns)}" if patterns else "")
+    fence = _fence_findings(policy, bucket_arn, vpc_id, baseline.get("account_id") or "000000000000", p)
     results.append(c["S3-07"].result(
-        name, f"Deny data access not from {vpc_id or 'the production VPC'}, exempting only exact principals"
+        name, f"Deny every S3 action not from {vpc_id or 'the production VPC'} to all but exactly named principals"
         if restrict else "not required in this environment",
-        found if restrict else "not evaluated",
-        (bool(vpc_only) and not patterns) or not restrict,
+        "; ".join(fence["outside"]) if restrict else "not evaluated",
+        fence["outside"] == ["present"] or not restrict,
     ))
-
     target = f"{baseline['log_bucket']}/{baseline['log_prefix']}"
     logs_to = _access_logs_to(bucket)
     results.append(c["S3-08"].result(name, f"access logs to {target}", logs_to or "logging off", logs_to == target))
@@ -1135,6 +1188,12 @@ def storage_controls(state, baseline):
     results.append(c["S3-10"].result(
         name, "an enabled rule archiving raw-data/ and one expiring noncurrent versions",
         f"archive rule {archive}; noncurrent expiration {noncurrent}", archive and noncurrent,
+    ))
+    results.append(c["S3-11"].result(
+        name, "Deny " + ", ".join(a[3:] for a in FENCED_SETTINGS) + " to all but exactly named principals"
+        if restrict else "not required in this environment",
+        "; ".join(fence["settings"]) if restrict else "not evaluated",
+        fence["settings"] == ["present"] or not restrict,
     ))
     return results
 

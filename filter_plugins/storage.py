@@ -36,14 +36,26 @@ KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Generat
 # ECR makes its grant on the key with its creator's permission when it creates
 # an encrypted repository; a grant an administrator asks for directly is refused.
 KEY_ADMIN_GRANTS = {"Action": "kms:CreateGrant", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
-# What "data access" means for the production VPC restriction.
-DATA_ACTIONS = [
-    "s3:DeleteObject",
-    "s3:DeleteObjectVersion",
-    "s3:GetObject",
-    "s3:GetObjectVersion",
-    "s3:PutObject",
-    "s3:RestoreObject",
+# The data bucket's settings that only its administrators and break-glass
+# principals may change, from anywhere (the fence's third statement): each of
+# them could let the data out (replication to another account, an inventory or
+# event notifications naming the keys elsewhere), or strip its protection
+# (policy, versioning, Object Lock, lifecycle, encryption, logging). Every
+# s3:PutBucket* action is in, so one S3 adds later is too.
+BUCKET_CONFIGURATION_ACTIONS = [
+    "s3:DeleteBucket",
+    "s3:DeleteBucketOwnershipControls",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteBucketWebsite",
+    "s3:PutAccelerateConfiguration",
+    "s3:PutAnalyticsConfiguration",
+    "s3:PutBucket*",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutIntelligentTieringConfiguration",
+    "s3:PutInventoryConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutMetricsConfiguration",
+    "s3:PutReplicationConfiguration",
 ]
 
 
@@ -195,7 +207,7 @@ def data_bucket_policy(scope):
     """The data bucket's policy.
 
     `scope`: partition, bucket, key_arn, restrict_to_vpcs (VPC ids; empty for
-    no restriction), bypass_principal_arns (admin roles exempt from it).
+    no fence), and the principals the fence names (_vpc_fence).
     Uploads without encryption headers are encrypted by the bucket's default
     (SSE-KMS with the pipeline key); uploads that ask for anything else are
     denied.
@@ -237,22 +249,56 @@ def data_bucket_policy(scope):
     ]
     vpcs = list(scope.get("restrict_to_vpcs") or [])
     if vpcs:
-        condition = {"StringNotEquals": {"aws:SourceVpc": vpcs}}
-        bypass = sorted(set(scope.get("bypass_principal_arns") or []))
-        if bypass:
-            # Exact ARNs: a pattern would exempt any role that comes to match it.
-            condition["ArnNotEquals"] = {"aws:PrincipalArn": bypass}
-        statements.append(
-            {
-                "Sid": "DenyDataAccessFromOutsideTheVpc",
-                "Effect": "Deny",
-                "Principal": EVERYONE,
-                "Action": DATA_ACTIONS,
-                "Resource": objects,
-                "Condition": condition,
-            }
-        )
+        statements += _vpc_fence(bucket, objects, vpcs, scope)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _exempting(principals):
+    """The condition that spares the principals, by exact ARN: a pattern would
+    spare any role that comes to match it."""
+    return {"ArnNotEquals": {"aws:PrincipalArn": sorted(set(principals))}} if principals else {}
+
+
+def _vpc_fence(bucket, objects, vpcs, scope):
+    """The production fence: every S3 action outside the VPCs' endpoints is
+    denied, and the bucket's settings may change only by the named.
+
+    `scope`: bypass_principal_arns (break-glass: spared everything),
+    admin_arns (the toolkit's deployers: may read and change the bucket's
+    settings from anywhere; never its objects), reader_arns (who reads the
+    settings from outside the VPC: verify's auditors, AWS Config's role).
+    """
+    breakglass = list(scope.get("bypass_principal_arns") or [])
+    admins = breakglass + list(scope.get("admin_arns") or [])
+    readers = admins + list(scope.get("reader_arns") or [])
+    outside = {"StringNotEquals": {"aws:SourceVpc": vpcs}}
+    return [
+        {
+            "Sid": "DenyObjectAccessFromOutsideTheVpc",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": "s3:*",
+            "Resource": objects,
+            "Condition": {**outside, **_exempting(breakglass)},
+        },
+        {
+            "Sid": "DenyBucketAccessFromOutsideTheVpc",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": "s3:*",
+            "Resource": bucket,
+            "Condition": {**outside, **_exempting(readers)},
+        },
+        {
+            "Sid": "DenyBucketConfigurationChanges",
+            "Effect": "Deny",
+            "Principal": EVERYONE,
+            "Action": BUCKET_CONFIGURATION_ACTIONS,
+            "Resource": bucket,
+            # Never empty: the role names the caller when the inventory names nobody.
+            "Condition": _exempting(admins) or {"Null": {"aws:PrincipalArn": "false"}},
+        },
+    ]
 
 
 def log_bucket_policy(scope):

@@ -11,9 +11,13 @@ serves TLS and enforces IAM, each principal holding only its own policy.
   their inputs, results, key and logs, and nothing else.
 
 The emulator evaluates the data bucket's policy (TLS, encryption headers,
-the VPC fence) for every object call; a request that stands for one made
-from inside the VPC, through its S3 endpoint, says so with the header
-X-Local-Cloud-Source-Vpc (scripts/local-cloud-emulator).
+the fence) for every call on the bucket and its objects; a request that
+stands for one made from inside the VPC, through its S3 endpoint, says so
+with the header X-Local-Cloud-Source-Vpc (scripts/local-cloud-emulator).
+
+Who audits is the one fact of this account the inventory cannot know: the
+runs name the auditor as a reader of the fenced bucket's settings
+(storage_bucket_reader_arns), as a production inventory names its own.
 """
 
 from __future__ import annotations
@@ -50,17 +54,29 @@ def principals(cloud):
 
 
 @pytest.fixture(scope="module")
-def planned(cloud, principals):
+def arns(cloud, principals):
+    iam = cloud.client("iam")
+    return {name: iam.get_user(UserName=name)["User"]["Arn"] for name in principals}
+
+
+@pytest.fixture(scope="module")
+def site_vars(arns):
+    return {"storage_bucket_reader_arns": [arns["auditor"]]}
+
+
+@pytest.fixture(scope="module")
+def planned(cloud, principals, site_vars):
     """The deployer's plan of the whole site on the empty account, and the calls it made."""
     with cloud.iam_enforced(), cloud.recording() as calls:
-        plan = run_playbook(cloud, "playbooks/site.yml", "--check", "--diff", inventory=INVENTORY, env=principals["deployer"])
+        plan = run_playbook(cloud, "playbooks/site.yml", "--check", "--diff", inventory=INVENTORY, env=principals["deployer"],
+                            extra_vars=site_vars)
     return plan, calls
 
 
 @pytest.fixture(scope="module")
-def converged(cloud, principals, planned):
+def converged(cloud, principals, planned, site_vars):
     with cloud.iam_enforced():
-        first = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=principals["deployer"])
+        first = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=principals["deployer"], extra_vars=site_vars)
     assert first.ok, first.explain()
     return first
 
@@ -98,17 +114,44 @@ def test_the_deployer_alone_plans_the_whole_site_on_an_empty_account_without_a_w
     assert calls and writes(calls) == [], "plan mode sends no write call"
 
 
-def test_the_deployer_alone_converges_the_site_and_a_second_run_changes_and_writes_nothing(cloud, principals, converged):
+def test_the_deployer_alone_converges_the_site_and_a_second_run_changes_and_writes_nothing(cloud, principals, converged, site_vars,
+                                                                                           arns):
     with cloud.iam_enforced(), cloud.recording() as calls:
-        again = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=principals["deployer"])
+        again = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=principals["deployer"], extra_vars=site_vars)
     assert again.ok and again.changed == 0, again.changed_tasks() or again.explain()
     assert calls and writes(calls) == []
     mine = [a for a in cloud.authorizations() if a["principal"].endswith(":user/deployer")]
     assert mine and all(a["allowed"] for a in mine), [a for a in mine if not a["allowed"]]
-    # Production's settings held: the bucket is fenced to the VPC, with nobody exempt.
-    policy = json.loads(cloud.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])
-    fence = next(s for s in policy["Statement"] if s["Sid"] == "DenyDataAccessFromOutsideTheVpc")
-    assert list(fence["Condition"]) == ["StringNotEquals"]
+    # Production's settings held: the bucket is fenced to the VPC. Nobody reaches
+    # its objects from outside; the deployer may change its settings, and read
+    # them from outside with the auditor and AWS Config's role.
+    # (The root user reads the policy: S3 never refuses it that.)
+    statements = {s["Sid"]: s for s in json.loads(cloud.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]}
+    config_role = arns["auditor"].replace(":user/auditor", ":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    assert list(statements["DenyObjectAccessFromOutsideTheVpc"]["Condition"]) == ["StringNotEquals"]
+    assert statements["DenyBucketAccessFromOutsideTheVpc"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == sorted(
+        [arns["deployer"], arns["auditor"], config_role])
+    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [arns["deployer"]]}}
+
+
+def test_the_bucket_fence_holds_for_every_call_and_its_settings_answer_to_the_deployer_alone(cloud, principals, converged, vpc_id):
+    job = cloud.assume_role("rnaseq-batch-job-role")
+    with cloud.iam_enforced():
+        from_the_vpc(cloud.client("s3", job), vpc_id).list_objects_v2(Bucket=BUCKET, Prefix="raw-data/")
+        assert denied(lambda: cloud.client("s3", job).list_objects_v2(Bucket=BUCKET, Prefix="raw-data/")), "outside the VPC"
+        assert cloud.client("s3", principals["deployer"]).get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    # The account's root user, whom IAM refuses nothing: only the bucket policy stands in its way.
+    root, inside = cloud.client("s3"), from_the_vpc(cloud.client("s3"), vpc_id)
+    assert denied(lambda: root.list_objects_v2(Bucket=BUCKET))
+    assert denied(lambda: root.get_bucket_versioning(Bucket=BUCKET))
+    assert inside.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    assert denied(lambda: inside.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"}))
+    assert denied(lambda: inside.delete_bucket_lifecycle(Bucket=BUCKET))
+    assert denied(lambda: inside.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+        "Role": "arn:aws:iam::111111111111:role/elsewhere",
+        "Rules": [{"Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}}]}))
+    assert root.get_bucket_policy(Bucket=BUCKET)["Policy"], "S3 never refuses the root user its bucket's policy"
+    assert inside.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
 
 
 def test_the_auditor_alone_verifies_every_control_and_may_change_nothing(cloud, principals, converged):
@@ -122,13 +165,13 @@ def test_the_auditor_alone_verifies_every_control_and_may_change_nothing(cloud, 
     assert passed == total and int(total) >= 60
 
 
-def test_a_deployer_without_one_action_is_stopped_by_one_line_that_names_it(cloud, converged):
+def test_a_deployer_without_one_action_is_stopped_by_one_line_that_names_it(cloud, converged, site_vars):
     missing = "kms:GetKeyRotationStatus"
     partial = {**DEPLOYER, "Statement": [{**s, "Action": [a for a in s["Action"] if a != missing]} for s in DEPLOYER["Statement"]]}
     assert partial != DEPLOYER, f"{missing} is not in the deployer's policy"
     credentials = cloud.user_with_policy("deployer-without-one-action", partial)
     with cloud.iam_enforced():
-        run = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=credentials)
+        run = run_playbook(cloud, "playbooks/site.yml", inventory=INVENTORY, env=credentials, extra_vars=site_vars)
     assert not run.ok
     (message,) = run.failure_messages()
     assert "\n" not in message and f"is not authorized to perform {missing}" in message, message
@@ -147,6 +190,7 @@ def test_the_pipeline_operator_launches_a_run_and_reads_results_and_nothing_else
                                                             containerProperties={"image": "busybox", "vcpus": 1, "memory": 128}))
         s3 = from_the_vpc(cloud.client("s3", operator), vpc_id)
         assert s3.list_objects_v2(Bucket=BUCKET, Prefix="results/")["KeyCount"] >= 1
+        assert denied(lambda: cloud.client("s3", operator).list_objects_v2(Bucket=BUCKET, Prefix="results/")), "outside the VPC"
         assert denied(lambda: s3.get_object(Bucket=BUCKET, Key="raw-data/"))
         assert denied(lambda: s3.put_object(Bucket=BUCKET, Key="results/mine.txt", Body=b"x"))
         assert denied(lambda: cloud.client("iam", operator).create_user(UserName="mine"))

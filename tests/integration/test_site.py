@@ -20,8 +20,8 @@ def test_booleans_given_as_strings_on_the_command_line_mean_what_they_say(local_
                            "-e", "identity_exclusive_membership=false")
         assert run.ok, run.explain()
     policy = json.loads(local_cloud.client("s3").get_bucket_policy(Bucket="rnaseq-hipaa-data-bucket")["Policy"])
-    assert "DenyDataAccessFromOutsideTheVpc" not in {s["Sid"] for s in policy["Statement"]}
+    assert "DenyObjectAccessFromOutsideTheVpc" not in {s["Sid"] for s in policy["Statement"]}
     run = run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "bucket_policy", "-e", "storage_restrict_to_vpc=true")
     assert run.ok and run.changed == 1, run.explain()
     policy = json.loads(local_cloud.client("s3").get_bucket_policy(Bucket="rnaseq-hipaa-data-bucket")["Policy"])
-    assert "DenyDataAccessFromOutsideTheVpc" in {s["Sid"] for s in policy["Statement"]}
+    assert "DenyObjectAccessFromOutsideTheVpc" in {s["Sid"] for s in policy["Statement"]}

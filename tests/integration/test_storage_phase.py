@@ -80,7 +80,7 @@ def test_the_bucket_policy_denies_plain_http_and_uploads_not_under_the_pipeline_
     assert statements["DenyUploadsNotEncryptedWithKms"]["Condition"]["StringNotEquals"] == {"s3:x-amz-server-side-encryption": "aws:kms"}
     assert statements["DenyUploadsWithAnotherKmsKey"]["Condition"]["StringNotEquals"] == {
         "s3:x-amz-server-side-encryption-aws-kms-key-id": key["Arn"]}
-    assert "DenyDataAccessFromOutsideTheVpc" not in statements, "off outside production"
+    assert "DenyObjectAccessFromOutsideTheVpc" not in statements, "off outside production"
 
 
 def test_access_logs_go_to_a_protected_bucket_of_their_own(s3, local_cloud):
@@ -142,7 +142,7 @@ def test_drift_is_repaired_versioning_rotation_and_the_policy(local_cloud, conve
     assert "DenyInsecureTransport" in s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
 
 
-def test_production_restricts_data_access_to_the_vpc_except_named_admin_roles(local_cloud, converged, s3):
+def test_production_fences_the_bucket_to_the_vpc_except_for_the_principals_it_names(local_cloud, converged, s3):
     network = run_playbook(local_cloud, "playbooks/network.yml")
     assert network.ok, network.explain()
     iam = local_cloud.client("iam")
@@ -153,7 +153,21 @@ def test_production_restricts_data_access_to_the_vpc_except_named_admin_roles(lo
     run = run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "bucket_policy", extra_vars=restricted)
     assert run.ok and run.changed == 1, run.explain()
     statements = {s["Sid"]: s for s in json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]}
-    vpc_only = statements["DenyDataAccessFromOutsideTheVpc"]
-    assert vpc_only["Condition"]["StringNotEquals"] == {"aws:SourceVpc": [vpc_id]}
-    assert vpc_only["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [role["Role"]["Arn"]]}
-    assert "s3:GetObject" in vpc_only["Action"] and "s3:ListBucket" not in vpc_only["Action"]
+    break_glass = role["Role"]["Arn"]
+    caller = local_cloud.client("sts").get_caller_identity()["Arn"].replace(":sts::", ":iam::")
+    config_role = break_glass.replace(":role/BreakGlassAdmin", ":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    objects, bucket = statements["DenyObjectAccessFromOutsideTheVpc"], statements["DenyBucketAccessFromOutsideTheVpc"]
+    assert objects["Action"] == bucket["Action"] == "s3:*"
+    assert objects["Condition"] == {"StringNotEquals": {"aws:SourceVpc": [vpc_id]}, "ArnNotEquals": {"aws:PrincipalArn": [break_glass]}}
+    # The caller (no storage_bucket_admin_arns named) may change the bucket's settings, and read them with AWS Config.
+    assert bucket["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": sorted([break_glass, caller, config_role])}
+    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([break_glass, caller])}}
+    # Another deployer named alone would lock the caller out of its next change: refused, before any change.
+    deployer = iam.create_role(RoleName="OtherDeployer",
+                               AssumeRolePolicyDocument=json.dumps(role["Role"]["AssumeRolePolicyDocument"]))["Role"]["Arn"]
+    refused = run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "bucket_policy",
+                           extra_vars={**restricted, "storage_vpc_bypass_principal_arns": [], "storage_bucket_admin_arns": [deployer]})
+    assert not refused.ok
+    (message,) = refused.failure_messages()
+    assert f"The caller {caller} is not in storage_bucket_admin_arns" in message
+    assert json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"] == list(statements.values())

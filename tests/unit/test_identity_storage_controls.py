@@ -144,27 +144,69 @@ def test_a_bucket_without_its_policy_fails_the_policy_controls(storage):
     assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-05", "S3-06"]
 
 
-def test_the_vpc_restriction_is_checked_only_where_required(storage):
-    assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})) == ["S3-07"]
-    policy = json.loads(storage["bucket"]["bucket_policy"]["Policy"])
-    policy["Statement"].append({"Sid": "DenyDataAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"},
-                                "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*",
-                                "Condition": {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}})
-    storage["bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
-    assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})) == []
+PRODUCTION = {**STORAGE_BASELINE, "restrict_to_vpc": True, "account_id": "123456789012"}
+DEPLOYER = "arn:aws:iam::123456789012:user/deployer"
+
+
+def fence(storage, **changes):
+    """The storage state with the fence the storage phase writes in production, changed by `changes` (Sid: statement or None)."""
+    from storage import data_bucket_policy
+
+    key_arn = storage["key"]["key_arn"]
+    statements = {s["Sid"]: s for s in data_bucket_policy({
+        "partition": "aws", "bucket": "rnaseq-hipaa-data-bucket", "key_arn": key_arn, "restrict_to_vpcs": ["vpc-1"],
+        "admin_arns": [DEPLOYER], "reader_arns": ["arn:aws:iam::123456789012:user/auditor"]})["Statement"]}
+    for sid, statement in changes.items():
+        statements.pop(sid) if statement is None else statements.__setitem__(sid, statement)
+    storage["bucket"]["bucket_policy"]["Policy"] = json.dumps({"Version": "2012-10-17", "Statement": list(statements.values())})
+    return {**storage, "vpc_id": "vpc-1"}
+
+
+def test_the_fence_is_checked_only_where_required(storage):
+    assert failed(storage_controls({**storage, "vpc_id": "vpc-1"}, PRODUCTION)) == ["S3-07", "S3-11"]
+    assert failed(storage_controls(fence(storage), PRODUCTION)) == []
+    assert failed(storage_controls(fence(storage), STORAGE_BASELINE)) == []
+
+
+def test_a_fence_of_the_data_actions_alone_leaves_listing_and_unknown_actions_open(storage):
+    narrow = {"Sid": "DenyObjectAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"},
+              "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
+                         "s3:RestoreObject"],
+              "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*", "Condition": {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}}
+    results = storage_controls(fence(storage, DenyObjectAccessFromOutsideTheVpc=narrow, DenyBucketAccessFromOutsideTheVpc=None), PRODUCTION)
+    assert failed(results) == ["S3-07"]
+    found = next(r for r in results if r["id"] == "S3-07")["found"]
+    assert "s3:ListBucket on the bucket" in found and "s3:GetObjectTagging on its objects" in found
+    assert "s3:AnActionS3AddsLater on its objects" in found and "s3:GetObject on" not in found
+
+
+def test_a_fence_that_shuts_out_the_vpc_fails_s3_07(storage):
+    everyone = {"Sid": "DenyObjectAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*"}
+    results = storage_controls(fence(storage, DenyObjectAccessFromOutsideTheVpc=everyone), PRODUCTION)
+    assert failed(results) == ["S3-07"]
+    assert next(r for r in results if r["id"] == "S3-07")["found"] == "denies the VPC s3:GetObject, s3:PutObject"
+
+
+def test_bucket_settings_anyone_may_change_from_inside_the_vpc_fail_s3_11(storage):
+    results = storage_controls(fence(storage, DenyBucketConfigurationChanges=None), PRODUCTION)
+    assert failed(results) == ["S3-11"]
+    found = next(r for r in results if r["id"] == "S3-11")["found"]
+    assert found.startswith("allows s3:PutBucketPolicy, s3:DeleteBucketPolicy, s3:PutBucketVersioning") and "Lifecycle" in found
 
 
 @pytest.mark.parametrize("operator, arn", [("ArnNotLike", "arn:aws:iam::123456789012:role/admin"),
                                            ("ArnNotEquals", "arn:aws:iam::123456789012:role/rnaseq-*")])
-def test_a_vpc_fence_that_exempts_principals_by_pattern_fails_s3_07(storage, operator, arn):
-    policy = json.loads(storage["bucket"]["bucket_policy"]["Policy"])
-    policy["Statement"].append({"Sid": "DenyDataAccessFromOutsideTheVpc", "Effect": "Deny", "Principal": {"AWS": "*"},
-                                "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::rnaseq-hipaa-data-bucket/*",
-                                "Condition": {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}, operator: {"aws:PrincipalArn": [arn]}}})
-    storage["bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
-    results = storage_controls({**storage, "vpc_id": "vpc-1"}, {**STORAGE_BASELINE, "restrict_to_vpc": True})
-    assert failed(results) == ["S3-07"]
-    assert next(r for r in results if r["id"] == "S3-07")["found"] == f"present; exempts by pattern {operator} {arn}"
+def test_a_fence_that_exempts_principals_by_pattern_fails_s3_07_and_s3_11(storage, operator, arn):
+    state = fence(storage)
+    policy = json.loads(state["bucket"]["bucket_policy"]["Policy"])
+    for statement in policy["Statement"]:
+        if statement["Sid"].startswith("DenyObject"):
+            statement["Condition"] = {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}, operator: {"aws:PrincipalArn": [arn]}}
+    state["bucket"]["bucket_policy"]["Policy"] = json.dumps(policy)
+    results = storage_controls(state, PRODUCTION)
+    assert failed(results) == ["S3-07", "S3-11"]
+    assert next(r for r in results if r["id"] == "S3-07")["found"] == f"exempts by pattern {operator} {arn}"
 
 
 def test_logging_the_log_bucket_and_lifecycle_are_checked(storage):

@@ -3,6 +3,7 @@ under, as IAM names it (the policies are written in IAM's names)."""
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 
@@ -55,3 +56,58 @@ def test_object_lock_goes_on_a_versioned_bucket_that_holds_objects_as_s3_allows(
     assert found["ObjectLockEnabled"] == "Enabled" and found["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
     with pytest.raises(InvalidBucketState):  # versioning stays required, as on S3
         EMULATOR["put_object_lock_configuration"](backend, "plain-bucket", True, "GOVERNANCE", 30)
+
+
+class _BucketCall:
+    """What the emulator's bucket-call check reads of moto's S3Response, for one call over TLS or not."""
+
+    def __init__(self, backend, bucket, action, access_key, scheme="https", source_vpc=None):
+        self.backend, self.path, self.region, self.current_account = backend, f"/{bucket}", "us-east-1", "123456789012"
+        self.request = type("Request", (), {"scheme": scheme})()
+        self.headers = {"X-Local-Cloud-Source-Vpc": source_vpc} if source_vpc else {}
+        self.querystring, self._action, self._access_key = {}, action, access_key
+
+    def _get_action(self):
+        return self._action
+
+    def get_access_key(self):
+        return self._access_key
+
+
+def test_bucket_calls_are_decided_by_the_bucket_policy_with_s3s_root_exception(mocked_aws):
+    import boto3
+    from moto.s3.models import s3_backends
+
+    iam, s3 = boto3.client("iam", region_name="us-east-1"), boto3.client("s3", region_name="us-east-1")
+    iam.create_user(UserName="admin")
+    admin_key = iam.create_access_key(UserName="admin")["AccessKey"]["AccessKeyId"]
+    s3.create_bucket(Bucket="data")
+    s3.put_bucket_policy(Bucket="data", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "arn:aws:s3:::data",
+         "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}}]}))
+    backend = s3_backends["123456789012"]["aws"]
+    def refused(action, key, **call):
+        return EMULATOR["bucket_call_denied"](_BucketCall(backend, "data", action, key, **call), "data")
+
+    assert refused("ListObjectsV2", admin_key) and refused("PutBucketVersioning", admin_key)
+    assert not refused("ListObjectsV2", admin_key, source_vpc="vpc-1")
+    assert refused("GetBucketVersioning", "testing") and not refused("GetBucketPolicy", "testing"), "root keeps the policy only"
+    assert not refused("ListObjectsV2", admin_key, scheme="http"), "plain HTTP: off"
+    assert not refused("PutObject", admin_key), "decided per object, as moto does"
+
+
+def test_every_bucket_subresource_moto_misnames_is_authorized_under_an_s3_action_iam_knows():
+    import os
+
+    import parliament
+
+    definitions = json.loads(Path(os.path.dirname(parliament.__file__), "iam_definition.json").read_text())
+    known = {f"s3:{p['privilege']}" for service in definitions if service["prefix"] == "s3" for p in service["privileges"]}
+    table = EMULATOR["S3_BUCKET_SUBRESOURCES"]
+    actions = {(method, sub): iam_action(f"s3:{name}", "/data") for method, names in table.items() for sub, name in names.items()}
+    assert set(actions.values()) <= known, set(actions.values()) - known
+    # moto authorized these as s3:ListBucket, s3:CreateBucket and s3:DeleteBucket.
+    assert actions["GET", "encryption"] == "s3:GetEncryptionConfiguration"
+    assert actions["PUT", "replication"] == "s3:PutReplicationConfiguration"
+    assert actions["DELETE", "encryption"] == "s3:PutEncryptionConfiguration"
+    assert actions["GET", "publicAccessBlock"] == "s3:GetBucketPublicAccessBlock"

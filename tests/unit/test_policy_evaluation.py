@@ -13,8 +13,11 @@ decide, statement_applies = toolkit_policy.decide, toolkit_policy.statement_appl
 
 BUCKET = "arn:aws:s3:::data"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234"
+BREAK_GLASS = "arn:aws:iam::111122223333:role/BreakGlass"
+DEPLOYER, AUDITOR = "arn:aws:iam::111122223333:role/Deployer", "arn:aws:iam::111122223333:role/Auditor"
+JOB = "arn:aws:iam::111122223333:role/job"
 POLICY = data_bucket_policy({"partition": "aws", "bucket": "data", "key_arn": KEY, "restrict_to_vpcs": ["vpc-1"],
-                             "bypass_principal_arns": ["arn:aws:iam::111122223333:role/BreakGlass"]})
+                             "bypass_principal_arns": [BREAK_GLASS], "admin_arns": [DEPLOYER], "reader_arns": [AUDITOR]})
 
 
 def request(action="s3:GetObject", resource=f"{BUCKET}/raw-data/a", principal="arn:aws:iam::111122223333:role/job", **context):
@@ -32,6 +35,28 @@ def test_the_fence_refuses_a_request_from_outside_the_vpc_and_admits_one_through
 def test_the_named_break_glass_role_is_exempt_from_the_fence_and_nobody_else():
     assert decide(POLICY, request(principal="arn:aws:iam::111122223333:role/BreakGlass")) is None
     assert decide(POLICY, request(principal="arn:aws:iam::111122223333:role/BreakGlassToo")) == "Deny"
+
+
+@pytest.mark.parametrize("principal, action, resource, source_vpc, expected", [
+    (AUDITOR, "s3:GetBucketPolicy", BUCKET, None, None),
+    (AUDITOR, "s3:GetObject", f"{BUCKET}/raw-data/x", None, "Deny"),
+    (AUDITOR, "s3:PutBucketPolicy", BUCKET, None, "Deny"),
+    (DEPLOYER, "s3:PutBucketVersioning", BUCKET, None, None),
+    (DEPLOYER, "s3:ListBucket", BUCKET, None, None),
+    (DEPLOYER, "s3:GetObject", f"{BUCKET}/raw-data/x", None, "Deny"),
+    (BREAK_GLASS, "s3:GetObject", f"{BUCKET}/raw-data/x", None, None),
+    (BREAK_GLASS, "s3:PutReplicationConfiguration", BUCKET, None, None),
+    (JOB, "s3:GetObject", f"{BUCKET}/raw-data/x", "vpc-1", None),
+    (JOB, "s3:ListBucket", BUCKET, "vpc-1", None),
+    (JOB, "s3:ListBucket", BUCKET, None, "Deny"),
+    (JOB, "s3:PutReplicationConfiguration", BUCKET, "vpc-1", "Deny"),
+    (JOB, "s3:PutBucketObjectLockConfiguration", BUCKET, "vpc-1", "Deny"),
+    (JOB, "s3:DeleteBucketPolicy", BUCKET, "vpc-1", "Deny"),
+    (JOB, "s3:GetObjectTagging", f"{BUCKET}/raw-data/x", "vpc-2", "Deny"),
+])
+def test_each_principal_the_fence_names_is_spared_only_what_it_needs(principal, action, resource, source_vpc, expected):
+    context = {"aws:SourceVpc": source_vpc} if source_vpc else {}
+    assert decide(POLICY, request(action, resource, principal, **context)) == expected
 
 
 def test_plain_http_is_refused_whatever_the_vpc():

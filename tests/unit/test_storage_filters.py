@@ -93,12 +93,30 @@ def test_uploads_may_rely_on_default_encryption_but_not_ask_for_another():
     assert "DenyUploadsWithCustomerKeys" in statements
 
 
-def test_the_vpc_restriction_appears_only_when_asked_with_its_bypass():
-    assert "DenyDataAccessFromOutsideTheVpc" not in data_policy()
-    restricted = data_policy(restrict_to_vpcs=["vpc-1"])["DenyDataAccessFromOutsideTheVpc"]
-    assert restricted["Condition"] == {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}}
-    bypass = data_policy(restrict_to_vpcs=["vpc-1"], bypass_principal_arns=["arn:aws:iam::1:role/A"])
-    assert bypass["DenyDataAccessFromOutsideTheVpc"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": ["arn:aws:iam::1:role/A"]}
+FENCE = ("DenyObjectAccessFromOutsideTheVpc", "DenyBucketAccessFromOutsideTheVpc", "DenyBucketConfigurationChanges")
+BREAK_GLASS, DEPLOYER, AUDITOR = "arn:aws:iam::1:role/BreakGlass", "arn:aws:iam::1:role/Deployer", "arn:aws:iam::1:role/Auditor"
+
+
+def fenced(**changes):
+    return data_policy(restrict_to_vpcs=["vpc-1"], bypass_principal_arns=[BREAK_GLASS], admin_arns=[DEPLOYER],
+                       reader_arns=[AUDITOR], **changes)
+
+
+def test_the_fence_appears_only_when_asked():
+    assert not set(FENCE) & set(data_policy())
+    assert set(FENCE) <= set(fenced())
+
+
+def test_the_fence_denies_every_s3_action_outside_the_vpc_and_spares_each_principal_only_what_it_needs():
+    policy = fenced()
+    objects, bucket = policy["DenyObjectAccessFromOutsideTheVpc"], policy["DenyBucketAccessFromOutsideTheVpc"]
+    assert objects["Action"] == bucket["Action"] == "s3:*"
+    assert objects["Resource"] == "arn:aws:s3:::b/*" and bucket["Resource"] == "arn:aws:s3:::b"
+    assert objects["Condition"] == {"StringNotEquals": {"aws:SourceVpc": ["vpc-1"]}, "ArnNotEquals": {"aws:PrincipalArn": [BREAK_GLASS]}}
+    assert bucket["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": sorted([BREAK_GLASS, DEPLOYER, AUDITOR])}
+    settings = policy["DenyBucketConfigurationChanges"]
+    assert "Condition" in settings and set(settings["Condition"]) == {"ArnNotEquals"}, "from inside the VPC too"
+    assert settings["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": sorted([BREAK_GLASS, DEPLOYER])}
 
 
 def test_the_log_bucket_admits_only_s3_log_delivery_for_our_buckets():
