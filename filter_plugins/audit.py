@@ -30,7 +30,7 @@ EVERYONE = _storage.EVERYONE
 def audit_key_policy(scope):
     """The audit key: CloudTrail encrypts the trail's log files with it,
     CloudWatch Logs the trail's and the flow logs' groups, and CloudWatch
-    alarms publish to the encrypted topic with it.
+    alarms and EventBridge rules publish to the encrypted topic with it.
 
     `scope`: partition, account_id, region, admin_arns, trail_name.
     """
@@ -55,6 +55,9 @@ def audit_key_policy(scope):
          "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{p}:logs:{region}:{account}:log-group:*"}}},
         {"Sid": "CloudWatchAlarmsPublishToTheEncryptedTopic", "Effect": "Allow",
          "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": str(account)}}},
+        {"Sid": "EventBridgeSendsFindingsToTheEncryptedTopic", "Effect": "Allow",
+         "Principal": {"Service": "events.amazonaws.com"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": {"StringEquals": {"aws:SourceAccount": str(account)}}},
     ]}
 
@@ -87,10 +90,12 @@ def audit_log_bucket_policy(scope):
 
 
 def alarm_topic_policy(scope):
-    """The alarm topic: CloudWatch alarms of this account publish, this
-    account's principals manage it, and nothing reaches it without TLS.
+    """The alarm topic: CloudWatch alarms of this account publish, so do the
+    toolkit's EventBridge rules (findings), this account's principals manage
+    it, and nothing reaches it without TLS.
 
-    `scope`: partition, account_id, region, topic_name.
+    `scope`: partition, account_id, region, topic_name, rule_arns (the
+    EventBridge rules that may publish, by exact ARN).
     """
     p, account = scope["partition"], str(scope["account_id"])
     topic = f"arn:{p}:sns:{scope['region']}:{account}:{scope['topic_name']}"
@@ -100,6 +105,9 @@ def alarm_topic_policy(scope):
                     "sns:Publish"], "Resource": topic},
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": "sns:Publish", "Resource": topic, "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
+        *([{"Sid": "EventBridgeRulesPublishFindings", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+             "Action": "sns:Publish", "Resource": topic,
+             "Condition": {"ArnEquals": {"aws:SourceArn": sorted(scope["rule_arns"])}}}] if scope.get("rule_arns") else []),
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": EVERYONE, "Action": "sns:Publish", "Resource": topic,
          "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
     ]}

@@ -50,6 +50,7 @@ DATA_BACKUP = "164.308(a)(7)(ii)(A) Data backup plan"
 DISPOSAL = "164.310(d)(2)(i) Disposal"
 MALICIOUS_SOFTWARE = "164.308(a)(5)(ii)(B) Protection from malicious software"
 RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
+SECURITY_INCIDENTS = "164.308(a)(6)(ii) Security incident response and reporting"
 
 
 class Control:
@@ -301,16 +302,7 @@ def network_controls(state, baseline):
     ))
 
     groups = state.get("security_groups", [])
-    default = next((g for g in groups if g.get("group_name") == "default"), None)
-    default_rules = [_describe_permission(p) for p in (default or {}).get("ip_permissions", [])] + [
-        _describe_permission(p) for p in (default or {}).get("ip_permissions_egress", [])
-    ]
-    results.append(c["NET-09"].result(
-        f"default security group of {vpc_id}" + (f" ({default['group_id']})" if default else ""),
-        "no inbound or outbound rules",
-        "; ".join(default_rules) or ("no rules" if default else "not found"),
-        bool(default) and not default_rules,
-    ))
+    results.append(_default_group_result(c["NET-09"], groups, vpc_id))
 
     endpoint_sg = next((g for g in groups if g.get("group_name") == baseline["endpoint_sg_name"]), None)
     compute_sg = next((g for g in groups if g.get("group_name") == baseline["compute_sg_name"]), None)
@@ -1212,7 +1204,7 @@ AUDIT_PHASE_CONTROLS = {
         Control("AUD-06", "The audit log groups are encrypted with the audit key and kept for the retention period",
                 "audit", "log_groups", [AUDIT_CONTROLS, ENCRYPTION], ["AWS FSBP CloudWatch.16"]),
         Control("AUD-07", "Every CIS monitoring alarm exists and notifies the security topic", "audit", "alarms",
-                [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS AWS 4.1-4.14"]),
+                [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS AWS 4.1-4.15"]),
         Control("AUD-08", "AWS Config records every supported resource, global ones included, into the audit log bucket",
                 "audit", "config", [AUDIT_CONTROLS, RISK_MANAGEMENT], ["CIS AWS 3.3", "AWS FSBP Config.1"]),
         Control("AUD-09", "GuardDuty is enabled, with S3 protection", "audit", "detection",
@@ -1237,6 +1229,12 @@ AUDIT_PHASE_CONTROLS = {
                 note="Uploads into the two log buckets are not recorded: they are the services' own log deliveries, and "
                      "recording them would feed each delivery back into the trail without end. The trail's log file "
                      "validation and the audit log bucket's Object Lock guard those files instead."),
+        Control("AUD-15", "GuardDuty findings of medium severity and above, Security Hub's failed critical and high findings "
+                "and AWS Config's non-compliance reach the security topic: each EventBridge rule is enabled, has the "
+                "toolkit's event pattern and targets the topic", "audit", "findings",
+                [SECURITY_INCIDENTS, RISK_MANAGEMENT],
+                note="The topic reaches a person only through its subscriptions; production refuses to run without one "
+                     "(audit_alarm_subscribers_required)."),
     ]
 }
 
@@ -1341,6 +1339,20 @@ def audit_controls(state, baseline):
         f"missing {missing or 'none'}; not notifying {silent or 'none'}", not missing and not silent,
     ))
     services = state.get("services") or {}
+    rules = services.get("event_rules") or {}
+    wrong = []
+    for expected in baseline.get("finding_rules") or []:
+        rule = rules.get(expected["name"]) or {}
+        problems = (["missing"] if not rule else
+                    (["disabled"] if rule.get("state") != "ENABLED" else [])
+                    + (["another event pattern"] if rule.get("event_pattern") != expected["pattern"] else [])
+                    + ([] if any(str(t).endswith(f":{baseline['topic_name']}") for t in rule.get("targets") or [])
+                       else ["not targeting the topic"]))
+        wrong += [f"{expected['name']} {', '.join(problems)}"] if problems else []
+    results.append(c["AUD-15"].result(
+        f"{len(baseline.get('finding_rules') or [])} EventBridge rules", f"enabled, the toolkit's patterns, targeting {baseline['topic_name']}",
+        "; ".join(wrong) or "as expected", bool(baseline.get("finding_rules")) and not wrong,
+    ))
     recorders = services.get("config_recorders") or []
     channels = services.get("delivery_channels") or []
     recording = [r for r in recorders if r.get("recording") and r.get("all_supported") and r.get("include_global_resource_types")]
@@ -1425,6 +1437,8 @@ ACCESS_PHASE_CONTROLS = {
                 "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2"]),
         Control("ACC-06", "The bastion and the VPN host run, require IMDSv2 and carry the Session Manager profile",
                 "access", "instances", [ACCESS_CONTROL], ["CIS AWS 5.6", "AWS FSBP EC2.8"]),
+        Control("ACC-07", "The management VPC's default security group restricts all traffic", "access", "security_groups",
+                [ACCESS_CONTROL], ["CIS AWS 5.4", "AWS FSBP EC2.2"]),
     ]
 }
 
@@ -1432,6 +1446,20 @@ ACCESS_PHASE_CONTROLS = {
 # Every control verify checks, in the order of the phases.
 CATALOGUE = {**NETWORK_CONTROLS, **IDENTITY_CONTROLS, **STORAGE_CONTROLS, **AUDIT_PHASE_CONTROLS, **REGISTRY_CONTROLS,
              **BATCH_CONTROLS, **ACCESS_PHASE_CONTROLS}
+
+
+def _default_group_result(control, groups, vpc_id):
+    """NET-09 and ACC-07: a VPC's default security group has no rule at all (CIS 5.4)."""
+    default = next((g for g in groups if g.get("group_name") == "default"), None)
+    rules = [_describe_permission(p) for p in (default or {}).get("ip_permissions", [])] + [
+        _describe_permission(p) for p in (default or {}).get("ip_permissions_egress", [])
+    ]
+    return control.result(
+        f"default security group of {vpc_id}" + (f" ({default['group_id']})" if default else ""),
+        "no inbound or outbound rules",
+        "; ".join(rules) or ("no rules" if default else "not found"),
+        bool(default) and not rules,
+    )
 
 
 def access_controls(state, baseline):
@@ -1476,6 +1504,7 @@ def access_controls(state, baseline):
         name, f"local, 0.0.0.0/0 to the internet gateway, {sorted(allowed)} over the peering",
         stray or "no other route", not stray,
     ))
+    results.append(_default_group_result(c["ACC-07"], state.get("security_groups") or [], vpc.get("vpc_id") or name))
     groups = {g.get("group_name"): g for g in state.get("security_groups") or []}
     bastion = groups.get(baseline["bastion_sg_name"])
     expected_ssh = sorted(baseline["ssh_admin_cidrs"])

@@ -7,13 +7,14 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: audit_services_info
-short_description: Read AWS Config, GuardDuty, VPC flow logs, a trail's event selectors and buckets' Object Lock
+short_description: Read AWS Config, GuardDuty, flow logs, a trail's event selectors, Object Lock and EventBridge rules
 description:
   - The read side of the audit phase's account services that amazon.aws has no info module for,
     in one task, for C(playbooks/verify.yml).
   - Returns the configuration recorders with their status and delivery channels, the GuardDuty
     detectors with their status and S3 protection, the flow logs of the given VPCs, the given trail's
-    event selectors, and the given buckets' S3 Object Lock configuration.
+    event selectors, the given buckets' S3 Object Lock configuration, and the given EventBridge rules
+    with their targets.
   - Read-only; safe in check mode.
 options:
   vpc_ids:
@@ -26,6 +27,12 @@ options:
     type: str
   object_lock_buckets:
     description: The buckets whose S3 Object Lock configuration to return.
+    type: list
+    elements: str
+    default: []
+  event_rules:
+    description: The EventBridge rules (of the default event bus) to return, one C(DescribeRule) and one
+      C(ListTargetsByRule) each.
     type: list
     elements: str
     default: []
@@ -79,7 +86,14 @@ object_lock:
   returned: always
   type: dict
   sample: {example-audit-logs: {mode: GOVERNANCE, days: 2190}}
+event_rules:
+  description: Per rule, its state, event pattern (parsed) and target ARNs; an empty dict when it does not exist.
+  returned: always
+  type: dict
+  sample: {rnaseq-findings-config: {state: ENABLED, event_pattern: {source: [aws.config]}, targets: ["arn:aws:sns:us-east-1:111122223333:alarms"]}}
 """
+
+import json
 
 try:
     import botocore.exceptions
@@ -173,36 +187,47 @@ def object_lock(s3, buckets):
     return result
 
 
+def event_rules(events, names):
+    result = {}
+    for name in names:
+        try:
+            rule = RETRY(events.describe_rule)(Name=name)
+        except is_boto3_error_code("ResourceNotFoundException"):
+            result[name] = {}
+            continue
+        targets = paginate(events, "list_targets_by_rule", "Targets", Rule=name)
+        result[name] = {"state": rule.get("State"), "event_pattern": json.loads(rule.get("EventPattern") or "{}"),
+                        "targets": [t["Arn"] for t in targets]}
+    return result
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             vpc_ids=dict(type="list", elements="str", default=[]),
             trail=dict(type="str"),
             object_lock_buckets=dict(type="list", elements="str", default=[]),
+            event_rules=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
+    params = module.params
+    # What each part reads, and what a failure says.
+    reads = [
+        (("config_recorders", "delivery_channels"), lambda: config_state(module.client("config")), "AWS Config's recorders"),
+        (("guardduty_detectors",), lambda: (guardduty_state(module.client("guardduty")),), "the GuardDuty detectors"),
+        (("flow_logs",), lambda: (flow_logs(module.client("ec2"), params["vpc_ids"]),), "the VPCs' flow logs"),
+        (("event_selectors",), lambda: (event_selectors(module.client("cloudtrail"), params["trail"]),), "the trail's event selectors"),
+        (("object_lock",), lambda: (object_lock(module.client("s3"), params["object_lock_buckets"]),),
+         "the buckets' Object Lock configuration"),
+        (("event_rules",), lambda: (event_rules(module.client("events"), params["event_rules"]),), "the EventBridge rules"),
+    ]
     result = {}
-    try:
-        result["config_recorders"], result["delivery_channels"] = config_state(module.client("config"))
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to read AWS Config's recorders")
-    try:
-        result["guardduty_detectors"] = guardduty_state(module.client("guardduty"))
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to read the GuardDuty detectors")
-    try:
-        result["flow_logs"] = flow_logs(module.client("ec2"), module.params["vpc_ids"])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to read the VPCs' flow logs")
-    try:
-        result["event_selectors"] = event_selectors(module.client("cloudtrail"), module.params["trail"])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to read the trail's event selectors")
-    try:
-        result["object_lock"] = object_lock(module.client("s3"), module.params["object_lock_buckets"])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        fail_aws(module, e, "Failed to read the buckets' Object Lock configuration")
+    for keys, read, what in reads:
+        try:
+            result.update(zip(keys, read()))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to read {what}")
     module.exit_json(changed=False, **result)
 
 

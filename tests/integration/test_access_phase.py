@@ -85,6 +85,11 @@ def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager
     assert iam.list_access_keys(UserName="example-admin")["AccessKeyMetadata"] == []
 
 
+def vpc_ids(ec2):
+    """The toolkit's two VPCs."""
+    return [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["rna-seq-hipaa"]}])["Vpcs"]]
+
+
 def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges(local_cloud, converged):
     ec2 = local_cloud.client("ec2")
     groups = ec2.describe_security_groups()["SecurityGroups"]
@@ -100,6 +105,9 @@ def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges
     assert [x["CidrIp"] for x in inbound[("udp", 1194)]["IpRanges"]] == ["198.51.100.0/24"]
     assert [g["GroupId"] for g in inbound[("tcp", 22)]["UserIdGroupPairs"]] == [bastion["GroupId"]]
     assert inbound[("tcp", 22)]["IpRanges"] == []
+    # The default groups of both VPCs, production's and the management one, hold no rule (CIS 5.4).
+    defaults = [g for g in groups if g["GroupName"] == "default" and g["VpcId"] in vpc_ids(ec2)]
+    assert len(defaults) == 2 and all(not g["IpPermissions"] and not g["IpPermissionsEgress"] for g in defaults)
 
 
 def test_production_admits_https_from_the_vpn_host_and_has_an_s3_interface_endpoint(local_cloud, converged):

@@ -72,10 +72,11 @@ def test_the_log_groups_are_encrypted_and_kept_a_year(local_cloud, converged):
         assert group["kmsKeyId"] == audit_key_arn(local_cloud) and group["retentionInDays"] >= 365
 
 
-def test_fifteen_cis_filters_each_with_an_alarm_on_the_encrypted_topic(local_cloud, converged):
+def test_sixteen_cis_filters_each_with_an_alarm_on_the_encrypted_topic(local_cloud, converged):
     filters = local_cloud.client("logs").describe_metric_filters(logGroupName=TRAIL_GROUP)["metricFilters"]
     names = [f["filterName"] for f in filters]
-    assert len(names) >= 15 and len(names) == len(set(names))
+    assert len(names) >= 16 and len(names) == len(set(names))
+    assert "rnaseq-cis-organizations-changes" in names, "CIS 4.15"
     alarms = {a["AlarmName"]: a for a in local_cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix="rnaseq-cis-")["MetricAlarms"]}
     sns = local_cloud.client("sns")
     (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":rnaseq-security-alarms")]
@@ -84,6 +85,19 @@ def test_fifteen_cis_filters_each_with_an_alarm_on_the_encrypted_topic(local_clo
         assert alarms[name]["AlarmActions"] == [topic] and alarms[name]["MetricName"] == name
     root = next(f for f in filters if f["filterName"] == "rnaseq-cis-root-account-usage")
     assert root["filterPattern"] == '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+
+
+def test_guardduty_security_hub_and_config_findings_go_to_the_topic_which_admits_only_those_rules(local_cloud, converged):
+    events, sns = local_cloud.client("events"), local_cloud.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":rnaseq-security-alarms")]
+    rules = {r["Name"]: r for r in events.list_rules(NamePrefix="rnaseq-findings-")["Rules"]}
+    assert sorted(rules) == ["rnaseq-findings-config", "rnaseq-findings-guardduty", "rnaseq-findings-securityhub"]
+    for name, rule in rules.items():
+        assert rule["State"] == "ENABLED"
+        assert [t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == [topic]
+    assert json.loads(rules["rnaseq-findings-guardduty"]["EventPattern"])["detail"] == {"severity": [{"numeric": [">=", 4]}]}
+    policy = {s["Sid"]: s for s in json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"]}
+    assert policy["EventBridgeRulesPublishFindings"]["Condition"]["ArnEquals"]["aws:SourceArn"] == sorted(r["Arn"] for r in rules.values())
 
 
 def test_config_records_everything_delivers_to_the_log_bucket_and_has_the_rules(local_cloud, converged):
@@ -140,6 +154,8 @@ def test_a_drifted_filter_is_repaired_without_a_duplicate_and_a_stray_alarm_is_p
     ({"audit_log_retention_days": 30}, "audit_log_retention_days must be 365 or more"),
     ({"audit_alarm_emails": ["not-an-address"]}, "audit_alarm_emails: not an email address: not-an-address"),
     ({"audit_approved_ami_ids": ["ubuntu"]}, "audit_approved_ami_ids: not an AMI ID: ubuntu"),
+    ({"audit_alarm_subscribers_required": True, "audit_alarm_emails": []},
+     "audit_alarm_emails is empty: this environment requires at least one subscriber to its security alarms and findings"),
     ({"audit_key_admin_arns": ["arn:aws:iam::123456789012:role/NoSuchAuditor"]},
      "Unknown key administrator arn:aws:iam::123456789012:role/NoSuchAuditor"),
 ])

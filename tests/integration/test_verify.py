@@ -68,7 +68,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     # with a default route, a NAT gateway, an extra NACL rule from outside
     # the VPC, an interface endpoint deleted, data bucket versioning
     # suspended, key rotation off, the trail stopped, its data events
-    # narrowed, the audit logs' retention cut, and two in Batch.
+    # narrowed, the audit logs' retention cut, a finding rule disabled, and
+    # two in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -105,6 +106,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     s3.put_bucket_versioning(Bucket="rnaseq-hipaa-data-bucket", VersioningConfiguration={"Status": "Suspended"})
     key_id = next(a["TargetKeyId"] for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rnaseq-pipeline")
     kms.disable_key_rotation(KeyId=key_id)
+    # GuardDuty's findings no longer reach the topic.
+    local_cloud.client("events").disable_rule(Name="rnaseq-findings-guardduty")
 
     # Batch: a launch template version without IMDSv2 (moto copies nothing
     # from the source version, so it declares no volume either), a job
@@ -124,6 +127,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
                 "NET-12": "network", "NET-14": "network", "S3-03": "storage", "KMS-01": "storage", "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit",
+                "AUD-15": "audit",
                 "BAT-02": "batch", "BAT-04": "batch", "BAT-06": "batch"}
     for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]

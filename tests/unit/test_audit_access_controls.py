@@ -37,12 +37,41 @@ def failed(results):
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 15)]
+    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 16)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
     assert [r["resource"] for r in results if r["id"] == "AUD-06"] == ["/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
     for result in results:
         assert result["hipaa"] and result["repair"].startswith("ansible-playbook playbooks/audit.yml --tags ")
+
+
+@pytest.mark.parametrize("kind, change, found", [
+    ("guardduty", {"state": "DISABLED"}, "rnaseq-findings-guardduty disabled"),
+    ("securityhub", {"event_pattern": {"source": ["aws.securityhub"]}}, "rnaseq-findings-securityhub another event pattern"),
+    ("config", {"targets": ["arn:aws:sns:us-east-1:123456789012:elsewhere"]}, "rnaseq-findings-config not targeting the topic"),
+    ("config", None, "rnaseq-findings-config missing"),
+])
+def test_findings_that_do_not_reach_the_topic_fail_aud_15(audit, kind, change, found):
+    state, baseline = audit
+    rules = state["services"]["event_rules"]
+    if change is None:
+        del rules[f"rnaseq-findings-{kind}"]
+    else:
+        rules[f"rnaseq-findings-{kind}"].update(change)
+    results = audit_controls(state, baseline)
+    assert failed(results) == ["AUD-15"]
+    assert next(r for r in results if r["id"] == "AUD-15")["found"] == found
+
+
+def test_the_finding_rules_send_each_kind_of_finding_the_issue_names():
+    import yaml
+
+    rules = {r["name"].rsplit("}}", 1)[-1]: r["pattern"]
+             for r in yaml.safe_load((Path(__file__).parents[2] / "roles/audit/vars/main.yml").read_text())["audit_finding_rules"]}
+    assert rules["guardduty"]["detail"]["severity"] == [{"numeric": [">=", 4]}], "medium (4.0) and above"
+    assert rules["securityhub"]["detail"]["findings"]["Severity"]["Label"] == ["CRITICAL", "HIGH"]
+    assert rules["securityhub"]["detail"]["findings"]["Compliance"]["Status"] == ["FAILED"]
+    assert rules["config"]["detail"]["newEvaluationResult"]["complianceType"] == ["NON_COMPLIANT"]
 
 
 def test_a_stopped_trail_fails_aud_02_and_says_so(audit):
@@ -243,8 +272,18 @@ def test_a_vpc_without_an_all_traffic_flow_log_fails_aud_10_for_that_vpc(audit):
 def test_the_recorded_access_phase_passes_every_control(access):
     results = access_controls(*access)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 7)]
+    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 8)]
     assert all(r["repair"].startswith("ansible-playbook playbooks/access.yml --tags ") for r in results)
+
+
+def test_the_management_vpcs_default_group_with_its_aws_default_rules_fails_acc_07(access):
+    state, baseline = access
+    default = next(g for g in state["security_groups"] if g["group_name"] == "default")
+    default["ip_permissions_egress"] = [{"ip_protocol": "-1", "user_id_group_pairs": [], "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}],
+                                         "ipv6_ranges": [], "prefix_list_ids": []}]
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-07"]
+    assert next(r for r in results if r["id"] == "ACC-07")["repair"] == "ansible-playbook playbooks/access.yml --tags security_groups"
 
 
 def test_no_management_vpc_fails_acc_01_only(access):

@@ -39,6 +39,17 @@ def test_the_topic_takes_alarms_of_this_account_and_no_plain_text_publishing():
     assert policy["DenyInsecureTransport"]["Effect"] == "Deny"
 
 
+def test_only_the_finding_rules_named_may_publish_to_the_topic_and_use_the_key_for_it():
+    rules = ["arn:aws:events:eu-west-1:111122223333:rule/f-config", "arn:aws:events:eu-west-1:111122223333:rule/f-guardduty"]
+    policy = by_sid(alarm_topic_policy({**SCOPE, "topic_name": "alarms", "rule_arns": list(reversed(rules))}))
+    events = policy["EventBridgeRulesPublishFindings"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"} and events["Action"] == "sns:Publish"
+    assert events["Condition"] == {"ArnEquals": {"aws:SourceArn": rules}}
+    assert "EventBridgeRulesPublishFindings" not in by_sid(alarm_topic_policy({**SCOPE, "topic_name": "alarms"}))
+    key = by_sid(audit_key_policy({**SCOPE, "admin_arns": ["arn:aws:iam::111122223333:role/Admin"], "trail_name": "t"}))
+    assert key["EventBridgeSendsFindingsToTheEncryptedTopic"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+
+
 def test_a_delivery_role_writes_into_its_one_log_group():
     (statement,) = log_delivery_policy({**SCOPE, "log_group": "/aws/x"})["Statement"]
     assert statement["Resource"] == ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/x",

@@ -1,4 +1,4 @@
-"""cloudtrail_data_events and the trail and Object Lock reads of audit_services_info, in-process against moto."""
+"""cloudtrail_data_events and the trail, Object Lock and EventBridge reads of audit_services_info, in-process against moto."""
 
 from __future__ import annotations
 
@@ -87,3 +87,13 @@ def test_audit_services_info_reads_the_selectors_and_object_lock_and_tolerates_w
                                      "data-bucket": {}, "no-such-bucket": {}}
     missing = run_module(audit_services_info, {"trail": "no-such-trail"})
     assert missing["event_selectors"] == {"EventSelectors": [], "AdvancedEventSelectors": []}
+
+
+def test_the_finding_rules_are_read_with_their_parsed_pattern_and_targets(mocked_aws):
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="findings-config", EventPattern='{"source": ["aws.config"]}', State="ENABLED")
+    events.put_targets(Rule="findings-config", Targets=[{"Id": "topic", "Arn": "arn:aws:sns:us-east-1:123456789012:alarms"}])
+    found = run_module(audit_services_info, {"event_rules": ["findings-config", "findings-gone"]})["event_rules"]
+    assert found == {"findings-config": {"state": "ENABLED", "event_pattern": {"source": ["aws.config"]},
+                                         "targets": ["arn:aws:sns:us-east-1:123456789012:alarms"]},
+                     "findings-gone": {}}
