@@ -1019,6 +1019,8 @@ def _fence_findings(policy, bucket_arn, vpc_id, account, partition):
     """What S3-07 and S3-11 find of the data bucket's fence: ["present"], or
     what is wrong. Decisions on the policy document for a principal it does
     not name, as AWS's evaluation makes them (module_utils/toolkit_policy.py)."""
+    if not vpc_id:
+        return {"outside": ["no production VPC"], "settings": ["no production VPC"]}
     statements = _listify((policy or {}).get("Statement"))
     patterns = sorted({f"{operator} {arn}" for s in statements if s.get("Effect") == "Deny"
                        for operator, values in (s.get("Condition") or {}).items() if operator.startswith("Arn")
@@ -1035,8 +1037,6 @@ def _fence_findings(policy, bucket_arn, vpc_id, account, partition):
         except _policy.UnsupportedCondition:
             return False
 
-    if not vpc_id:
-        return {"outside": ["no production VPC"], "settings": ["no production VPC"]}
     inside = {"aws:SourceVpc": vpc_id}
 
     def denied_outside(action, resource):
