@@ -499,7 +499,7 @@ STORAGE_CONTROLS = {
         Control("KMS-02", "The pipeline key's policy allows no one at large, and names each principal that may use it "
                 "exactly, with no wildcard", "storage", "key", [ACCESS_CONTROL, ENCRYPTION]),
         Control("KMS-03", "The pipeline key's administrators are not among its users: they may encrypt, decrypt or create "
-                "grants with it only through S3 or EC2 (kms:ViaService) or for AWS resources (kms:GrantIsForAWSResource)",
+                "grants with it only through S3, EC2 or AWS Backup (kms:ViaService) or for AWS resources (kms:GrantIsForAWSResource)",
                 "storage", "key", [ACCESS_CONTROL, ENCRYPTION],
                 note="An administrator may still change the key policy (kms:PutKeyPolicy), and so could give itself use: "
                      "KMS lets whoever maintains a key policy rewrite it. Such a change is recorded by the trail, and "
@@ -530,13 +530,22 @@ STORAGE_CONTROLS = {
                 "(AUD-14)."),
         Control("S3-10", "The data bucket archives raw data and expires noncurrent versions by lifecycle rules", "storage",
                 "lifecycle", [DISPOSAL], ["AWS FSBP S3.13"],
-                note="Lifecycle expiry is disposal, not a backup: no control yet covers a data backup plan "
+                note="Lifecycle expiry is disposal, not a backup: S3-12 covers the data backup plan "
                 "(164.308(a)(7)(ii)(A))."),
         Control("S3-11", "Where required, only the principals the data bucket's policy names exactly may change its policy, "
                 "versioning, replication, Object Lock or lifecycle, even from inside the production VPC", "storage",
                 "bucket_policy", [ACCESS_CONTROL, INTEGRITY],
                 note="Evaluated on the policy document, for a principal it does not name. The account's root user can "
                 "still replace or delete the policy: S3 allows it that, so that nobody is locked out of a bucket."),
+        Control("S3-12", "AWS Backup backs up the data bucket with the backup role into a vault encrypted with the pipeline "
+                "key, keeps each recovery point the required days, and the vault is locked where required", "storage",
+                "backup", [DATA_BACKUP, INTEGRITY], ["AWS FSBP Backup.1"],
+                note="Checks the plan, its selection and the vault as configured; whether a backup job has run and "
+                "succeeded is AWS Backup's job report, which the local cloud cannot produce (moto runs no jobs). A vault "
+                "lock in governance mode can be removed by whoever holds backup:DeleteBackupVaultLockConfiguration; "
+                "compliance mode (storage_backup_vault_lock) cannot be, once its grace time has passed. The backup role "
+                "trusts AWS Backup with no condition: AWS Backup's confused-deputy guidance covers resource policies (SNS "
+                "topics, key policies), not the role a backup plan passes it, which iam:PassRole guards."),
     ]
 }
 
@@ -988,7 +997,7 @@ def _key_administrators_using(allows):
             continue
         sid = statement.get("Sid", "?")
         principals = _aws_principals(statement)
-        through = [v for v in _condition_values(statement, "kms:ViaService") if v.split(".")[0] in ("s3", "ec2")]
+        through = [v for v in _condition_values(statement, "kms:ViaService") if v.split(".")[0] in ("s3", "ec2", "backup")]
         for_resources = [str(v).lower() for v in _condition_values(statement, "kms:GrantIsForAWSResource")] == ["true"]
         for admin in [a for a in admins if a in principals and not a.endswith(":root")]:
             problems += [f"{sid} lets {admin} {action} directly" for action in actions
@@ -1092,7 +1101,7 @@ def storage_controls(state, baseline):
         "no such key" if not key else ("; ".join(open_statements) or "as expected"), bool(key) and not open_statements))
     problems = _key_administrators_using(allows)
     results.append(c["KMS-03"].result(
-        baseline["key_alias"], "the administrators use the key only through S3 or EC2 or for AWS resources, and are not its users",
+        baseline["key_alias"], "the administrators use the key only through S3, EC2 or AWS Backup or for AWS resources, and are not its users",
         "no such key" if not key else ("; ".join(problems) or "as expected"), bool(key) and not problems))
 
     bucket = state.get("bucket")
@@ -1187,7 +1196,42 @@ def storage_controls(state, baseline):
         "; ".join(fence["settings"]) if restrict else "not evaluated",
         fence["settings"] == ["present"] or not restrict,
     ))
+    results.append(_backup_result(c["S3-12"], state.get("backup") or {}, baseline, key.get("key_arn"), f"arn:{p}:s3:::{name}"))
     return results
+
+
+def _backup_result(control, backup, baseline, key_arn, bucket_arn):
+    """S3-12: the plan's rule, its selection of the bucket, the vault's key and lock."""
+    want = baseline.get("backup") or {}
+    days, lock = int(want.get("retention_days") or 0), want.get("vault_lock", "none")
+    plan, vault = backup.get("plan") or {}, backup.get("vault") or {}
+    rules = [r for r in (plan.get("backup_plan") or {}).get("rules", []) if r.get("target_backup_vault_name") == want.get("vault")]
+    kept = max([int((r.get("lifecycle") or {}).get("delete_after_days") or 0) for r in rules] or [0])
+    selected = [sel for sel in backup.get("selections") or []
+                if bucket_arn in (sel.get("resources") or []) and sel.get("iam_role_arn") == want.get("role_arn")]
+    problems = []
+    if not plan:
+        problems.append(f"no plan {want.get('plan')}")
+    elif not rules:
+        problems.append(f"no rule of the plan backs up into {want.get('vault')}")
+    elif kept < days:
+        problems.append(f"recovery points kept {kept} days, not {days}")
+    if plan and not selected:
+        problems.append(f"no selection of the plan covers {bucket_arn} with {want.get('role_arn')}")
+    if not vault:
+        problems.append(f"no vault {want.get('vault')}")
+    elif not key_arn or vault.get("encryption_key_arn") != key_arn:
+        problems.append(f"vault encrypted with {vault.get('encryption_key_arn') or 'an AWS owned key'}, not the pipeline key")
+    if vault and lock != "none":
+        if not vault.get("locked"):
+            problems.append("vault not locked")
+        elif int(vault.get("min_retention_days") or 0) < days:
+            problems.append(f"vault lock's minimum retention {vault.get('min_retention_days')} days, not {days}")
+        elif lock == "compliance" and not vault.get("lock_date"):
+            problems.append("vault lock in governance mode, not compliance")
+    expected = f"{want.get('plan')} into {want.get('vault')} ({key_arn or 'the pipeline key'}), kept {days} days" + (
+        f", vault locked ({lock})" if lock != "none" else "")
+    return control.result(want.get("vault", "backup"), expected, "; ".join(problems) or "as expected", not problems)
 
 
 AUDIT_PHASE_CONTROLS = {

@@ -140,6 +140,17 @@ def pipeline_key_policy(scope):
             "Condition": {"StringEquals": {"kms:ViaService": f"ec2.{scope['region']}.amazonaws.com"}},
         },
         {
+            # The backup vault is encrypted with the key: whoever creates the
+            # vault needs its use, and AWS Backup works with grants made then.
+            # Only through AWS Backup, so never a plaintext in hand.
+            "Sid": "BackupVaultThroughAwsBackupByTheKeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(scope["admin_arns"]))},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:RetireGrant"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"backup.{scope['region']}.amazonaws.com"}},
+        },
+        {
             # The account delegates to IAM, but only for the principals named
             # exactly: a role made later under a similar name gets nothing.
             "Sid": "KeyUseByThePipelineRolesAndAdministrators",
@@ -266,9 +277,12 @@ def _vpc_fence(bucket, objects, vpcs, scope):
     `scope`: bypass_principal_arns (break-glass: spared everything),
     admin_arns (the toolkit's deployers: may read and change the bucket's
     settings from anywhere; never its objects), reader_arns (who reads the
-    settings from outside the VPC: verify's auditors, AWS Config's role).
+    settings from outside the VPC: verify's auditors, AWS Config's role),
+    backup_arns (AWS Backup's role, which reads the objects from AWS's
+    network and sets the bucket's event notifications and inventory: spared
+    everything, and allowed by its IAM policy only that, backup_role_policy).
     """
-    breakglass = list(scope.get("bypass_principal_arns") or [])
+    breakglass = list(scope.get("bypass_principal_arns") or []) + list(scope.get("backup_arns") or [])
     admins = breakglass + list(scope.get("admin_arns") or [])
     readers = admins + list(scope.get("reader_arns") or [])
     outside = {"StringNotEquals": {"aws:SourceVpc": vpcs}}
@@ -299,6 +313,51 @@ def _vpc_fence(bucket, objects, vpcs, scope):
             "Condition": _exempting(admins) or {"Null": {"aws:PrincipalArn": "false"}},
         },
     ]
+
+
+def backup_role_policy(scope):
+    """The permissions of AWS Backup's role for the data bucket: AWS's managed
+    policy AWSBackupServiceRolePolicyForS3Backup, scoped to this bucket, this
+    key and this account's EventBridge rules and recovery points.
+
+    `scope`: partition, region, account_id, bucket, key_arn.
+    """
+    p, region, account = scope["partition"], scope["region"], scope["account_id"]
+    bucket = f"arn:{p}:s3:::{scope['bucket']}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadTheBucket", "Effect": "Allow", "Resource": bucket, "Action": [
+            "s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketNotification", "s3:GetBucketTagging",
+            "s3:GetBucketVersioning", "s3:GetInventoryConfiguration", "s3:ListBucket", "s3:ListBucketVersions",
+            "s3:ListTagsForResource"]},
+        # AWS Backup learns of changes through the bucket's EventBridge
+        # notifications and lists its objects through an inventory.
+        {"Sid": "NotificationsAndInventoryOfTheBucket", "Effect": "Allow", "Resource": bucket,
+         "Action": ["s3:PutBucketNotification", "s3:PutInventoryConfiguration"]},
+        {"Sid": "ReadTheObjects", "Effect": "Allow", "Resource": f"{bucket}/*", "Action": [
+            "s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectTagging", "s3:GetObjectVersion",
+            "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]},
+        {"Sid": "DecryptTheObjectsThroughS3", "Effect": "Allow", "Resource": scope["key_arn"],
+         "Action": ["kms:Decrypt", "kms:DescribeKey"],
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
+        {"Sid": "AwsBackupsManagedRules", "Effect": "Allow", "Resource": f"arn:{p}:events:{region}:{account}:rule/AwsBackupManagedRule*",
+         "Action": ["events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule",
+                    "events:ListTargetsByRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets"]},
+        {"Sid": "TagTheRecoveryPoints", "Effect": "Allow", "Resource": f"arn:{p}:backup:{region}:{account}:recovery-point:*",
+         "Action": "backup:TagResource"},
+        # These take no resource.
+        {"Sid": "ListingsAndMetrics", "Effect": "Allow", "Resource": "*",
+         "Action": ["cloudwatch:GetMetricData", "events:ListRules", "s3:ListAllMyBuckets"]},
+    ]}
+
+
+def backup_rules_summary(rules):
+    """A backup plan's rules as the toolkit declares them, whatever else AWS
+    returns (rule ids, defaults): name, vault, schedule and retention."""
+    return sorted(
+        (r.get("rule_name"), r.get("target_backup_vault_name"), r.get("schedule_expression"),
+         int((r.get("lifecycle") or {}).get("delete_after_days") or 0))
+        for r in rules or []
+    )
 
 
 def log_bucket_policy(scope):
@@ -352,6 +411,8 @@ def data_bucket_lifecycle(scope):
 class FilterModule:
     def filters(self):
         return {
+            "backup_role_policy": backup_role_policy,
+            "backup_rules_summary": backup_rules_summary,
             "s3_bucket_name_errors": s3_bucket_name_errors,
             "key_alias_errors": key_alias_errors,
             "pipeline_key_policy": pipeline_key_policy,

@@ -122,16 +122,25 @@ def test_the_deployer_alone_converges_the_site_and_a_second_run_changes_and_writ
     assert calls and writes(calls) == []
     mine = [a for a in cloud.authorizations() if a["principal"].endswith(":user/deployer")]
     assert mine and all(a["allowed"] for a in mine), [a for a in mine if not a["allowed"]]
-    # Production's settings held: the bucket is fenced to the VPC. Nobody reaches
-    # its objects from outside; the deployer may change its settings, and read
-    # them from outside with the auditor and AWS Config's role.
-    # (The root user reads the policy: S3 never refuses it that.)
+    # Production's settings held: the bucket is fenced to the VPC. Nobody but
+    # AWS Backup's role reaches its objects from outside; the deployer may
+    # change its settings, and read them from outside with the auditor and
+    # AWS Config's role. (The root user reads the policy: S3 never refuses it that.)
     statements = {s["Sid"]: s for s in json.loads(cloud.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]}
     config_role = arns["auditor"].replace(":user/auditor", ":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
-    assert list(statements["DenyObjectAccessFromOutsideTheVpc"]["Condition"]) == ["StringNotEquals"]
+    backup_role = arns["auditor"].replace(":user/auditor", ":role/rnaseq-backup-role")
+    assert statements["DenyObjectAccessFromOutsideTheVpc"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [backup_role]}
     assert statements["DenyBucketAccessFromOutsideTheVpc"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == sorted(
-        [arns["deployer"], arns["auditor"], config_role])
-    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [arns["deployer"]]}}
+        [arns["deployer"], arns["auditor"], backup_role, config_role])
+    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": sorted([arns["deployer"], backup_role])}}
+    # Backed up as production keeps it: six years, in a vault locked in governance mode.
+    backup = cloud.client("backup")
+    vault = backup.describe_backup_vault(BackupVaultName="rnaseq-backup-vault")
+    assert vault["Locked"] is True and vault["MinRetentionDays"] == 2190 and "LockDate" not in vault
+    (plan,) = backup.list_backup_plans()["BackupPlansList"]
+    (rule,) = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+    assert rule["Lifecycle"]["DeleteAfterDays"] == 2190
 
 
 def test_the_bucket_fence_holds_for_every_call_and_its_settings_answer_to_the_deployer_alone(cloud, principals, converged, vpc_id):
@@ -140,6 +149,13 @@ def test_the_bucket_fence_holds_for_every_call_and_its_settings_answer_to_the_de
         from_the_vpc(cloud.client("s3", job), vpc_id).list_objects_v2(Bucket=BUCKET, Prefix="raw-data/")
         assert denied(lambda: cloud.client("s3", job).list_objects_v2(Bucket=BUCKET, Prefix="raw-data/")), "outside the VPC"
         assert cloud.client("s3", principals["deployer"]).get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    # AWS Backup reads the objects from AWS's network, with its role, and may change no setting but its own.
+    backup = cloud.client("s3", cloud.assume_role("rnaseq-backup-role"))
+    with cloud.iam_enforced():
+        assert backup.get_object(Bucket=BUCKET, Key="raw-data/")["ServerSideEncryption"] == "aws:kms"
+        assert backup.list_object_versions(Bucket=BUCKET, Prefix="raw-data/")["Versions"]
+        assert denied(lambda: backup.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"}))
+        assert denied(lambda: backup.put_object(Bucket=BUCKET, Key="raw-data/planted", Body=b"x"))
     # The account's root user, whom IAM refuses nothing: only the bucket policy stands in its way.
     root, inside = cloud.client("s3"), from_the_vpc(cloud.client("s3"), vpc_id)
     assert denied(lambda: root.list_objects_v2(Bucket=BUCKET))

@@ -46,9 +46,10 @@ def test_the_pipeline_key_rotates_and_its_policy_separates_administration_from_u
     assert uploads["Action"] == "kms:GenerateDataKey" and "kms:ViaService" in uploads["Condition"]["StringEquals"]
     assert not any(a in admin["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"))
     assert "kms:Decrypt" in use["Action"]
-    # The users by exact ARN: the Batch jobs' and head's roles and the identity phase's administrators.
+    # The users by exact ARN: AWS Backup's, the Batch jobs' and head's roles and the identity phase's administrators.
     account = key["Arn"].split(":")[4]
     assert use["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [
+        f"arn:aws:iam::{account}:role/rnaseq-backup-role",
         f"arn:aws:iam::{account}:role/rnaseq-batch-head-role", f"arn:aws:iam::{account}:role/rnaseq-batch-job-role",
         f"arn:aws:iam::{account}:user/example-admin"]}}
     assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in policy["Statement"] if s["Effect"] == "Allow")
@@ -156,12 +157,16 @@ def test_production_fences_the_bucket_to_the_vpc_except_for_the_principals_it_na
     break_glass = role["Role"]["Arn"]
     caller = local_cloud.client("sts").get_caller_identity()["Arn"].replace(":sts::", ":iam::")
     config_role = break_glass.replace(":role/BreakGlassAdmin", ":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    # AWS Backup's role reads the objects from AWS's network, and sets the bucket's notifications.
+    backup_role = break_glass.replace(":role/BreakGlassAdmin", ":role/rnaseq-backup-role")
     objects, bucket = statements["DenyObjectAccessFromOutsideTheVpc"], statements["DenyBucketAccessFromOutsideTheVpc"]
     assert objects["Action"] == bucket["Action"] == "s3:*"
-    assert objects["Condition"] == {"StringNotEquals": {"aws:SourceVpc": [vpc_id]}, "ArnNotEquals": {"aws:PrincipalArn": [break_glass]}}
+    assert objects["Condition"] == {"StringNotEquals": {"aws:SourceVpc": [vpc_id]},
+                                    "ArnNotEquals": {"aws:PrincipalArn": sorted([break_glass, backup_role])}}
     # The caller (no storage_bucket_admin_arns named) may change the bucket's settings, and read them with AWS Config.
-    assert bucket["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": sorted([break_glass, caller, config_role])}
-    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([break_glass, caller])}}
+    assert bucket["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": sorted([break_glass, backup_role, caller, config_role])}
+    assert statements["DenyBucketConfigurationChanges"]["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": sorted([break_glass, backup_role, caller])}}
     # Another deployer named alone would lock the caller out of its next change: refused, before any change.
     deployer = iam.create_role(RoleName="OtherDeployer",
                                AssumeRolePolicyDocument=json.dumps(role["Role"]["AssumeRolePolicyDocument"]))["Role"]["Arn"]

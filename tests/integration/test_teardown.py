@@ -50,12 +50,13 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     assert running == []
     assert local_cloud.client("batch").describe_job_queues()["jobQueues"] == []
     assert local_cloud.client("ecr").describe_repositories()["repositories"] == []
-    # Kept: the data and log buckets, the keys, the trail.
+    # Kept: the data and log buckets, the keys, the trail, the backups.
     buckets = {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
     assert {"rnaseq-hipaa-data-bucket", "rnaseq-hipaa-data-bucket-access-logs", "rnaseq-hipaa-data-bucket-audit-logs"} <= buckets
     aliases = {a["AliasName"] for a in local_cloud.client("kms").list_aliases()["Aliases"]}
     assert {"alias/rnaseq-pipeline", "alias/rnaseq-audit"} <= aliases
     assert local_cloud.client("cloudtrail").get_trail_status(Name="rnaseq-trail")["IsLogging"] is True
+    assert [p["BackupPlanName"] for p in local_cloud.client("backup").list_backup_plans()["BackupPlansList"]] == ["rnaseq-data-backup"]
 
     again = run_playbook(local_cloud, "playbooks/teardown.yml")
     assert again.ok and again.changed == 0, again.changed_tasks()
@@ -64,7 +65,8 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     delete_data = {"teardown_delete_data": True, "teardown_key_pending_window_days": 7}
     with local_cloud.recording() as calls:
         plan = run_playbook(local_cloud, "playbooks/teardown.yml", "--check", extra_vars=delete_data)
-    assert plan.ok and plan.changed == 1, plan.explain()
+    # The data step, and the backup plan, its selection, vault and role.
+    assert plan.ok and plan.changed == 5, plan.explain()
     assert writes(calls) == []
     assert buckets <= {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
 
@@ -90,6 +92,9 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     assert local_cloud.client("s3").list_buckets()["Buckets"] == []
     assert local_cloud.client("cloudtrail").describe_trails()["trailList"] == []
     assert local_cloud.client("logs").describe_log_groups()["logGroups"] == []
+    backup = local_cloud.client("backup")
+    assert backup.list_backup_plans()["BackupPlansList"] == [] and backup.list_backup_vaults()["BackupVaultList"] == []
+    assert "rnaseq-backup-role" not in {r["RoleName"] for r in local_cloud.client("iam").list_roles()["Roles"]}
     kms = local_cloud.client("kms")
     assert {kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] for alias in ("alias/rnaseq-pipeline", "alias/rnaseq-audit")} \
         == {"PendingDeletion"}

@@ -51,6 +51,27 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert "```mermaid" in md.read_text()
 
 
+def data_bucket_selections(local_cloud):
+    """The backup plan's selections of the data bucket, as boto3 sees them."""
+    backup = local_cloud.client("backup")
+    plan = next(p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == "rnaseq-data-backup")
+    return plan["BackupPlanId"], [
+        backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=s["SelectionId"])
+        for s in backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]]
+
+
+def test_aws_backup_covers_the_data_bucket_into_a_vault_encrypted_with_the_pipeline_key(local_cloud, converged):
+    backup, kms = local_cloud.client("backup"), local_cloud.client("kms")
+    plan_id, selections = data_bucket_selections(local_cloud)
+    (selection,) = selections
+    assert selection["BackupSelection"]["Resources"] == ["arn:aws:s3:::rnaseq-hipaa-data-bucket"]
+    assert selection["BackupSelection"]["IamRoleArn"].endswith(":role/rnaseq-backup-role")
+    (rule,) = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"]
+    assert rule["TargetBackupVaultName"] == "rnaseq-backup-vault" and rule["Lifecycle"]["DeleteAfterDays"] == 35
+    key = kms.describe_key(KeyId="alias/rnaseq-pipeline")["KeyMetadata"]["Arn"]
+    assert backup.describe_backup_vault(BackupVaultName="rnaseq-backup-vault")["EncryptionKeyArn"] == key
+
+
 def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it(local_cloud, converged):
     ec2 = local_cloud.client("ec2")
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["rna-seq-hipaa-vpc"]}])["Vpcs"][0]["VpcId"]
@@ -68,8 +89,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     # with a default route, a NAT gateway, an extra NACL rule from outside
     # the VPC, an interface endpoint deleted, data bucket versioning
     # suspended, key rotation off, the trail stopped, its data events
-    # narrowed, the audit logs' retention cut, a finding rule disabled, and
-    # two in Batch.
+    # narrowed, the audit logs' retention cut, a finding rule disabled, the
+    # data bucket's backup selection deleted, and two in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -108,6 +129,9 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     kms.disable_key_rotation(KeyId=key_id)
     # GuardDuty's findings no longer reach the topic.
     local_cloud.client("events").disable_rule(Name="rnaseq-findings-guardduty")
+    # The data bucket no longer backed up.
+    plan_id, (selection,) = data_bucket_selections(local_cloud)
+    local_cloud.client("backup").delete_backup_selection(BackupPlanId=plan_id, SelectionId=selection["SelectionId"])
 
     # Batch: a launch template version without IMDSv2 (moto copies nothing
     # from the source version, so it declares no volume either), a job
@@ -126,7 +150,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
-                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "KMS-01": "storage", "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit",
+                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "S3-12": "storage", "KMS-01": "storage",
+                "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit",
                 "AUD-15": "audit",
                 "BAT-02": "batch", "BAT-04": "batch", "BAT-06": "batch"}
     for control, phase in expected.items():
@@ -156,6 +181,7 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     assert retention["Rule"]["DefaultRetention"]["Days"] == 2190
     live = [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"] if e["State"] == "available"]
     assert sum(e["ServiceName"].endswith(".logs") for e in live) == 1, "the deleted endpoint is created anew, once"
+    assert len(data_bucket_selections(local_cloud)[1]) == 1, "the data bucket is selected again, once"
 
 
 def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):

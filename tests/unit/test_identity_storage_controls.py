@@ -17,7 +17,9 @@ IDENTITY_BASELINE = {"group_name": "RNASeqAdministrators", "policy_name": "RNASe
                      "exclusive_membership": False, "min_length": 14, "reuse_prevention": 24, "max_age": 90}
 STORAGE_BASELINE = {"partition": "aws", "key_alias": "alias/rnaseq-pipeline", "bucket": "rnaseq-hipaa-data-bucket",
                     "log_bucket": "rnaseq-hipaa-data-bucket-access-logs", "log_prefix": "s3-access/rnaseq-hipaa-data-bucket/",
-                    "restrict_to_vpc": False, "account_public_access_block": True}
+                    "restrict_to_vpc": False, "account_public_access_block": True,
+                    "backup": {"plan": "rnaseq-data-backup", "vault": "rnaseq-backup-vault", "retention_days": 35, "vault_lock": "none",
+                               "role_arn": "arn:aws:iam::123456789012:role/rnaseq-backup-role"}}
 
 
 def failed(results):
@@ -214,3 +216,52 @@ def test_logging_the_log_bucket_and_lifecycle_are_checked(storage):
     storage["log_bucket"]["bucket_policy"] = {}
     storage["bucket"]["bucket_lifecycle_configuration"] = {"Rules": []}
     assert failed(storage_controls(storage, STORAGE_BASELINE)) == ["S3-08", "S3-09", "S3-10"]
+
+
+def s3_12(storage, baseline=STORAGE_BASELINE):
+    result = next(r for r in storage_controls(storage, baseline) if r["id"] == "S3-12")
+    return result["status"], result["found"]
+
+
+def locked_as(storage, days, compliance=False):
+    storage["backup"]["vault"].update({"locked": True, "min_retention_days": days})
+    if compliance:
+        storage["backup"]["vault"]["lock_date"] = "2026-12-02T00:00:00+00:00"
+    return storage
+
+
+@pytest.mark.parametrize("breakage, words", [
+    (lambda st: st["backup"].update(plan=None, selections=[]), "no plan rnaseq-data-backup"),
+    (lambda st: st["backup"].update(selections=[]), "no selection of the plan covers arn:aws:s3:::rnaseq-hipaa-data-bucket"),
+    (lambda st: st["backup"]["selections"][0].update(iam_role_arn="arn:aws:iam::123456789012:role/other"), "no selection"),
+    (lambda st: st["backup"]["plan"]["backup_plan"]["rules"][0]["lifecycle"].update(delete_after_days=7),
+     "recovery points kept 7 days, not 35"),
+    (lambda st: st["backup"]["plan"]["backup_plan"]["rules"][0].update(target_backup_vault_name="Default"),
+     "no rule of the plan backs up into rnaseq-backup-vault"),
+    (lambda st: st["backup"].update(vault=None), "no vault rnaseq-backup-vault"),
+    (lambda st: st["backup"]["vault"].pop("encryption_key_arn"), "vault encrypted with an AWS owned key, not the pipeline key"),
+])
+def test_a_backup_that_would_not_restore_the_bucket_fails_s3_12(storage, breakage, words):
+    assert s3_12(storage) == ("pass", "as expected")
+    breakage(storage)
+    status, found = s3_12(storage)
+    assert status == "fail" and words in found
+
+
+def test_the_vault_lock_is_checked_where_the_inventory_requires_it(storage):
+    production = {**STORAGE_BASELINE, "backup": {**STORAGE_BASELINE["backup"], "vault_lock": "governance"}}
+    assert s3_12(storage, production) == ("fail", "vault not locked")
+    assert s3_12(locked_as(storage, 7), production) == ("fail", "vault lock's minimum retention 7 days, not 35")
+    assert s3_12(locked_as(storage, 35), production) == ("pass", "as expected")
+    compliance = {**production, "backup": {**production["backup"], "vault_lock": "compliance"}}
+    assert s3_12(storage, compliance) == ("fail", "vault lock in governance mode, not compliance")
+    assert s3_12(locked_as(storage, 35, compliance=True), compliance) == ("pass", "as expected")
+
+
+@pytest.mark.parametrize("service, passes", [("backup", True), ("sqs", False)])
+def test_key_administrators_may_use_the_key_through_aws_backup_and_not_other_services(storage, service, passes):
+    storage["key"]["key_policies"][0]["Statement"].append({
+        "Sid": "ThroughAService", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:user/moto"]},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.us-east-1.amazonaws.com"}}})
+    assert failed(storage_controls(storage, STORAGE_BASELINE)) == ([] if passes else ["KMS-03"])

@@ -111,3 +111,38 @@ def test_every_bucket_subresource_moto_misnames_is_authorized_under_an_s3_action
     assert actions["PUT", "replication"] == "s3:PutReplicationConfiguration"
     assert actions["DELETE", "encryption"] == "s3:PutEncryptionConfiguration"
     assert actions["GET", "publicAccessBlock"] == "s3:GetBucketPublicAccessBlock"
+
+
+def test_a_plans_selections_are_kept_as_aws_keeps_them_and_a_missing_vault_is_access_denied(mocked_aws):
+    import boto3
+    from moto.backup.exceptions import AlreadyExistsException, InvalidRequestException
+    from moto.backup.models import backup_backends
+
+    backup = boto3.client("backup", region_name="us-east-1")
+    backup.create_backup_vault(BackupVaultName="vault")
+    plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": "plan", "Rules": [
+        {"RuleName": "daily", "TargetBackupVaultName": "vault", "Lifecycle": {"DeleteAfterDays": 35}}]})["BackupPlanId"]
+    backend = backup_backends["123456789012"]["us-east-1"]
+
+    def call(operation, body=None, **uri):
+        response = type("Response", (), {"backup_backend": backend, "uri_match": {"backupPlanId": plan_id, **uri},
+                                          "body": json.dumps(body or {})})()
+        return json.loads(EMULATOR[operation](response))
+
+    selection = {"SelectionName": "data-bucket", "IamRoleArn": "arn:aws:iam::123456789012:role/backup",
+                 "Resources": ["arn:aws:s3:::data"]}
+    created = call("create_backup_selection", {"BackupSelection": selection})
+    assert call("list_backup_selections")["BackupSelectionsList"][0]["SelectionName"] == "data-bucket"
+    assert call("get_backup_selection", selectionId=created["SelectionId"])["BackupSelection"] == selection
+    with pytest.raises(AlreadyExistsException):
+        call("create_backup_selection", {"BackupSelection": selection})
+    with pytest.raises(InvalidRequestException):  # AWS refuses to delete a plan that still selects resources
+        EMULATOR["delete_backup_plan"](backend, plan_id)
+    call("update_backup_plan", {"BackupPlan": {"BackupPlanName": "plan", "Rules": [
+        {"RuleName": "daily", "TargetBackupVaultName": "vault", "Lifecycle": {"DeleteAfterDays": 40}}]}})
+    assert backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"][0]["Lifecycle"] == {"DeleteAfterDays": 40}
+    call("delete_backup_selection", selectionId=created["SelectionId"])
+    EMULATOR["delete_backup_plan"](backend, plan_id)
+    with pytest.raises(EMULATOR["VaultAccessDenied"]) as refused:
+        EMULATOR["describe_backup_vault"](backend, "missing")
+    assert refused.value.code == 403 and "AccessDeniedException" in refused.value.description

@@ -103,7 +103,8 @@ def test_the_production_shaped_local_inventory_is_the_local_cloud_with_productio
     local, production = inventory_values("local-production"), inventory_values("production")
     assert local["toolkit_environment"] == "local-production" and local["toolkit_aws_emulated"] is True
     assert local["toolkit_aws_connection"] == inventory_values("local")["toolkit_aws_connection"]
-    for setting in ("storage_restrict_to_vpc", "storage_vpc_bypass_principal_arns", "identity_exclusive_membership",
+    for setting in ("storage_restrict_to_vpc", "storage_vpc_bypass_principal_arns", "storage_backup_retention_days",
+                    "storage_backup_vault_lock", "identity_exclusive_membership",
                     "network_https_client_cidrs", "network_interface_endpoints_extra"):
         assert local[setting] == production[setting], setting
     assert local["toolkit_tags"] == production["toolkit_tags"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from storage import (
+    backup_role_policy,
+    backup_rules_summary,
     data_bucket_lifecycle,
     data_bucket_policy,
     key_alias_errors,
@@ -50,7 +52,7 @@ def test_the_key_policy_separates_administration_from_use():
         "user_arns": ["arn:aws:iam::111122223333:role/rnaseq-batch-job-role"], "extra_statements": [{"Sid": "Extra"}],
         "ebs_role_arns": ["arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"],
     })
-    admin, admin_grants, uploads, volumes, use, ebs, grants, logs, extra = policy["Statement"]
+    admin, admin_grants, uploads, volumes, backup, use, ebs, grants, logs, extra = policy["Statement"]
     assert admin["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/KeyAdmin"]}
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"} & set(admin["Action"])
     # Grants only for AWS resources (ECR's, EC2's), never one asked for directly.
@@ -62,6 +64,9 @@ def test_the_key_policy_separates_administration_from_use():
     # ...and EC2 the hosts' volume keys.
     assert volumes["Principal"] == admin["Principal"]
     assert volumes["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}}
+    # ...and AWS Backup the vault's: the vault is encrypted with the key, and its creator needs the key's use.
+    assert backup["Principal"] == admin["Principal"] and "kms:Encrypt" not in backup["Action"]
+    assert backup["Condition"] == {"StringEquals": {"kms:ViaService": "backup.eu-west-1.amazonaws.com"}}
     assert use["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert use["Condition"] == {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/rnaseq-batch-job-role"]}}
     assert "kms:CreateGrant" not in use["Action"]
@@ -139,3 +144,34 @@ def test_lifecycle_rules_come_from_the_inventory_values():
     assert rules[0]["Transitions"] == [{"Days": 45, "StorageClass": "DEEP_ARCHIVE"}]
     assert rules[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert rules[1]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+
+
+def test_aws_backups_role_is_spared_the_fence_and_may_do_only_what_a_backup_of_this_bucket_needs():
+    backup_role = "arn:aws:iam::111122223333:role/rnaseq-backup-role"
+    policy = fenced(backup_arns=[backup_role])
+    for sid in FENCE:
+        assert backup_role in policy[sid]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"], sid
+    allowed = backup_role_policy({"partition": "aws", "region": "eu-west-1", "account_id": "111122223333", "bucket": "b",
+                                  "key_arn": KEY})["Statement"]
+    by_resource = {}
+    for statement in allowed:
+        for resource in [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]:
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            by_resource.setdefault(resource, set()).update(actions)
+    # This bucket, its objects and the pipeline key (through S3) only; no setting but notifications and the inventory.
+    assert {r for r in by_resource if r.startswith("arn:aws:s3")} == {"arn:aws:s3:::b", "arn:aws:s3:::b/*"}
+    assert {a for a in by_resource["arn:aws:s3:::b"] if a.startswith("s3:Put")} == {"s3:PutBucketNotification", "s3:PutInventoryConfiguration"}
+    assert not {a for a in by_resource["arn:aws:s3:::b/*"] if not a.startswith("s3:Get")}
+    assert by_resource[KEY] == {"kms:Decrypt", "kms:DescribeKey"}
+    decrypt = next(st for st in allowed if st["Resource"] == KEY)
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    assert by_resource["*"] == {"cloudwatch:GetMetricData", "events:ListRules", "s3:ListAllMyBuckets"}
+
+
+def test_a_backup_plans_rules_compare_by_what_the_toolkit_declares():
+    declared = [{"rule_name": "daily", "target_backup_vault_name": "v", "schedule_expression": "cron(0 5 ? * * *)",
+                 "lifecycle": {"delete_after_days": "35"}}]
+    found = [{**declared[0], "rule_id": "r-1", "start_window_minutes": 480, "lifecycle": {"delete_after_days": 35}}]
+    assert backup_rules_summary(found) == backup_rules_summary(declared)
+    found[0]["lifecycle"]["delete_after_days"] = 7
+    assert backup_rules_summary(found) != backup_rules_summary(declared)

@@ -1,5 +1,5 @@
-"""s3_buckets, s3_objects, s3_account_public_access_block, the principal checks of aws_context_info
-and iam_account_password_policy, in-process against moto's mock_aws."""
+"""s3_buckets, s3_objects, s3_account_public_access_block, backup_vault_lock, the principal checks of
+aws_context_info and iam_account_password_policy, in-process against moto's mock_aws."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ s3_objects = load_module("s3_objects")
 s3_account_pab = load_module("s3_account_public_access_block")
 aws_context_info = load_module("aws_context_info")
 iam_account_password_policy = load_module("iam_account_password_policy")
+backup_vault_lock = load_module("backup_vault_lock")
 
 PAB = {"block_public_acls": True, "ignore_public_acls": True, "block_public_policy": True, "restrict_public_buckets": True}
 
@@ -205,3 +206,40 @@ def test_object_lock_cannot_be_declared_away(aws):
     run_module(s3_buckets, {"buckets": [bucket_spec(object_lock={"mode": "GOVERNANCE", "days": 1})]})
     result = run_module(s3_buckets, {"buckets": [bucket_spec(object_lock={})], "_ansible_check_mode": True})
     assert result["failed"] is True and "S3 cannot turn off" in result["msg"]
+
+
+def test_a_vault_is_locked_once_planned_in_check_mode_and_unlocked_on_request(aws):
+    backup = client("backup")
+    backup.create_backup_vault(BackupVaultName="vault")
+    governance = {"vaults": [{"name": "vault", "min_retention_days": 2190}]}
+    planned = run_module(backup_vault_lock, {**governance, "_ansible_check_mode": True})
+    assert planned["changed"] and planned["diff"]["after"] == {"vault": {"min_retention_days": 2190, "max_retention_days": None,
+                                                                          "mode": "governance"}}
+    assert not backup.describe_backup_vault(BackupVaultName="vault").get("Locked")
+    assert run_module(backup_vault_lock, governance)["changed"]
+    assert backup.describe_backup_vault(BackupVaultName="vault")["MinRetentionDays"] == 2190
+    assert not run_module(backup_vault_lock, governance)["changed"]
+    compliance = {"vaults": [{"name": "vault", "min_retention_days": 2190, "changeable_for_days": 3}]}
+    assert run_module(backup_vault_lock, compliance)["locks"]["vault"]["mode"] == "compliance"
+    assert backup.describe_backup_vault(BackupVaultName="vault").get("LockDate")
+    assert run_module(backup_vault_lock, {**compliance, "state": "absent"})["changed"]  # still in its grace time
+    assert not backup.describe_backup_vault(BackupVaultName="vault").get("Locked")
+
+
+def test_a_missing_vault_is_named_and_nothing_is_locked(aws):
+    failed = run_module(backup_vault_lock, {"vaults": [{"name": "missing", "min_retention_days": 35}]})
+    assert failed["failed"] and "Backup vault missing does not exist" in failed["msg"]
+    assert run_module(backup_vault_lock, {"vaults": [{"name": "missing"}], "state": "absent"})["changed"] is False
+
+
+def test_a_compliance_lock_past_its_grace_time_is_reported_immutable_and_left_alone(aws):
+    from moto.backup.models import backup_backends
+
+    backup = client("backup")
+    backup.create_backup_vault(BackupVaultName="vault")
+    backup.put_backup_vault_lock_configuration(BackupVaultName="vault", MinRetentionDays=35, ChangeableForDays=3)
+    backup_backends["123456789012"]["us-east-1"].vaults["vault"].lock_date = 1.0  # the grace time is over
+    same = run_module(backup_vault_lock, {"vaults": [{"name": "vault", "min_retention_days": 35, "changeable_for_days": 3}]})
+    assert same["changed"] is False and same["immutable"] == ["vault"]
+    refused = run_module(backup_vault_lock, {"vaults": [{"name": "vault"}], "state": "absent"})
+    assert refused["failed"] and "became immutable" in refused["msg"]

@@ -23,8 +23,9 @@ from controls import SOURCE_ARN_SERVICE, trust_problems
 REPO = Path(__file__).resolve().parents[2]
 SCOPE = {"partition": "aws", "account_id": "444455556666", "region": "eu-central-2"}
 # The roles whose service sets no source keys when it assumes them, and why
-# they are left out (roles/batch/vars/main.yml, roles/audit/vars/main.yml).
-UNCONDITIONED = {"ec2.amazonaws.com", "spotfleet.amazonaws.com", "cloudtrail.amazonaws.com"}
+# they are left out (roles/batch/vars/main.yml, roles/audit/vars/main.yml,
+# roles/storage/vars/main.yml).
+UNCONDITIONED = {"ec2.amazonaws.com", "spotfleet.amazonaws.com", "cloudtrail.amazonaws.com", "backup.amazonaws.com"}
 
 
 @pytest.fixture(scope="module")
