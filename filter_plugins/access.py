@@ -104,10 +104,61 @@ def access_vpc_resolver(cidr):
     return str(network.network_address + 2)
 
 
+# Replies to the hosts' own HTTP(S) come back to an ephemeral port from
+# anywhere; RDP's 3389 is left out, so that no rule admits a remote
+# administration port from the internet (CIS AWS 5.1).
+_REPLIES_FROM_ANYWHERE = [(1024, 3388), (3390, 65535)]
+
+
+def management_nacl_rules(scope):
+    """The management subnet's NACL entries, as ec2_vpc_nacl wants them.
+
+    `scope`: vpc_cidr (the management VPC), production_cidrs (production's
+    private subnets, reached through the peering on HTTPS), ssh_cidrs (the
+    administrators' ranges, to the bastion), vpn_cidrs and vpn_port (the
+    OpenVPN clients' ranges). Returns {"ingress": [...], "egress": [...]}:
+    [number, protocol, action, cidr, icmp type, icmp code, from port, to port].
+    """
+
+    def rule(number, protocol, cidr, ports):
+        return [number, protocol, "allow", cidr, None, None, ports[0], ports[1]]
+
+    def numbered(start, protocol, cidrs, ports):
+        return [rule(start + 10 * index, protocol, cidr, ports) for index, cidr in enumerate(cidrs)]
+
+    ssh, vpn = list(scope.get("ssh_cidrs") or []), list(scope.get("vpn_cidrs") or [])
+    production, port = list(scope["production_cidrs"]), int(scope["vpn_port"])
+    ingress = (numbered(100, "tcp", ssh, (22, 22)) + numbered(300, "udp", vpn, (port, port))
+               + [rule(500, "all", scope["vpc_cidr"], (0, 65535))]
+               + numbered(600, "tcp", production, (1024, 65535))
+               + [rule(800 + 10 * i, "tcp", "0.0.0.0/0", ports) for i, ports in enumerate(_REPLIES_FROM_ANYWHERE)])
+    egress = ([rule(100, "tcp", "0.0.0.0/0", (80, 80)), rule(110, "tcp", "0.0.0.0/0", (443, 443))]
+              + numbered(200, "tcp", ssh, (1024, 65535)) + numbered(300, "udp", vpn, (1024, 65535))
+              + [rule(500, "all", scope["vpc_cidr"], (0, 65535))]
+              + numbered(600, "tcp", production, (443, 443)))
+    return {"ingress": ingress, "egress": egress}
+
+
+def session_logging_policy(scope):
+    """What the access hosts' SSM agent needs to stream Session Manager
+    sessions into their log group: find it (and whether it is encrypted, as
+    the preferences require) and write streams into it, nothing else.
+    `scope`: partition, account_id, region, log_group."""
+    group = f"arn:{scope['partition']}:logs:{scope['region']}:{scope['account_id']}:log-group:{scope['log_group']}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "WriteSessionsIntoTheirLogGroup", "Effect": "Allow",
+         "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], "Resource": [group, f"{group}:*"]},
+        # DescribeLogGroups is a listing; IAM knows no resource for it.
+        {"Sid": "FindTheLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+    ]}
+
+
 class FilterModule:
     def filters(self):
         return {
             "access_input_errors": access_input_errors,
             "access_newest_image": access_newest_image,
             "access_vpc_resolver": access_vpc_resolver,
+            "management_nacl_rules": management_nacl_rules,
+            "session_logging_policy": session_logging_policy,
         }

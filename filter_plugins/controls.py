@@ -118,6 +118,8 @@ NETWORK_CONTROLS = {
                 note="An interface endpoint whose service takes no endpoint policy (DescribeVpcEndpointServices says "
                 "which) keeps AWS's default and passes, named in the finding. The policies are evaluated as AWS would "
                 "decide sample requests; the local cloud keeps endpoint policies without enforcing them."),
+        Control("NET-16", "No NACL of the VPC admits every port, SSH or RDP from 0.0.0.0/0 or ::/0 (the default NACL "
+                "keeps no rule)", "network", "nacl", [ACCESS_CONTROL], ["CIS AWS 5.1", "AWS FSBP EC2.21"]),
     ]
 }
 
@@ -137,6 +139,25 @@ def _ports(entry):
     if protocol == "all":
         return (0, 65535)
     return (int(from_port or 0), int(to_port or 65535))
+
+
+_WORLD_CIDRS = ("0.0.0.0/0", "::/0")
+# Remote administration ports no NACL may open to the internet (CIS AWS 5.1).
+_ADMINISTRATION_PORTS = (22, 3389)
+
+
+def _open_to_the_world(nacls):
+    """Inbound allow entries of the NACLs that admit every port, or SSH or
+    RDP, from anywhere (NET-16, ACC-08)."""
+    found = []
+    for nacl in nacls:
+        for entry in nacl.get("ingress", []):
+            number, protocol, action, cidr = entry[:4]
+            low, high = _ports(entry)
+            if action == "allow" and cidr in _WORLD_CIDRS and (
+                    (low, high) == (0, 65535) or any(low <= port <= high for port in _ADMINISTRATION_PORTS)):
+                found.append(f"{nacl.get('nacl_id')} rule {number} {protocol} {cidr} {low}-{high}")
+    return found
 
 
 def _named(items, name):
@@ -302,6 +323,11 @@ def network_controls(state, baseline):
     ))
 
     groups = state.get("security_groups", [])
+    open_nacls = _open_to_the_world(state.get("nacls", []))
+    results.append(c["NET-16"].result(
+        baseline["vpc_name"], "no inbound rule from 0.0.0.0/0 or ::/0 to every port, 22 or 3389",
+        "; ".join(open_nacls) or ("none" if state.get("vpc") else "no VPC"), bool(state.get("vpc")) and not open_nacls,
+    ))
     results.append(_default_group_result(c["NET-09"], groups, vpc_id))
 
     endpoint_sg = next((g for g in groups if g.get("group_name") == baseline["endpoint_sg_name"]), None)
@@ -1279,6 +1305,11 @@ AUDIT_PHASE_CONTROLS = {
                 [SECURITY_INCIDENTS, RISK_MANAGEMENT],
                 note="The topic reaches a person only through its subscriptions; production refuses to run without one "
                      "(audit_alarm_subscribers_required)."),
+        Control("AUD-16", "Session Manager logs every session to its log group, encrypted with the audit key, and ends idle "
+                "sessions", "audit", "session_manager", [AUDIT_CONTROLS, ENCRYPTION],
+                note="The preferences are the account's SSM-SessionManagerRunShell document; a session started with "
+                     "another Session document of the caller's choosing is not bound by them. AUD-06 checks the log "
+                     "group's key and retention."),
     ]
 }
 
@@ -1365,7 +1396,7 @@ def audit_controls(state, baseline):
         bool(bucket) and _public_access_blocked(bucket) and versioned and _denies_insecure_transport(policy, resources),
     ))
     groups = {g.get("log_group_name"): g for g in state.get("log_groups") or []}
-    for group_name in (baseline["trail_log_group"], baseline["flow_log_group"]):
+    for group_name in (baseline["trail_log_group"], baseline["flow_log_group"], baseline["session_log_group"]):
         group = groups.get(group_name)
         retention = (group or {}).get("retention_in_days")
         ok = bool(group) and _encrypted_with(group.get("kms_key_id"), key) and retention is not None \
@@ -1396,6 +1427,19 @@ def audit_controls(state, baseline):
     results.append(c["AUD-15"].result(
         f"{len(baseline.get('finding_rules') or [])} EventBridge rules", f"enabled, the toolkit's patterns, targeting {baseline['topic_name']}",
         "; ".join(wrong) or "as expected", bool(baseline.get("finding_rules")) and not wrong,
+    ))
+    preferences = (services.get("documents") or {}).get(baseline["session_document"]) or {}
+    inputs = preferences.get("inputs") or {}
+    session_group = groups.get(baseline["session_log_group"]) or {}
+    problems = (["no preferences"] if not preferences else
+                ([f"sessions logged to {inputs.get('cloudWatchLogGroupName') or 'no log group'}"]
+                 if inputs.get("cloudWatchLogGroupName") != baseline["session_log_group"] else [])
+                + ([] if inputs.get("cloudWatchEncryptionEnabled") is True else ["an unencrypted log group allowed"])
+                + ([] if str(inputs.get("idleSessionTimeout") or "").isdigit() else ["no idle timeout"])
+                + ([] if _encrypted_with(session_group.get("kms_key_id"), key) else ["the log group not encrypted with the audit key"]))
+    results.append(c["AUD-16"].result(
+        baseline["session_document"], f"every session to {baseline['session_log_group']}, encrypted with the audit key; idle timeout",
+        "; ".join(problems) or "as expected", not problems,
     ))
     recorders = services.get("config_recorders") or []
     channels = services.get("delivery_channels") or []
@@ -1483,6 +1527,9 @@ ACCESS_PHASE_CONTROLS = {
                 "access", "instances", [ACCESS_CONTROL], ["CIS AWS 5.6", "AWS FSBP EC2.8"]),
         Control("ACC-07", "The management VPC's default security group restricts all traffic", "access", "security_groups",
                 [ACCESS_CONTROL], ["CIS AWS 5.4", "AWS FSBP EC2.2"]),
+        Control("ACC-08", "The management subnet uses the management NACL, which holds exactly the declared rules, and no "
+                "NACL of the management VPC admits every port, SSH or RDP from 0.0.0.0/0 or ::/0", "access", "nacl",
+                [ACCESS_CONTROL, TRANSMISSION_SECURITY], ["CIS AWS 5.1", "AWS FSBP EC2.21"]),
     ]
 }
 
@@ -1503,6 +1550,33 @@ def _default_group_result(control, groups, vpc_id):
         "no inbound or outbound rules",
         "; ".join(rules) or ("no rules" if default else "not found"),
         bool(default) and not rules,
+    )
+
+
+def _management_nacl_result(control, state, baseline):
+    """ACC-08: the management subnet's NACL is exactly as declared, and no
+    NACL of the management VPC is open to the world."""
+    nacls = state.get("nacls") or []
+    nacl = _named(nacls, baseline["nacl_name"])
+    subnet = _named(state.get("subnets") or [], baseline["subnet_name"])
+    problems = []
+    if not nacl:
+        problems.append("no management NACL")
+    else:
+        if not subnet or subnet.get("id") not in nacl.get("subnets", []):
+            problems.append(f"{baseline['subnet_name']} does not use it")
+        for direction in ("ingress", "egress"):
+            def normal(entries):
+                return sorted((int(e[0]), str(e[1]), str(e[2]), str(e[3]), *_ports(e)) for e in entries)
+            want, have = normal(baseline["nacl_rules"][direction]), normal(nacl.get(direction, []))
+            extra, missing = [e for e in have if e not in want], [e for e in want if e not in have]
+            problems += [f"{direction} extra rule {e[0]} {e[1]} {e[3]} {e[4]}-{e[5]}" for e in extra]
+            problems += [f"{direction} missing rule {e[0]} {e[1]} {e[3]} {e[4]}-{e[5]}" for e in missing]
+    problems += [f"open to the world: {rule}" for rule in _open_to_the_world(nacls)]
+    return control.result(
+        baseline["nacl_name"] + (f" ({nacl['nacl_id']})" if nacl else ""),
+        f"on {baseline['subnet_name']}, with the declared rules; no NACL admitting every port, 22 or 3389 from the internet",
+        "; ".join(problems) or "as expected", not problems,
     )
 
 
@@ -1549,6 +1623,7 @@ def access_controls(state, baseline):
         stray or "no other route", not stray,
     ))
     results.append(_default_group_result(c["ACC-07"], state.get("security_groups") or [], vpc.get("vpc_id") or name))
+    results.append(_management_nacl_result(c["ACC-08"], state, baseline))
     groups = {g.get("group_name"): g for g in state.get("security_groups") or []}
     bastion = groups.get(baseline["bastion_sg_name"])
     expected_ssh = sorted(baseline["ssh_admin_cidrs"])

@@ -7,14 +7,14 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: audit_services_info
-short_description: Read AWS Config, GuardDuty, flow logs, a trail's event selectors, Object Lock and EventBridge rules
+short_description: Read AWS Config, GuardDuty, flow logs, a trail's event selectors, Object Lock, EventBridge rules and SSM documents
 description:
   - The read side of the audit phase's account services that amazon.aws has no info module for,
     in one task, for C(playbooks/verify.yml).
   - Returns the configuration recorders with their status and delivery channels, the GuardDuty
     detectors with their status and S3 protection, the flow logs of the given VPCs, the given trail's
-    event selectors, the given buckets' S3 Object Lock configuration, and the given EventBridge rules
-    with their targets.
+    event selectors, the given buckets' S3 Object Lock configuration, the given EventBridge rules
+    with their targets, and the given Systems Manager documents' default content.
   - Read-only; safe in check mode.
 options:
   vpc_ids:
@@ -33,6 +33,12 @@ options:
   event_rules:
     description: The EventBridge rules (of the default event bus) to return, one C(DescribeRule) and one
       C(ListTargetsByRule) each.
+    type: list
+    elements: str
+    default: []
+  documents:
+    description: The Systems Manager documents whose default version's content to return (Session Manager's
+      preferences are C(SSM-SessionManagerRunShell)).
     type: list
     elements: str
     default: []
@@ -91,6 +97,11 @@ event_rules:
   returned: always
   type: dict
   sample: {rnaseq-findings-config: {state: ENABLED, event_pattern: {source: [aws.config]}, targets: ["arn:aws:sns:us-east-1:111122223333:alarms"]}}
+documents:
+  description: Per document, its default version's content (parsed); an empty dict when it does not exist.
+  returned: always
+  type: dict
+  sample: {SSM-SessionManagerRunShell: {schemaVersion: "1.0", inputs: {cloudWatchLogGroupName: /aws/ssm/sessions/rnaseq}}}
 """
 
 import json
@@ -201,6 +212,16 @@ def event_rules(events, names):
     return result
 
 
+def documents(ssm, names):
+    result = {}
+    for name in names:
+        try:
+            result[name] = json.loads(RETRY(ssm.get_document)(Name=name, DocumentFormat="JSON")["Content"])
+        except is_boto3_error_code("InvalidDocument"):
+            result[name] = {}
+    return result
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -208,6 +229,7 @@ def main():
             trail=dict(type="str"),
             object_lock_buckets=dict(type="list", elements="str", default=[]),
             event_rules=dict(type="list", elements="str", default=[]),
+            documents=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -221,6 +243,7 @@ def main():
         (("object_lock",), lambda: (object_lock(module.client("s3"), params["object_lock_buckets"]),),
          "the buckets' Object Lock configuration"),
         (("event_rules",), lambda: (event_rules(module.client("events"), params["event_rules"]),), "the EventBridge rules"),
+        (("documents",), lambda: (documents(module.client("ssm"), params["documents"]),), "the Systems Manager documents"),
     ]
     result = {}
     for keys, read, what in reads:

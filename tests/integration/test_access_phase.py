@@ -81,7 +81,10 @@ def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager
     assert {"Key": "Name", "Value": "rna-seq-openvpn-eip"} in address["Tags"]
     policies = iam.list_attached_role_policies(RoleName="rna-seq-access-host-role")["AttachedPolicies"]
     assert [p["PolicyName"] for p in policies] == ["AmazonSSMManagedInstanceCore"]
-    assert iam.list_role_policies(RoleName="rna-seq-access-host-role")["PolicyNames"] == []
+    # And one inline policy: writing Session Manager's session logs into their log group.
+    assert iam.list_role_policies(RoleName="rna-seq-access-host-role")["PolicyNames"] == ["log-sessions"]
+    logging = iam.get_role_policy(RoleName="rna-seq-access-host-role", PolicyName="log-sessions")["PolicyDocument"]
+    assert logging["Statement"][0]["Resource"][0].endswith(":log-group:/aws/ssm/sessions/rnaseq")
     assert iam.list_access_keys(UserName="example-admin")["AccessKeyMetadata"] == []
 
 
@@ -108,6 +111,27 @@ def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges
     # The default groups of both VPCs, production's and the management one, hold no rule (CIS 5.4).
     defaults = [g for g in groups if g["GroupName"] == "default" and g["VpcId"] in vpc_ids(ec2)]
     assert len(defaults) == 2 and all(not g["IpPermissions"] and not g["IpPermissionsEgress"] for g in defaults)
+
+
+def test_no_nacl_of_either_vpc_is_open_to_the_world_and_the_management_subnet_has_its_own(local_cloud, converged):
+    ec2 = local_cloud.client("ec2")
+    ours = vpc_ids(ec2)
+    nacls = [n for n in ec2.describe_network_acls()["NetworkAcls"] if n["VpcId"] in ours]
+    world = [(n["NetworkAclId"], e["RuleNumber"]) for n in nacls for e in n["Entries"]
+             if not e["Egress"] and e["RuleAction"] == "allow" and e.get("CidrBlock") in ("0.0.0.0/0", None)
+             and (e["Protocol"] == "-1" or e["PortRange"]["From"] <= 22 <= e["PortRange"]["To"]
+                  or e["PortRange"]["From"] <= 3389 <= e["PortRange"]["To"])]
+    assert world == []
+    # The default NACLs keep only AWS's final deny; no subnet uses them.
+    defaults = [n for n in nacls if n["IsDefault"]]
+    assert len(defaults) == 2 and all({e["RuleNumber"] for e in n["Entries"]} == {32767} and not n["Associations"]
+                                      for n in defaults)
+    management = by_name(nacls, "rna-seq-management-nacl")
+    subnet = by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-public-subnet")
+    assert [a["SubnetId"] for a in management["Associations"]] == [subnet["SubnetId"]]
+    inbound = {(e["Protocol"], e["CidrBlock"], e.get("PortRange", {}).get("From")) for e in management["Entries"]
+               if not e["Egress"] and e["RuleNumber"] < 32767}
+    assert {("6", "203.0.113.0/24", 22), ("17", "198.51.100.0/24", 1194)} <= inbound
 
 
 def test_production_admits_https_from_the_vpn_host_and_has_an_s3_interface_endpoint(local_cloud, converged):

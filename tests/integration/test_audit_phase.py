@@ -67,9 +67,18 @@ def test_the_log_bucket_is_private_versioned_tls_only_and_admits_only_cloudtrail
 
 def test_the_log_groups_are_encrypted_and_kept_a_year(local_cloud, converged):
     logs = local_cloud.client("logs")
-    for name in (TRAIL_GROUP, "/aws/vpc/flow-logs/rnaseq"):
+    for name in (TRAIL_GROUP, "/aws/vpc/flow-logs/rnaseq", "/aws/ssm/sessions/rnaseq"):
         (group,) = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
         assert group["kmsKeyId"] == audit_key_arn(local_cloud) and group["retentionInDays"] >= 365
+
+
+def test_session_manager_logs_every_session_to_its_encrypted_log_group(local_cloud, converged):
+    (group,) = local_cloud.client("logs").describe_log_groups(logGroupNamePrefix="/aws/ssm/sessions/rnaseq")["logGroups"]
+    assert group["kmsKeyId"] == audit_key_arn(local_cloud)
+    preferences = json.loads(local_cloud.client("ssm").get_document(Name="SSM-SessionManagerRunShell")["Content"])
+    assert preferences["sessionType"] == "Standard_Stream"
+    assert preferences["inputs"]["cloudWatchLogGroupName"] == "/aws/ssm/sessions/rnaseq"
+    assert preferences["inputs"]["cloudWatchEncryptionEnabled"] is True and preferences["inputs"]["runAsEnabled"] is False
 
 
 def test_sixteen_cis_filters_each_with_an_alarm_on_the_encrypted_topic(local_cloud, converged):

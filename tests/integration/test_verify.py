@@ -51,6 +51,10 @@ def test_verify_passes_on_a_converged_network_and_writes_both_reports_without_wr
     assert "```mermaid" in md.read_text()
 
 
+def management_vpc_id(ec2):
+    return ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["rna-seq-management-vpc"]}])["Vpcs"][0]["VpcId"]
+
+
 def data_bucket_selections(local_cloud):
     """The backup plan's selections of the data bucket, as boto3 sees them."""
     backup = local_cloud.client("backup")
@@ -90,7 +94,8 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     # the VPC, an interface endpoint deleted, data bucket versioning
     # suspended, key rotation off, the trail stopped, its data events
     # narrowed, the audit logs' retention cut, a finding rule disabled, the
-    # data bucket's backup selection deleted, and two in Batch.
+    # data bucket's backup selection deleted, both default NACLs opened,
+    # Session Manager's logging off, and two in Batch.
     ec2.authorize_security_group_ingress(
         GroupId=compute["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -129,6 +134,20 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     kms.disable_key_rotation(KeyId=key_id)
     # GuardDuty's findings no longer reach the topic.
     local_cloud.client("events").disable_rule(Name="rnaseq-findings-guardduty")
+    # Both VPCs' default NACLs given back AWS's allow-everything rule.
+    defaults = [n for n in ec2.describe_network_acls(Filters=[{"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+                if n["VpcId"] in (vpc_id, management_vpc_id(ec2))]
+    assert len(defaults) == 2
+    for default in defaults:
+        ec2.create_network_acl_entry(NetworkAclId=default["NetworkAclId"], RuleNumber=100, Protocol="-1", RuleAction="allow",
+                                     Egress=False, CidrBlock="0.0.0.0/0")
+    # Session Manager no longer logging sessions, as a new default version of its preferences.
+    ssm = local_cloud.client("ssm")
+    preferences = json.loads(ssm.get_document(Name="SSM-SessionManagerRunShell")["Content"])
+    preferences["inputs"]["cloudWatchLogGroupName"] = ""
+    version = ssm.update_document(Name="SSM-SessionManagerRunShell", Content=json.dumps(preferences), DocumentVersion="$LATEST",
+                                  DocumentFormat="JSON")["DocumentDescription"]["DocumentVersion"]
+    ssm.update_document_default_version(Name="SSM-SessionManagerRunShell", DocumentVersion=version)
     # The data bucket no longer backed up.
     plan_id, (selection,) = data_bucket_selections(local_cloud)
     local_cloud.client("backup").delete_backup_selection(BackupPlanId=plan_id, SelectionId=selection["SelectionId"])
@@ -150,10 +169,10 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     fatal = failing.stdout[failing.stdout.index("fatal: [localhost]"):]
     lines = [line.strip() for line in fatal.splitlines()]
     expected = {"NET-02": "network", "NET-03": "network", "NET-05": "network", "NET-08": "network", "NET-10": "network",
-                "NET-12": "network", "NET-14": "network", "S3-03": "storage", "S3-12": "storage", "KMS-01": "storage",
-                "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit",
+                "NET-12": "network", "NET-14": "network", "NET-16": "network", "S3-03": "storage", "S3-12": "storage", "KMS-01": "storage",
+                "AUD-02": "audit", "AUD-13": "audit", "AUD-14": "audit", "AUD-16": "audit",
                 "AUD-15": "audit",
-                "BAT-02": "batch", "BAT-04": "batch", "BAT-06": "batch"}
+                "BAT-02": "batch", "BAT-04": "batch", "BAT-06": "batch", "ACC-08": "access"}
     for control, phase in expected.items():
         matching = [line for line in lines if line.startswith(f"{control} FAIL")]
         assert len(matching) == 1, (control, fatal[-4000:])
@@ -182,6 +201,11 @@ def test_verify_names_each_drift_on_its_own_line_and_converging_again_repairs_it
     live = [e for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"] if e["State"] == "available"]
     assert sum(e["ServiceName"].endswith(".logs") for e in live) == 1, "the deleted endpoint is created anew, once"
     assert len(data_bucket_selections(local_cloud)[1]) == 1, "the data bucket is selected again, once"
+    repaired = json.loads(ssm.get_document(Name="SSM-SessionManagerRunShell")["Content"])
+    assert repaired["inputs"]["cloudWatchLogGroupName"] == "/aws/ssm/sessions/rnaseq"
+    for default in defaults:
+        (found,) = ec2.describe_network_acls(NetworkAclIds=[default["NetworkAclId"]])["NetworkAcls"]
+        assert {e["RuleNumber"] for e in found["Entries"]} == {32767}, "the default NACLs keep no rule"
 
 
 def test_verify_fails_on_an_empty_account_without_a_traceback(local_cloud):

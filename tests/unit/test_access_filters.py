@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from access import access_input_errors, access_newest_image, access_vpc_resolver
+from access import access_input_errors, access_newest_image, access_vpc_resolver, management_nacl_rules, session_logging_policy
 from bastion import bastion_strong_moduli
 from openvpn import openvpn_input_errors, openvpn_network_mask
 
@@ -86,3 +86,31 @@ def test_each_openvpn_inventory_problem_is_named():
 
 def test_openvpn_wants_network_and_mask():
     assert openvpn_network_mask("10.0.16.0/20") == "10.0.16.0 255.255.240.0"
+
+
+def test_the_management_nacl_admits_only_the_declared_ranges_and_replies_and_no_administration_port_from_anywhere():
+    rules = management_nacl_rules({"vpc_cidr": "10.1.0.0/16", "production_cidrs": ["10.0.0.0/20", "10.0.16.0/20"],
+                                   "ssh_cidrs": ["203.0.113.0/24"], "vpn_cidrs": ["198.51.100.0/24", "192.0.2.0/24"],
+                                   "vpn_port": 1194})
+    ingress = {(r[1], r[3], r[6], r[7]) for r in rules["ingress"]}
+    assert ("tcp", "203.0.113.0/24", 22, 22) in ingress
+    assert {("udp", "198.51.100.0/24", 1194, 1194), ("udp", "192.0.2.0/24", 1194, 1194)} <= ingress
+    from_anywhere = sorted((low, high) for protocol, cidr, low, high in ingress if cidr == "0.0.0.0/0")
+    assert from_anywhere == [(1024, 3388), (3390, 65535)], "replies only, RDP's 3389 and SSH's 22 left out"
+    assert ("all", "10.1.0.0/16", 0, 65535) in ingress and ("tcp", "10.0.16.0/20", 1024, 65535) in ingress
+    egress = {(r[1], r[3], r[6], r[7]) for r in rules["egress"]}
+    assert {(p, c, lo, hi) for p, c, lo, hi in egress if c == "0.0.0.0/0"} == {("tcp", "0.0.0.0/0", 80, 80), ("tcp", "0.0.0.0/0", 443, 443)}
+    assert ("tcp", "10.0.0.0/20", 443, 443) in egress and ("udp", "192.0.2.0/24", 1024, 65535) in egress
+    for direction in rules.values():
+        numbers = [r[0] for r in direction]
+        assert len(numbers) == len(set(numbers)) and all(r[2] == "allow" for r in direction)
+
+
+def test_the_hosts_may_write_sessions_into_their_one_log_group_and_find_it():
+    policy = session_logging_policy({"partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
+                                     "log_group": "/aws/ssm/sessions/rnaseq"})
+    write, find = policy["Statement"]
+    group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/ssm/sessions/rnaseq"
+    assert write["Resource"] == [group, f"{group}:*"] and "logs:DeleteLogGroup" not in write["Action"]
+    assert set(write["Action"]) == {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+    assert find["Action"] == "logs:DescribeLogGroups"

@@ -37,9 +37,10 @@ def failed(results):
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 16)]
+    assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 17)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
-    assert [r["resource"] for r in results if r["id"] == "AUD-06"] == ["/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq"]
+    assert [r["resource"] for r in results if r["id"] == "AUD-06"] == [
+        "/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq", "/aws/ssm/sessions/rnaseq"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
     for result in results:
         assert result["hipaa"] and result["repair"].startswith("ansible-playbook playbooks/audit.yml --tags ")
@@ -272,7 +273,7 @@ def test_a_vpc_without_an_all_traffic_flow_log_fails_aud_10_for_that_vpc(audit):
 def test_the_recorded_access_phase_passes_every_control(access):
     results = access_controls(*access)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 8)]
+    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 9)]
     assert all(r["repair"].startswith("ansible-playbook playbooks/access.yml --tags ") for r in results)
 
 
@@ -364,3 +365,45 @@ def test_the_diagram_shows_the_management_vpc_its_hosts_and_the_peering(access):
     assert f'<-->|"peering {peering} (active)"| vpc_' in source
     state["peerings"] = []
     assert "peering" not in network_diagram(production, {})
+
+
+def management_nacl(state, default=False):
+    return next(n for n in state["nacls"] if n["is_default"] is default)
+
+
+@pytest.mark.parametrize("breakage, words", [
+    (lambda st: management_nacl(st)["subnets"].clear(), "rna-seq-management-public-subnet does not use it"),
+    (lambda st: management_nacl(st)["ingress"].append([150, "tcp", "allow", "192.0.2.0/24", None, None, 22, 22]),
+     "ingress extra rule 150 tcp 192.0.2.0/24 22-22"),
+    (lambda st: management_nacl(st)["egress"].pop(0), "egress missing rule 100 tcp 0.0.0.0/0 80-80"),
+    # The management VPC's default NACL as AWS makes it: everything, from anywhere.
+    (lambda st: management_nacl(st, default=True)["ingress"].append([100, "all", "allow", "0.0.0.0/0", None, None, 0, 65535]),
+     "open to the world: acl-0default0management rule 100 all 0.0.0.0/0 0-65535"),
+    (lambda st: st.update(nacls=[management_nacl(st, default=True)]), "no management NACL"),
+])
+def test_a_management_nacl_not_as_declared_or_one_open_to_the_world_fails_acc_08(access, breakage, words):
+    state, baseline = access
+    breakage(state)
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-08"]
+    assert words in next(r["found"] for r in results if r["id"] == "ACC-08")
+
+
+def session_inputs(state):
+    return state["services"]["documents"]["SSM-SessionManagerRunShell"]["inputs"]
+
+
+@pytest.mark.parametrize("breakage, failing, words", [
+    (lambda st: session_inputs(st).update(cloudWatchLogGroupName=""), ["AUD-16"], "sessions logged to no log group"),
+    (lambda st: session_inputs(st).update(cloudWatchEncryptionEnabled=False), ["AUD-16"], "an unencrypted log group allowed"),
+    (lambda st: session_inputs(st).update(idleSessionTimeout=""), ["AUD-16"], "no idle timeout"),
+    (lambda st: st["services"].update(documents={"SSM-SessionManagerRunShell": {}}), ["AUD-16"], "no preferences"),
+    # The log group's key removed: AUD-06 fails for it, and AUD-16, as Session Manager would then refuse to log.
+    (lambda st: st["log_groups"][2].pop("kms_key_id"), ["AUD-06", "AUD-16"], "the log group not encrypted with the audit key"),
+])
+def test_session_manager_preferences_that_would_not_log_every_session_encrypted_fail_aud_16(audit, breakage, failing, words):
+    state, baseline = audit
+    breakage(state)
+    results = audit_controls(state, baseline)
+    assert failed(results) == failing
+    assert words in next(r["found"] for r in results if r["id"] == "AUD-16")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 
@@ -97,3 +99,29 @@ def test_the_finding_rules_are_read_with_their_parsed_pattern_and_targets(mocked
     assert found == {"findings-config": {"state": "ENABLED", "event_pattern": {"source": ["aws.config"]},
                                          "targets": ["arn:aws:sns:us-east-1:123456789012:alarms"]},
                      "findings-gone": {}}
+
+
+ssm_documents = load_module("ssm_documents")
+PREFERENCES = {"schemaVersion": "1.0", "description": "Session Manager preferences", "sessionType": "Standard_Stream",
+               "inputs": {"cloudWatchLogGroupName": "/aws/ssm/sessions/rnaseq", "cloudWatchEncryptionEnabled": True,
+                          "s3BucketName": "", "runAsEnabled": False}}
+
+
+def test_a_document_is_planned_created_once_and_its_drift_becomes_the_default_version_again(mocked_aws):
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    args = {"documents": [{"name": "SSM-SessionManagerRunShell", "document_type": "Session", "content": PREFERENCES}],
+            "tags": {"Project": "p"}}
+    planned = run_module(ssm_documents, {**args, "_ansible_check_mode": True})
+    assert planned["changed"] and planned["documents"] == {"SSM-SessionManagerRunShell": None}
+    assert ssm.list_documents(Filters=[{"Key": "Owner", "Values": ["Self"]}])["DocumentIdentifiers"] == []
+    assert run_module(ssm_documents, args)["documents"] == {"SSM-SessionManagerRunShell": "1"}
+    assert run_module(ssm_documents, args)["changed"] is False
+    # Logging turned off by hand, as a new default version: set back, as another version.
+    drifted = json.loads(json.dumps(PREFERENCES))
+    drifted["inputs"]["cloudWatchLogGroupName"] = ""
+    version = ssm.update_document(Name="SSM-SessionManagerRunShell", Content=json.dumps(drifted), DocumentVersion="$LATEST",
+                                  DocumentFormat="JSON")["DocumentDescription"]["DocumentVersion"]
+    ssm.update_document_default_version(Name="SSM-SessionManagerRunShell", DocumentVersion=version)
+    repaired = run_module(ssm_documents, args)
+    assert repaired["changed"] and repaired["diff"]["before"]["SSM-SessionManagerRunShell"]["inputs"]["cloudWatchLogGroupName"] == ""
+    assert json.loads(ssm.get_document(Name="SSM-SessionManagerRunShell")["Content"]) == PREFERENCES

@@ -40,9 +40,9 @@ def named(items, name):
 
 def test_the_recorded_converged_network_passes_every_control(state, baseline):
     results = network_controls(state, baseline)
-    assert len(results) == 15
+    assert len(results) == 16
     assert failed(results) == []
-    assert controls_summary(results) == {"total": 15, "passed": 15, "failed": 0}
+    assert controls_summary(results) == {"total": 16, "passed": 16, "failed": 0}
     assert control_failures(results) == []
 
 
@@ -65,7 +65,7 @@ def test_every_controls_repair_command_names_a_tag_its_phase_has():
 
 def test_a_missing_vpc_fails_everything(state, baseline):
     state["vpc"] = None
-    assert len(failed(network_controls(state, baseline))) == 15
+    assert len(failed(network_controls(state, baseline))) == 16
 
 
 def test_an_attached_internet_gateway_fails_net_02(state, baseline):
@@ -109,16 +109,30 @@ def test_a_subnet_on_the_default_nacl_fails_net_07(state, baseline):
 
 
 @pytest.mark.parametrize(
-    "direction, entry",
+    "direction, entry, failing",
     [
-        ("ingress", [150, "tcp", "allow", "198.51.100.0/24", None, None, 22, 22]),
-        ("ingress", [150, "all", "allow", "0.0.0.0/0", None, None, 0, 65535]),
-        ("egress", [150, "tcp", "allow", "198.51.100.0/24", None, None, 443, 443]),
+        ("ingress", [150, "tcp", "allow", "198.51.100.0/24", None, None, 22, 22], ["NET-08"]),
+        ("ingress", [150, "all", "allow", "0.0.0.0/0", None, None, 0, 65535], ["NET-08", "NET-16"]),
+        ("egress", [150, "tcp", "allow", "198.51.100.0/24", None, None, 443, 443], ["NET-08"]),
     ],
 )
-def test_a_nacl_rule_admitting_the_outside_fails_net_08(state, baseline, direction, entry):
+def test_a_nacl_rule_admitting_the_outside_fails_net_08(state, baseline, direction, entry, failing):
     named(state["nacls"], "rna-seq-private-nacl")[direction].append(entry)
-    assert failed(network_controls(state, baseline)) == ["NET-08"]
+    assert failed(network_controls(state, baseline)) == failing
+
+
+@pytest.mark.parametrize("entry, opens", [
+    ([100, "all", "allow", "0.0.0.0/0", None, None, 0, 65535], True),   # the default NACL as AWS makes it
+    ([100, "tcp", "allow", "::/0", None, None, 22, 22], True),
+    ([100, "tcp", "allow", "0.0.0.0/0", None, None, 1024, 65535], True),  # covers RDP's 3389
+    ([100, "tcp", "allow", "0.0.0.0/0", None, None, 3390, 65535], False),
+    ([100, "all", "deny", "0.0.0.0/0", None, None, 0, 65535], False),
+    ([100, "tcp", "allow", "198.51.100.0/24", None, None, 22, 22], False),
+])
+def test_the_default_nacl_with_any_rule_open_to_the_world_fails_net_16(state, baseline, entry, opens):
+    default = next(n for n in state["nacls"] if n["is_default"])
+    default["ingress"].append(entry)
+    assert failed(network_controls(state, baseline)) == (["NET-16"] if opens else [])
 
 
 def test_a_deny_rule_or_a_declared_client_range_is_fine_for_net_08(state, baseline):

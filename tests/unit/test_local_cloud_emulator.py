@@ -146,3 +146,18 @@ def test_a_plans_selections_are_kept_as_aws_keeps_them_and_a_missing_vault_is_ac
     with pytest.raises(EMULATOR["VaultAccessDenied"]) as refused:
         EMULATOR["describe_backup_vault"](backend, "missing")
     assert refused.value.code == 403 and "AccessDeniedException" in refused.value.description
+
+
+def test_a_nacl_is_found_by_its_id_as_describe_network_acls_allows(mocked_aws):
+    import boto3
+    from moto.ec2.exceptions import FilterNotImplementedError
+    from moto.ec2.models import ec2_backends
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    nacl_id = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkAcls"][0]["NetworkAclId"]
+    nacl = ec2_backends["123456789012"]["us-east-1"].network_acls[nacl_id]
+    with pytest.raises(FilterNotImplementedError):  # moto as it ships
+        nacl.get_filter_value("network-acl-id")
+    assert EMULATOR["nacl_filter_value"](nacl, "network-acl-id") == nacl_id
+    assert EMULATOR["nacl_filter_value"](nacl, "vpc-id") == vpc

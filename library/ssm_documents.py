@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ssm_documents
+short_description: Systems Manager documents with exactly the declared content, in one task
+description:
+  - For each document, makes sure it exists with the declared content as its default version, creating it, or
+    adding a version and making it the default when the content differs.
+  - Why a module of our own? Neither amazon.aws 10 nor community.aws 10 has a module for Systems Manager documents,
+    and Session Manager's preferences are one (C(SSM-SessionManagerRunShell)).
+  - Content is compared as data, so key order and whitespace make no difference. Tags are set on creation only.
+  - Supports check mode and diff. Documents are never deleted here.
+options:
+  documents:
+    description: The documents.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The document's name.
+        type: str
+        required: true
+      document_type:
+        description: The document's type, such as C(Session) or C(Command).
+        type: str
+        required: true
+      content:
+        description: The document's content, as data (written as JSON).
+        type: dict
+        required: true
+  tags:
+    description: Tags a document is created with.
+    type: dict
+    default: {}
+author:
+  - RNA-seq HIPAA toolkit maintainers
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Session Manager logs every session to an encrypted log group
+  ssm_documents:
+    documents:
+      - name: SSM-SessionManagerRunShell
+        document_type: Session
+        content:
+          schemaVersion: "1.0"
+          description: Session Manager preferences
+          sessionType: Standard_Stream
+          inputs:
+            cloudWatchLogGroupName: /aws/ssm/sessions/rnaseq
+            cloudWatchEncryptionEnabled: true
+"""
+
+RETURN = r"""
+documents:
+  description: Each document's default version after the run, by name (null for one check mode would create).
+  returned: always
+  type: dict
+  sample: {"SSM-SessionManagerRunShell": "2"}
+"""
+
+import json
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible.module_utils.toolkit_aws import RETRY
+from ansible.module_utils.toolkit_aws import fail_aws
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+
+
+def _version_with(ssm, name, content):
+    """An earlier version of the document with this content: SSM refuses a new
+    version that repeats one (DuplicateDocumentContent), so it becomes the
+    default again instead."""
+    # Versions are numbered from 1 to the latest.
+    latest = int(RETRY(ssm.describe_document)(Name=name)["Document"]["LatestVersion"])
+    for version in (str(n) for n in range(latest, 0, -1)):
+        found = RETRY(ssm.get_document)(Name=name, DocumentVersion=version, DocumentFormat="JSON")
+        if json.loads(found["Content"]) == content:
+            return version
+    return None
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            documents=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                document_type=dict(type="str", required=True),
+                content=dict(type="dict", required=True),
+            )),
+            tags=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    ssm = module.client("ssm")
+    before, after, versions = {}, {}, {}
+    for want in module.params["documents"]:
+        name, content = want["name"], want["content"]
+        try:
+            found = RETRY(ssm.get_document)(Name=name, DocumentFormat="JSON")
+            current = json.loads(found["Content"])
+        except is_boto3_error_code("InvalidDocument"):
+            found, current = None, None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            fail_aws(module, e, f"Failed to read document {name}")
+        versions[name] = found["DocumentVersion"] if found else None
+        if current == content:
+            continue
+        before[name], after[name] = current, content
+        if module.check_mode:
+            continue
+        body = json.dumps(content, sort_keys=True)
+        try:
+            if found is None:
+                created = RETRY(ssm.create_document)(
+                    Name=name, DocumentType=want["document_type"], DocumentFormat="JSON", Content=body,
+                    Tags=ansible_dict_to_boto3_tag_list(module.params["tags"]))["DocumentDescription"]
+                versions[name] = created["DocumentVersion"]
+            else:
+                version = _version_with(ssm, name, content) or RETRY(ssm.update_document)(
+                    Name=name, DocumentFormat="JSON", Content=body, DocumentVersion="$LATEST")["DocumentDescription"]["DocumentVersion"]
+                RETRY(ssm.update_document_default_version)(Name=name, DocumentVersion=version)
+                versions[name] = version
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to write document {name}")
+    module.exit_json(changed=bool(after), documents=versions, diff={"before": before, "after": after})
+
+
+if __name__ == "__main__":
+    main()
