@@ -139,20 +139,6 @@ def management_nacl_rules(scope):
     return {"ingress": ingress, "egress": egress}
 
 
-def session_logging_policy(scope):
-    """What the access hosts' SSM agent needs to stream Session Manager
-    sessions into their log group: find it (and whether it is encrypted, as
-    the preferences require) and write streams into it, nothing else.
-    `scope`: partition, account_id, region, log_group."""
-    group = f"arn:{scope['partition']}:logs:{scope['region']}:{scope['account_id']}:log-group:{scope['log_group']}"
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "WriteSessionsIntoTheirLogGroup", "Effect": "Allow",
-         "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], "Resource": [group, f"{group}:*"]},
-        # DescribeLogGroups is a listing; IAM knows no resource for it.
-        {"Sid": "FindTheLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
-    ]}
-
-
 class FilterModule:
     def filters(self):
         return {
@@ -160,5 +146,4 @@ class FilterModule:
             "access_newest_image": access_newest_image,
             "access_vpc_resolver": access_vpc_resolver,
             "management_nacl_rules": management_nacl_rules,
-            "session_logging_policy": session_logging_policy,
         }

@@ -114,13 +114,20 @@ def alarm_topic_policy(scope):
 
 
 def log_delivery_policy(scope):
-    """What a log-delivering service (CloudTrail, VPC Flow Logs) may do: write
-    streams into one log group. `scope`: partition, account_id, region, log_group."""
+    """What a log writer (CloudTrail, VPC Flow Logs, the access hosts' SSM
+    agent for Session Manager) may do: write streams into one log group.
+    `scope`: partition, account_id, region, log_group, and find_log_group
+    (the SSM agent looks the group up first, to see it is encrypted as
+    Session Manager's preferences require)."""
     group = f"arn:{scope['partition']}:logs:{scope['region']}:{scope['account_id']}:log-group:{scope['log_group']}"
-    return {"Version": "2012-10-17", "Statement": [
+    statements = [
         {"Sid": "WriteIntoTheOneLogGroup", "Effect": "Allow",
          "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], "Resource": [group, f"{group}:*"]},
-    ]}
+    ]
+    if scope.get("find_log_group"):
+        # DescribeLogGroups is a listing; IAM knows no resource for it.
+        statements.append({"Sid": "FindTheLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def audit_config_rules(scope):

@@ -372,7 +372,7 @@ def network_controls(state, baseline):
             cidrs = [r.get("cidr_ip") for r in permission.get("ip_ranges", [])] + [
                 r.get("cidr_ipv6") for r in permission.get("ipv6_ranges", [])
             ]
-            if any(cidr in ("0.0.0.0/0", "::/0") for cidr in cidrs):
+            if any(cidr in _WORLD_CIDRS for cidr in cidrs):
                 world.append(f"{group.get('group_name')} ({group.get('group_id')}): {_describe_permission(permission)}")
     results.append(c["NET-12"].result(
         f"security groups of {vpc_id}", "no inbound rule from 0.0.0.0/0 or ::/0", "; ".join(world) or "none", not world))
@@ -1559,6 +1559,9 @@ def _management_nacl_result(control, state, baseline):
     nacls = state.get("nacls") or []
     nacl = _named(nacls, baseline["nacl_name"])
     subnet = _named(state.get("subnets") or [], baseline["subnet_name"])
+    def normal(entries):
+        return sorted((int(e[0]), str(e[1]), str(e[2]), str(e[3]), *_ports(e)) for e in entries)
+
     problems = []
     if not nacl:
         problems.append("no management NACL")
@@ -1566,8 +1569,6 @@ def _management_nacl_result(control, state, baseline):
         if not subnet or subnet.get("id") not in nacl.get("subnets", []):
             problems.append(f"{baseline['subnet_name']} does not use it")
         for direction in ("ingress", "egress"):
-            def normal(entries):
-                return sorted((int(e[0]), str(e[1]), str(e[2]), str(e[3]), *_ports(e)) for e in entries)
             want, have = normal(baseline["nacl_rules"][direction]), normal(nacl.get(direction, []))
             extra, missing = [e for e in have if e not in want], [e for e in want if e not in have]
             problems += [f"{direction} extra rule {e[0]} {e[1]} {e[3]} {e[4]}-{e[5]}" for e in extra]

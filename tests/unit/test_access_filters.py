@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from access import access_input_errors, access_newest_image, access_vpc_resolver, management_nacl_rules, session_logging_policy
+from access import access_input_errors, access_newest_image, access_vpc_resolver, management_nacl_rules
+from audit import log_delivery_policy
 from bastion import bastion_strong_moduli
 from openvpn import openvpn_input_errors, openvpn_network_mask
 
@@ -107,8 +108,8 @@ def test_the_management_nacl_admits_only_the_declared_ranges_and_replies_and_no_
 
 
 def test_the_hosts_may_write_sessions_into_their_one_log_group_and_find_it():
-    policy = session_logging_policy({"partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
-                                     "log_group": "/aws/ssm/sessions/rnaseq"})
+    policy = log_delivery_policy({"partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
+                                  "log_group": "/aws/ssm/sessions/rnaseq", "find_log_group": True})
     write, find = policy["Statement"]
     group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/ssm/sessions/rnaseq"
     assert write["Resource"] == [group, f"{group}:*"] and "logs:DeleteLogGroup" not in write["Action"]
