@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
+from urllib.parse import quote
 
 _USER = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 
@@ -44,9 +46,42 @@ def openvpn_network_mask(cidr):
     return f"{network.network_address} {network.netmask}"
 
 
+def openvpn_totp_users(current, secrets, digits=6, period=30):
+    """pam_oath's users file for ``secrets`` ({user: hex secret}), one line per user.
+
+    pam_oath records each user's last accepted code and its time at the end of
+    the user's line (its protection against replay). A user whose secret is
+    unchanged keeps the line as it is, so a run that changes nothing writes
+    nothing and a used code stays used; new or changed users get a fresh line,
+    and users no longer listed are dropped.
+    """
+    token = f"HOTP/T{int(period)}/{int(digits)}"
+    kept = {}
+    for line in str(current or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0] == token:
+            kept[fields[1]] = (fields[3].lower(), line)
+    lines = []
+    for user in sorted(secrets):
+        secret = str(secrets[user]).strip().lower()
+        found = kept.get(user)
+        lines.append(found[1] if found and found[0] == secret else f"{token} {user} - {secret}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def openvpn_totp_uri(secret_hex, user, issuer, digits=6, period=30):
+    """The otpauth:// URI an authenticator app reads (as a QR code or typed), for a hex secret."""
+    secret = base64.b32encode(bytes.fromhex(str(secret_hex).strip())).decode().rstrip("=")
+    label = quote(f"{issuer}:{user}", safe=":@")
+    return (f"otpauth://totp/{label}?secret={secret}&issuer={quote(str(issuer), safe='')}"
+            f"&algorithm=SHA1&digits={int(digits)}&period={int(period)}")
+
+
 class FilterModule:
     def filters(self):
         return {
             "openvpn_input_errors": openvpn_input_errors,
             "openvpn_network_mask": openvpn_network_mask,
+            "openvpn_totp_uri": openvpn_totp_uri,
+            "openvpn_totp_users": openvpn_totp_users,
         }

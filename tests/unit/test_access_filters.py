@@ -7,7 +7,7 @@ import pytest
 from access import access_input_errors, access_newest_image, access_vpc_resolver, management_nacl_rules
 from audit import log_delivery_policy
 from bastion import bastion_strong_moduli
-from openvpn import openvpn_input_errors, openvpn_network_mask
+from openvpn import openvpn_input_errors, openvpn_network_mask, openvpn_totp_uri, openvpn_totp_users
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJW2o9LLoDMJbf1VPahkp+9U4bqk0IXKVYjFCjmYMlFC admin@example"
 GOOD = {"vpc_cidr": "10.1.0.0/16", "public_subnet_cidr": "10.1.0.0/24", "vpn_client_cidr": "10.8.0.0/24",
@@ -115,3 +115,24 @@ def test_the_hosts_may_write_sessions_into_their_one_log_group_and_find_it():
     assert write["Resource"] == [group, f"{group}:*"] and "logs:DeleteLogGroup" not in write["Action"]
     assert set(write["Action"]) == {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
     assert find["Action"] == "logs:DescribeLogGroups"
+
+
+def test_totp_users_file_keeps_pam_oaths_replay_record_and_drops_former_users():
+    # pam_oath appended alice's last code and its time; bob's secret changed; carol left.
+    current = ("HOTP/T30/6 alice - 00ff00ff 123456 2026-12-04T12:00:00L\n"
+               "HOTP/T30/6 bob - aaaa\n"
+               "HOTP/T30/6 carol - bbbb\n")
+    wanted = openvpn_totp_users(current, {"bob": "CCCC", "alice": "00FF00FF"})
+    assert wanted == ("HOTP/T30/6 alice - 00ff00ff 123456 2026-12-04T12:00:00L\n"
+                      "HOTP/T30/6 bob - cccc\n")
+    # Nothing to change: the same text, so the task reports no change.
+    assert openvpn_totp_users(wanted, {"alice": "00ff00ff", "bob": "cccc"}) == wanted
+    assert openvpn_totp_users("", {}) == ""
+
+
+def test_totp_uri_carries_the_secret_in_base32():
+    # RFC 6238's test secret, "12345678901234567890" in hex.
+    uri = openvpn_totp_uri("3132333435363738393031323334353637383930", "alice", "RNA-seq VPN (production)")
+    assert uri.startswith("otpauth://totp/RNA-seq%20VPN%20%28production%29:alice?")
+    assert "secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&" in uri
+    assert uri.endswith("&algorithm=SHA1&digits=6&period=30")
