@@ -164,7 +164,8 @@ def test_the_aws_ec2_inventory_groups_the_hosts_and_reaches_the_vpn_host_through
     (tmp_path / "group_vars").symlink_to(REPO / "inventories/production/group_vars")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **local_cloud.env}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    run = subprocess.run(["ansible", "rna-seq-openvpn", "-i", str(tmp_path), "-m", "ansible.builtin.debug",
+    # Ansible logs in as a named administrator, set in group_vars/access_hosts (here on the command line).
+    run = subprocess.run(["ansible", "rna-seq-openvpn", "-i", str(tmp_path), "-e", "ansible_user=jdoe", "-m", "ansible.builtin.debug",
                           "-a", 'msg="{{ group_names | sort }} {{ ansible_host }} {{ ansible_ssh_common_args }} {{ openvpn_remote_host }}"'],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -172,7 +173,7 @@ def test_the_aws_ec2_inventory_groups_the_hosts_and_reaches_the_vpn_host_through
     bastion_ip = hosts["rna-seq-bastion"]["PublicIpAddress"]
     vpn_eip = hosts["rna-seq-openvpn"]["PublicIpAddress"]
     shown = " ".join(run.stdout.replace("''", "'").split())
-    assert f"['access_hosts', 'aws_ec2', 'openvpn'] {VPN_HOST} -o ProxyJump=admin@{bastion_ip} {vpn_eip}" in shown, run.stdout
+    assert f"['access_hosts', 'aws_ec2', 'openvpn'] {VPN_HOST} -o ProxyJump=jdoe@{bastion_ip} {vpn_eip}" in shown, run.stdout
 
 
 def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_restores_them(local_cloud, converged):
