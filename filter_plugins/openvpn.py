@@ -46,6 +46,12 @@ def openvpn_network_mask(cidr):
     return f"{network.network_address} {network.netmask}"
 
 
+def openvpn_slurped(results):
+    """{item: decoded content} of a looped slurp's results, leaving out the files not read (check mode)."""
+    return {result["item"]: base64.b64decode(result["content"]).decode()
+            for result in results if "content" in result}
+
+
 def openvpn_totp_users(current, secrets, digits=6, period=30):
     """pam_oath's users file for ``secrets`` ({user: hex secret}), one line per user.
 
@@ -82,6 +88,7 @@ class FilterModule:
         return {
             "openvpn_input_errors": openvpn_input_errors,
             "openvpn_network_mask": openvpn_network_mask,
+            "openvpn_slurped": openvpn_slurped,
             "openvpn_totp_uri": openvpn_totp_uri,
             "openvpn_totp_users": openvpn_totp_users,
         }

@@ -7,7 +7,7 @@ import pytest
 from access import access_input_errors, access_newest_image, access_vpc_resolver, management_nacl_rules
 from audit import log_delivery_policy
 from bastion import bastion_strong_moduli
-from openvpn import openvpn_input_errors, openvpn_network_mask, openvpn_totp_uri, openvpn_totp_users
+from openvpn import openvpn_input_errors, openvpn_network_mask, openvpn_slurped, openvpn_totp_uri, openvpn_totp_users
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJW2o9LLoDMJbf1VPahkp+9U4bqk0IXKVYjFCjmYMlFC admin@example"
 GOOD = {"vpc_cidr": "10.1.0.0/16", "public_subnet_cidr": "10.1.0.0/24", "vpn_client_cidr": "10.8.0.0/24",
@@ -136,3 +136,8 @@ def test_totp_uri_carries_the_secret_in_base32():
     assert uri.startswith("otpauth://totp/RNA-seq%20VPN%20%28production%29:alice?")
     assert "secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&" in uri
     assert uri.endswith("&algorithm=SHA1&digits=6&period=30")
+
+
+def test_slurped_maps_each_item_to_its_text_and_leaves_out_files_not_read():
+    results = [{"item": "alice", "content": "czNjcmV0"}, {"item": "bob", "failed": True}]
+    assert openvpn_slurped(results) == {"alice": "s3cret"}
