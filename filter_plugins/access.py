@@ -41,7 +41,7 @@ def access_input_errors(values):
     `values` holds the role's inputs plus what it needs from the network phase:
     vpc_cidr, public_subnet_cidr, vpn_client_cidr, openvpn_private_ip,
     ssh_admin_cidrs, vpn_allowed_cidrs, vpn_port, key_pair_public_key, ami_id,
-    production_cidr, https_client_cidrs, interface_endpoints.
+    production_cidr, https_client_cidrs, interface_endpoints, https_egress_cidrs.
     """
     errors = []
     blocks = {}
@@ -81,6 +81,14 @@ def access_input_errors(values):
 
     errors += _cidr_list_errors(values.get("ssh_admin_cidrs"), "access_ssh_admin_cidrs", allow_world=False)
     errors += _cidr_list_errors(values.get("vpn_allowed_cidrs"), "access_vpn_allowed_cidrs", allow_world=True)
+    https = values.get("https_egress_cidrs")
+    if https is not None:
+        errors += [line for line in _cidr_list_errors(https, "access_host_https_egress_cidrs", allow_world=True)
+                   if "is empty" not in line]
+        if not https:
+            errors.append("access_host_https_egress_cidrs is empty: the hosts could fetch no package or security update")
+        elif len(https) > 10:
+            errors.append(f"access_host_https_egress_cidrs lists {len(https)} ranges; the management NACL numbers at most 10")
     port = values.get("vpn_port")
     if not isinstance(port, int) or not 1 <= port <= 65535:
         errors.append(f"access_vpn_port '{port}' is not a port number")
@@ -104,10 +112,10 @@ def access_vpc_resolver(cidr):
     return str(network.network_address + 2)
 
 
-# Replies to the hosts' own HTTP(S) come back to an ephemeral port from
-# anywhere; RDP's 3389 is left out, so that no rule admits a remote
-# administration port from the internet (CIS AWS 5.1).
-_REPLIES_FROM_ANYWHERE = [(1024, 3388), (3390, 65535)]
+# Replies to the hosts' own HTTPS come back to an ephemeral port; RDP's 3389
+# is left out, so that no rule admits a remote administration port from the
+# internet (CIS AWS 5.1).
+_REPLY_PORTS = [(1024, 3388), (3390, 65535)]
 
 
 def management_nacl_rules(scope):
@@ -116,7 +124,8 @@ def management_nacl_rules(scope):
     `scope`: vpc_cidr (the management VPC), production_cidrs (production's
     private subnets, reached through the peering on HTTPS), ssh_cidrs (the
     administrators' ranges, to the bastion), vpn_cidrs and vpn_port (the
-    OpenVPN clients' ranges). Returns {"ingress": [...], "egress": [...]}:
+    OpenVPN clients' ranges), https_cidrs (where the hosts' HTTPS may go:
+    Debian's mirrors; 0.0.0.0/0 by default). Returns {"ingress": [...], "egress": [...]}:
     [number, protocol, action, cidr, icmp type, icmp code, from port, to port].
     """
 
@@ -128,11 +137,13 @@ def management_nacl_rules(scope):
 
     ssh, vpn = list(scope.get("ssh_cidrs") or []), list(scope.get("vpn_cidrs") or [])
     production, port = list(scope["production_cidrs"]), int(scope["vpn_port"])
+    https = list(scope.get("https_cidrs") or ["0.0.0.0/0"])
     ingress = (numbered(100, "tcp", ssh, (22, 22)) + numbered(300, "udp", vpn, (port, port))
                + [rule(500, "all", scope["vpc_cidr"], (0, 65535))]
                + numbered(600, "tcp", production, (1024, 65535))
-               + [rule(800 + 10 * i, "tcp", "0.0.0.0/0", ports) for i, ports in enumerate(_REPLIES_FROM_ANYWHERE)])
-    egress = ([rule(100, "tcp", "0.0.0.0/0", (80, 80)), rule(110, "tcp", "0.0.0.0/0", (443, 443))]
+               + [rule(800 + 20 * i + 10 * j, "tcp", cidr, ports)
+                  for i, cidr in enumerate(https) for j, ports in enumerate(_REPLY_PORTS)])
+    egress = (numbered(100, "tcp", https, (443, 443))
               + numbered(200, "tcp", ssh, (1024, 65535)) + numbered(300, "udp", vpn, (1024, 65535))
               + [rule(500, "all", scope["vpc_cidr"], (0, 65535))]
               + numbered(600, "tcp", production, (443, 443)))

@@ -5,7 +5,11 @@ verify gathers the live state with read-only modules; these filters compare
 that state with a baseline and return one result per control:
 
     {id, title, phase, tag, repair, hipaa, standards, resource,
-     expected, found, status: pass|fail}
+     expected, found, status: pass|fail|not evaluated}
+
+A control is "not evaluated" only when what it reads is not where verify
+runs (the VPN's PKI, kept on the controller that ran access.yml); the report
+counts it apart and says why.
 
 Each control names the HIPAA Security Rule safeguard it serves (45 CFR
 164.308/164.312) and its CIS AWS Foundations or AWS Foundational Security
@@ -20,6 +24,7 @@ import importlib.util
 import ipaddress
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 EPHEMERAL = (1024, 65535)
@@ -78,7 +83,7 @@ class Control:
             "resource": resource,
             "expected": expected,
             "found": found,
-            "status": "pass" if passed else "fail",
+            "status": "not evaluated" if passed is None else "pass" if passed else "fail",
         }
 
 
@@ -1530,6 +1535,18 @@ ACCESS_PHASE_CONTROLS = {
         Control("ACC-08", "The management subnet uses the management NACL, which holds exactly the declared rules, and no "
                 "NACL of the management VPC admits every port, SSH or RDP from 0.0.0.0/0 or ::/0", "access", "nacl",
                 [ACCESS_CONTROL, TRANSMISSION_SECURITY], ["CIS AWS 5.1", "AWS FSBP EC2.21"]),
+        Control("ACC-09", "The bastion and the VPN host send out exactly the declared traffic: HTTPS to the declared ranges, "
+                "the bastion's SSH to the VPN host, the VPN host's HTTPS to production's private subnets; no plain HTTP",
+                "access", "security_groups", [ACCESS_CONTROL, TRANSMISSION_SECURITY],
+                note="DNS, NTP and instance metadata go to the VPC's own link-local and resolver addresses, which security "
+                     "groups do not filter. HTTPS to 0.0.0.0/0 is the default because Debian's mirrors sit behind a CDN "
+                     "with no published ranges; access_host_https_egress_cidrs narrows it."),
+        Control("ACC-10", "The VPN's CA, server and user certificates and its revocation list stay valid for at least "
+                "openvpn_renew_days more (the controller's PKI)", "access", "openvpn",
+                [AUTHENTICATION, TRANSMISSION_SECURITY],
+                note="Read from the PKI on the controller that runs verify (.pki/<environment>, where access.yml keeps "
+                     "it); not evaluated where there is none. access.yml signs again the CRL and any server or user "
+                     "certificate with fewer days left; a CA near its end needs a new PKI."),
     ]
 }
 
@@ -1579,6 +1596,67 @@ def _management_nacl_result(control, state, baseline):
         f"on {baseline['subnet_name']}, with the declared rules; no NACL admitting every port, 22 or 3389 from the internet",
         "; ".join(problems) or "as expected", not problems,
     )
+
+
+def _egress_result(control, group, group_name, rules):
+    """ACC-09: a host's security group sends out exactly the declared rules
+    (ec2_security_groups' form: proto, ports, cidr_ip), each port and range
+    compared one by one."""
+    want = {(r["proto"], int(port), int(port), r["cidr_ip"]) for r in rules for port in r["ports"]}
+    expected = ", ".join(f"{p}/{lo} {cidr}" for p, lo, _, cidr in sorted(want))
+    if group is None:
+        return control.result(group_name, expected, "no group", False)
+    have = {(p.get("ip_protocol"), p.get("from_port"), p.get("to_port"), target)
+            for p in group.get("ip_permissions_egress") or [] for target in _permission_targets(p)}
+
+    def text(rule):
+        protocol, low, high, target = rule
+        return f"{'all' if protocol == '-1' else protocol}/{'all' if protocol == '-1' else (low if low == high else f'{low}-{high}')} {target}"
+
+    problems = [f"extra {text(r)}" for r in sorted(have - want, key=str)] + [f"missing {text(r)}" for r in sorted(want - have, key=str)]
+    return control.result(f"{group_name} ({group.get('group_id')})", expected, "; ".join(problems) or "as declared", not problems)
+
+
+def _asn1_time(value):
+    """A certificate's or CRL's time as community.crypto returns it (20271204120000Z)."""
+    return datetime.strptime(str(value), "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)
+
+
+def _vpn_pki_result(control, pki, baseline):
+    """ACC-10: every certificate of the VPN's PKI, and its revocation list,
+    has at least vpn_renew_days whole days left when verify reads them, the
+    point from which access.yml signs it again.
+
+    `pki`: dir, found (bool), read_at (ISO 8601, UTC), certificates
+    ({path: not_after}), crl ({next_update}) or None."""
+    days = int(baseline["vpn_renew_days"])
+    pki = pki or {}
+    where = str(pki.get("dir") or "the controller's PKI")
+    expected = f"the CA, server and user certificates and the CRL valid for at least {days} more days"
+    if not pki.get("found"):
+        return control.result(where, expected, "no PKI on this controller: run verify where access.yml runs", None)
+    now = datetime.strptime(str(pki["read_at"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    ends = [(str(Path(path).relative_to(where)) if Path(path).is_relative_to(where) else path, _asn1_time(not_after))
+            for path, not_after in (pki.get("certificates") or {}).items()]
+    problems = [f"no {name}" for name in ("ca.crt", "server.crt") if name not in {n for n, _ in ends}]
+    if pki.get("crl"):
+        ends.append(("crl.pem (next update)", _asn1_time(pki["crl"]["next_update"])))
+    else:
+        problems.append("no crl.pem")
+    for name, end in sorted(ends, key=lambda item: item[1]):
+        left = (end - now).days
+        if left < days:
+            problems.append(f"{name} {'ended' if end <= now else 'ends'} {end:%Y-%m-%d} ({left} days)")
+    if problems:
+        return control.result(where, expected, "; ".join(problems), False)
+    name, end = min(ends, key=lambda item: item[1])
+    return control.result(where, expected, f"{len(ends)} checked; the first to end is {name}, {end:%Y-%m-%d} "
+                          f"({(end - now).days} days)", True)
+
+
+def vpn_pki_control(pki, baseline):
+    """ACC-10 alone, for a PKI read where no AWS account is (molecule/openvpn)."""
+    return _vpn_pki_result(ACCESS_PHASE_CONTROLS["ACC-10"], pki, baseline)
 
 
 def access_controls(state, baseline):
@@ -1655,6 +1733,10 @@ def access_controls(state, baseline):
             baseline["openvpn_sg_name"], f"udp/{port} from {sorted(baseline['vpn_allowed_cidrs'])}, tcp/22 from the bastion",
             found or "no rule", all(admitted(p) for p in vpn.get("ip_permissions") or []),
         ))
+    for group_name, rules in ((baseline["bastion_sg_name"], baseline["bastion_egress"]),
+                              (baseline["openvpn_sg_name"], baseline["openvpn_egress"])):
+        results.append(_egress_result(c["ACC-09"], groups.get(group_name), group_name, rules))
+    results.append(_vpn_pki_result(c["ACC-10"], state.get("vpn_pki"), baseline))
     instances = {(i.get("tags") or {}).get("Name"): i for i in state.get("instances") or []}
     for host in (baseline["bastion_name"], baseline["openvpn_name"]):
         instance = instances.get(host)
@@ -1778,8 +1860,9 @@ def _batch_diagram(batch):
 
 
 def controls_summary(results):
-    failed = [r for r in results if r["status"] != "pass"]
-    return {"total": len(results), "passed": len(results) - len(failed), "failed": len(failed)}
+    count = {status: len([r for r in results if r["status"] == status]) for status in ("pass", "fail", "not evaluated")}
+    return {"total": len(results), "evaluated": count["pass"] + count["fail"], "passed": count["pass"],
+            "failed": count["fail"], "not_evaluated": count["not evaluated"]}
 
 
 def control_failures(results):
@@ -1787,7 +1870,7 @@ def control_failures(results):
     return [
         f"{r['id']} FAIL {r['title']}: {r['resource']}: found {r['found']} (repair: {r['repair']})"
         for r in results
-        if r["status"] != "pass"
+        if r["status"] == "fail"
     ]
 
 
@@ -1806,6 +1889,7 @@ class FilterModule:
             "batch_controls": batch_controls,
             "audit_controls": audit_controls,
             "access_controls": access_controls,
+            "vpn_pki_control": vpn_pki_control,
             "network_diagram": network_diagram,
             "controls_summary": controls_summary,
             "control_failures": control_failures,

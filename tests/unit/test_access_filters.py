@@ -100,11 +100,35 @@ def test_the_management_nacl_admits_only_the_declared_ranges_and_replies_and_no_
     assert from_anywhere == [(1024, 3388), (3390, 65535)], "replies only, RDP's 3389 and SSH's 22 left out"
     assert ("all", "10.1.0.0/16", 0, 65535) in ingress and ("tcp", "10.0.16.0/20", 1024, 65535) in ingress
     egress = {(r[1], r[3], r[6], r[7]) for r in rules["egress"]}
-    assert {(p, c, lo, hi) for p, c, lo, hi in egress if c == "0.0.0.0/0"} == {("tcp", "0.0.0.0/0", 80, 80), ("tcp", "0.0.0.0/0", 443, 443)}
+    assert {(p, c, lo, hi) for p, c, lo, hi in egress if c == "0.0.0.0/0"} == {("tcp", "0.0.0.0/0", 443, 443)}, "HTTPS only"
     assert ("tcp", "10.0.0.0/20", 443, 443) in egress and ("udp", "192.0.2.0/24", 1024, 65535) in egress
     for direction in rules.values():
         numbers = [r[0] for r in direction]
         assert len(numbers) == len(set(numbers)) and all(r[2] == "allow" for r in direction)
+
+
+def test_the_management_nacl_sends_https_only_to_the_declared_ranges_and_takes_their_replies_only():
+    mirrors = ["198.18.0.0/24", "198.18.8.0/24"]
+    rules = management_nacl_rules({"vpc_cidr": "10.1.0.0/16", "production_cidrs": ["10.0.0.0/20"], "ssh_cidrs": ["203.0.113.0/24"],
+                                   "vpn_cidrs": ["0.0.0.0/0"], "vpn_port": 1194, "https_cidrs": mirrors})
+    egress = {(r[1], r[3], r[6], r[7]) for r in rules["egress"]}
+    assert {rule for rule in egress if rule[2] == 443} == {("tcp", cidr, 443, 443) for cidr in mirrors + ["10.0.0.0/20"]}
+    replies = {(r[3], r[6], r[7]) for r in rules["ingress"] if r[1] == "tcp" and r[3] in mirrors}
+    assert replies == {(cidr, low, high) for cidr in mirrors for low, high in [(1024, 3388), (3390, 65535)]}
+    assert not [r for r in rules["ingress"] if r[1] == "tcp" and r[3] == "0.0.0.0/0"], "no TCP from anywhere"
+    for direction in rules.values():
+        numbers = [r[0] for r in direction]
+        assert len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize("cidrs, words", [
+    ([], "access_host_https_egress_cidrs is empty"),
+    (["10.0.0.1/24"], "access_host_https_egress_cidrs: '10.0.0.1/24' is not a CIDR block"),
+    ([f"198.18.{n}.0/24" for n in range(11)], "lists 11 ranges; the management NACL numbers at most 10"),
+])
+def test_the_hosts_https_ranges_are_checked_before_any_change(cidrs, words):
+    errors = access_input_errors({**GOOD, "https_egress_cidrs": cidrs})
+    assert [e for e in errors if words in e], errors
 
 
 def test_the_hosts_may_write_sessions_into_their_one_log_group_and_find_it():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controls import access_controls, audit_controls, control_failures, network_diagram, records_data_event
+from controls import access_controls, audit_controls, control_failures, controls_summary, network_diagram, records_data_event
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIT = json.loads((FIXTURES / "audit_state.json").read_text())
@@ -273,7 +273,7 @@ def test_a_vpc_without_an_all_traffic_flow_log_fails_aud_10_for_that_vpc(audit):
 def test_the_recorded_access_phase_passes_every_control(access):
     results = access_controls(*access)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 9)]
+    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 11)]
     assert all(r["repair"].startswith("ansible-playbook playbooks/access.yml --tags ") for r in results)
 
 
@@ -375,7 +375,7 @@ def management_nacl(state, default=False):
     (lambda st: management_nacl(st)["subnets"].clear(), "rna-seq-management-public-subnet does not use it"),
     (lambda st: management_nacl(st)["ingress"].append([150, "tcp", "allow", "192.0.2.0/24", None, None, 22, 22]),
      "ingress extra rule 150 tcp 192.0.2.0/24 22-22"),
-    (lambda st: management_nacl(st)["egress"].pop(0), "egress missing rule 100 tcp 0.0.0.0/0 80-80"),
+    (lambda st: management_nacl(st)["egress"].pop(0), "egress missing rule 100 tcp 0.0.0.0/0 443-443"),
     # The management VPC's default NACL as AWS makes it: everything, from anywhere.
     (lambda st: management_nacl(st, default=True)["ingress"].append([100, "all", "allow", "0.0.0.0/0", None, None, 0, 65535]),
      "open to the world: acl-0default0management rule 100 all 0.0.0.0/0 0-65535"),
@@ -407,3 +407,83 @@ def test_session_manager_preferences_that_would_not_log_every_session_encrypted_
     results = audit_controls(state, baseline)
     assert failed(results) == failing
     assert words in next(r["found"] for r in results if r["id"] == "AUD-16")
+
+
+def host_group(state, name):
+    return next(g for g in state["security_groups"] if g["group_name"] == name)
+
+
+@pytest.mark.parametrize("breakage, words", [
+    # Plain HTTP out again, as the hosts had before apt went HTTPS only.
+    (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].append(
+        {"ip_protocol": "tcp", "from_port": 80, "to_port": 80, "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}), "extra tcp/80 0.0.0.0/0"),
+    # Everything, anywhere: what a new security group sends out.
+    (lambda st: host_group(st, "rna-seq-openvpn-sg")["ip_permissions_egress"].append(
+        {"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}), "extra all/all 0.0.0.0/0"),
+    (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].pop(0), "missing tcp/22 10.1.0.10/32"),
+    (lambda st: host_group(st, "rna-seq-openvpn-sg")["ip_permissions_egress"][0]["ip_ranges"].pop(), "missing tcp/443 10.0.16.0/20"),
+])
+def test_a_host_sending_out_more_or_less_than_declared_fails_acc_09(access, breakage, words):
+    state, baseline = access
+    breakage(state)
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-09"]
+    assert words in " ".join(r["found"] for r in results if r["id"] == "ACC-09")
+
+
+def test_each_hosts_egress_is_one_acc_09_result(access):
+    results = [r for r in access_controls(*access) if r["id"] == "ACC-09"]
+    assert [r["resource"].split(" ")[0] for r in results] == ["rna-seq-bastion-sg", "rna-seq-openvpn-sg"]
+    assert all(r["status"] == "pass" and r["found"] == "as declared" for r in results)
+    assert "tcp/80" not in " ".join(r["expected"] for r in results)
+
+
+PKI = {"dir": "/srv/toolkit/.pki/production", "found": True, "read_at": "2026-12-04T12:00:00Z",
+       "certificates": {"/srv/toolkit/.pki/production/ca.crt": "20361202120000Z",
+                        "/srv/toolkit/.pki/production/server.crt": "20271204120000Z",
+                        "/srv/toolkit/.pki/production/issued/jdoe.crt": "20271130120000Z"},
+       "crl": {"next_update": "20270602120000Z"}}
+
+
+def acc_10(state, baseline, pki):
+    state["vpn_pki"] = pki
+    return next(r for r in access_controls(state, baseline) if r["id"] == "ACC-10")
+
+
+def test_a_pki_far_from_its_end_passes_acc_10_and_names_what_ends_first(access):
+    result = acc_10(*access, copy.deepcopy(PKI))
+    assert result["status"] == "pass"
+    assert result["found"] == "4 checked; the first to end is crl.pem (next update), 2027-06-02 (180 days)"
+    assert result["repair"] == "ansible-playbook playbooks/access.yml --tags openvpn"
+    exactly_thirty_days = copy.deepcopy(PKI) | {"crl": {"next_update": "20270103120000Z"}}
+    assert acc_10(*access, exactly_thirty_days)["status"] == "pass"
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda p: p["certificates"].update({"/srv/toolkit/.pki/production/issued/jdoe.crt": "20261220120000Z"}),
+     "issued/jdoe.crt ends 2026-12-20 (16 days)"),
+    # The boundary: less than openvpn_renew_days whole days left, where access.yml signs the list again.
+    (lambda p: p.update(crl={"next_update": "20270103110000Z"}), "crl.pem (next update) ends 2027-01-03 (29 days)"),
+    (lambda p: p["certificates"].update({"/srv/toolkit/.pki/production/server.crt": "20261201120000Z"}),
+     "server.crt ended 2026-12-01 (-3 days)"),
+    (lambda p: p.update(crl=None), "no crl.pem"),
+    (lambda p: p["certificates"].pop("/srv/toolkit/.pki/production/server.crt"), "no server.crt"),
+])
+def test_a_certificate_or_crl_near_its_end_or_missing_fails_acc_10(access, change, words):
+    state, baseline = access
+    pki = copy.deepcopy(PKI)
+    change(pki)
+    result = acc_10(state, baseline, pki)
+    assert result["status"] == "fail" and words in result["found"], result["found"]
+    assert failed(access_controls(state, baseline)) == ["ACC-10"]
+
+
+def test_without_a_pki_on_the_controller_acc_10_is_not_evaluated_and_counted_apart(access):
+    state, baseline = access
+    result = acc_10(state, baseline, {"dir": "/srv/toolkit/.pki/production", "found": False})
+    assert result["status"] == "not evaluated" and "run verify where access.yml runs" in result["found"]
+    results = access_controls(state, baseline)
+    summary = controls_summary(results)
+    assert summary == {"total": len(results), "evaluated": len(results) - 1, "passed": len(results) - 1,
+                       "failed": 0, "not_evaluated": 1}
+    assert control_failures(results) == []
