@@ -39,13 +39,14 @@ def access_input_errors(values):
     """Every problem with the access phase's inventory, as one list of lines.
 
     `values` holds the role's inputs plus what it needs from the network phase:
-    vpc_cidr, public_subnet_cidr, vpn_client_cidr, openvpn_private_ip,
-    ssh_admin_cidrs, vpn_allowed_cidrs, vpn_port, key_pair_public_key, ami_id,
+    vpc_cidr, public_subnet_cidr, private_subnet_cidr, vpn_client_cidr,
+    openvpn_private_ip, bastion_private_ip, ssh_admin_cidrs, vpn_allowed_cidrs, vpn_port, key_pair_public_key, ami_id,
     production_cidr, https_client_cidrs, interface_endpoints, https_egress_cidrs.
     """
     errors = []
     blocks = {}
     for key, label in (("vpc_cidr", "access_vpc_cidr"), ("public_subnet_cidr", "access_public_subnet_cidr"),
+                       ("private_subnet_cidr", "access_private_subnet_cidr"),
                        ("vpn_client_cidr", "access_vpn_client_cidr"), ("production_cidr", "network_vpc_cidr")):
         network = _network(values.get(key))
         if network is None or network.version != 4:
@@ -54,24 +55,31 @@ def access_input_errors(values):
             blocks[key] = network
     if {"vpc_cidr", "production_cidr"} <= blocks.keys() and blocks["vpc_cidr"].overlaps(blocks["production_cidr"]):
         errors.append(f"access_vpc_cidr {blocks['vpc_cidr']} overlaps the production VPC {blocks['production_cidr']}: peering needs distinct ranges")
-    if {"vpc_cidr", "public_subnet_cidr"} <= blocks.keys() and not blocks["public_subnet_cidr"].subnet_of(blocks["vpc_cidr"]):
-        errors.append(f"access_public_subnet_cidr {blocks['public_subnet_cidr']} is not inside access_vpc_cidr {blocks['vpc_cidr']}")
+    for key in ("public_subnet_cidr", "private_subnet_cidr"):
+        if {"vpc_cidr", key} <= blocks.keys() and not blocks[key].subnet_of(blocks["vpc_cidr"]):
+            errors.append(f"access_{key} {blocks[key]} is not inside access_vpc_cidr {blocks['vpc_cidr']}")
+    if {"public_subnet_cidr", "private_subnet_cidr"} <= blocks.keys() and blocks["public_subnet_cidr"].overlaps(blocks["private_subnet_cidr"]):
+        errors.append(f"access_private_subnet_cidr {blocks['private_subnet_cidr']} overlaps access_public_subnet_cidr "
+                      f"{blocks['public_subnet_cidr']}")
     if "vpn_client_cidr" in blocks:
         for key, label in (("vpc_cidr", "the management VPC"), ("production_cidr", "the production VPC")):
             if key in blocks and blocks["vpn_client_cidr"].overlaps(blocks[key]):
                 errors.append(f"access_vpn_client_cidr {blocks['vpn_client_cidr']} overlaps {label} {blocks[key]}")
 
-    try:
-        vpn_ip = ipaddress.ip_address(str(values.get("openvpn_private_ip")))
-    except ValueError:
-        vpn_ip = None
-        errors.append(f"access_openvpn_private_ip '{values.get('openvpn_private_ip')}' is not an IPv4 address")
-    subnet = blocks.get("public_subnet_cidr")
-    if vpn_ip is not None and subnet is not None:
+    addresses = {}
+    for key, subnet_key, subnet_label in (("openvpn_private_ip", "public_subnet_cidr", "public"),
+                                          ("bastion_private_ip", "private_subnet_cidr", "private")):
+        try:
+            address = addresses[key] = ipaddress.ip_address(str(values.get(key)))
+        except ValueError:
+            errors.append(f"access_{key} '{values.get(key)}' is not an IPv4 address")
+            continue
+        subnet = blocks.get(subnet_key)
         # AWS keeps the first four addresses of a subnet and the last one.
-        usable = vpn_ip in subnet and 4 <= int(vpn_ip) - int(subnet.network_address) < subnet.num_addresses - 1
-        if not usable:
-            errors.append(f"access_openvpn_private_ip {vpn_ip} is not a usable address of the public subnet {subnet}")
+        if subnet is not None and not (address.version == 4 and address in subnet
+                                       and 4 <= int(address) - int(subnet.network_address) < subnet.num_addresses - 1):
+            errors.append(f"access_{key} {address} is not a usable address of the {subnet_label} subnet {subnet}")
+    vpn_ip = addresses.get("openvpn_private_ip")
     if vpn_ip is not None and f"{vpn_ip}/32" not in [str(c) for c in values.get("https_client_cidrs") or []]:
         errors.append(f"network_https_client_cidrs must include {vpn_ip}/32, the address VPN traffic reaches production from; "
                       "add it to the inventory and run playbooks/network.yml")

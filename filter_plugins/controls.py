@@ -1522,21 +1522,22 @@ ACCESS_PHASE_CONTROLS = {
                 [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
         Control("ACC-02", "One active peering connects the management VPC and production, and nothing else peers with it",
                 "access", "peering", [ACCESS_CONTROL, TRANSMISSION_SECURITY]),
-        Control("ACC-03", "The management routes reach only production's private subnets and, by default, the internet gateway",
+        Control("ACC-03", "The management routes reach only production's private subnets over the peering and the internet "
+                "gateway, both from the public subnet; no other route table has a route out but the private subnet's",
                 "access", "peering", [TRANSMISSION_SECURITY], ["CIS AWS 5.5"]),
-        Control("ACC-04", "The bastion admits SSH only from the administrators' ranges", "access", "security_groups",
+        Control("ACC-04", "The bastion admits SSH only from the VPN host", "access", "security_groups",
                 [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2", "AWS FSBP EC2.13"]),
-        Control("ACC-05", "The VPN host admits OpenVPN only from its allowed ranges and SSH only from the bastion",
-                "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2"]),
+        Control("ACC-05", "The VPN host admits OpenVPN only from its allowed ranges and SSH only from the administrators' "
+                "ranges", "access", "security_groups", [ACCESS_CONTROL, AUTHENTICATION], ["CIS AWS 5.2", "AWS FSBP EC2.13"]),
         Control("ACC-06", "The bastion and the VPN host run, require IMDSv2 and carry the Session Manager profile",
                 "access", "instances", [ACCESS_CONTROL], ["CIS AWS 5.6", "AWS FSBP EC2.8"]),
         Control("ACC-07", "The management VPC's default security group restricts all traffic", "access", "security_groups",
                 [ACCESS_CONTROL], ["CIS AWS 5.4", "AWS FSBP EC2.2"]),
-        Control("ACC-08", "The management subnet uses the management NACL, which holds exactly the declared rules, and no "
+        Control("ACC-08", "Both management subnets use the management NACL, which holds exactly the declared rules, and no "
                 "NACL of the management VPC admits every port, SSH or RDP from 0.0.0.0/0 or ::/0", "access", "nacl",
                 [ACCESS_CONTROL, TRANSMISSION_SECURITY], ["CIS AWS 5.1", "AWS FSBP EC2.21"]),
         Control("ACC-09", "The bastion and the VPN host send out exactly the declared traffic: HTTPS to the declared ranges, "
-                "the bastion's SSH to the VPN host, the VPN host's HTTPS to production's private subnets; no plain HTTP",
+                "the VPN host's HTTPS to production's private subnets and SSH to the bastion; no plain HTTP",
                 "access", "security_groups", [ACCESS_CONTROL, TRANSMISSION_SECURITY],
                 note="DNS, NTP and instance metadata go to the VPC's own link-local and resolver addresses, which security "
                      "groups do not filter. HTTPS to 0.0.0.0/0 is the default because Debian's mirrors sit behind a CDN "
@@ -1547,6 +1548,15 @@ ACCESS_PHASE_CONTROLS = {
                 note="Read from the PKI on the controller that runs verify (.pki/<environment>, where access.yml keeps "
                      "it); not evaluated where there is none. access.yml signs again the CRL and any server or user "
                      "certificate with fewer days left; a CA near its end needs a new PKI."),
+        Control("ACC-11", "Only the VPN host has a public address: the bastion has none and sits in the private subnet, "
+                "which gives none to what it launches", "access", "instances", [ACCESS_CONTROL, TRANSMISSION_SECURITY],
+                ["AWS FSBP EC2.9", "AWS FSBP EC2.15"],
+                note="The VPN host is AWS FSBP EC2.9's one exception: it is the way in, and admits only OpenVPN and the "
+                     "administrators' SSH (ACC-05)."),
+        Control("ACC-12", "The private subnet reaches the internet only through the NAT gateway: its route table has no "
+                "route to an internet gateway, and no other route", "access", "nat_gateway", [TRANSMISSION_SECURITY],
+                note="The bastion's HTTPS to Debian's mirrors leaves through the NAT gateway; its security group and the "
+                     "management NACL still let only HTTPS through (ACC-08, ACC-09)."),
     ]
 }
 
@@ -1571,11 +1581,12 @@ def _default_group_result(control, groups, vpc_id):
 
 
 def _management_nacl_result(control, state, baseline):
-    """ACC-08: the management subnet's NACL is exactly as declared, and no
+    """ACC-08: the management subnets' NACL is exactly as declared, and no
     NACL of the management VPC is open to the world."""
     nacls = state.get("nacls") or []
     nacl = _named(nacls, baseline["nacl_name"])
-    subnet = _named(state.get("subnets") or [], baseline["subnet_name"])
+    subnet_names = [baseline["subnet_name"], baseline["private_subnet_name"]]
+
     def normal(entries):
         return sorted((int(e[0]), str(e[1]), str(e[2]), str(e[3]), *_ports(e)) for e in entries)
 
@@ -1583,8 +1594,10 @@ def _management_nacl_result(control, state, baseline):
     if not nacl:
         problems.append("no management NACL")
     else:
-        if not subnet or subnet.get("id") not in nacl.get("subnets", []):
-            problems.append(f"{baseline['subnet_name']} does not use it")
+        for subnet_name in subnet_names:
+            subnet = _named(state.get("subnets") or [], subnet_name)
+            if not subnet or subnet.get("id") not in nacl.get("subnets", []):
+                problems.append(f"{subnet_name} does not use it")
         for direction in ("ingress", "egress"):
             want, have = normal(baseline["nacl_rules"][direction]), normal(nacl.get(direction, []))
             extra, missing = [e for e in have if e not in want], [e for e in want if e not in have]
@@ -1593,7 +1606,7 @@ def _management_nacl_result(control, state, baseline):
     problems += [f"open to the world: {rule}" for rule in _open_to_the_world(nacls)]
     return control.result(
         baseline["nacl_name"] + (f" ({nacl['nacl_id']})" if nacl else ""),
-        f"on {baseline['subnet_name']}, with the declared rules; no NACL admitting every port, 22 or 3389 from the internet",
+        f"on {' and '.join(subnet_names)}, with the declared rules; no NACL admitting every port, 22 or 3389 from the internet",
         "; ".join(problems) or "as expected", not problems,
     )
 
@@ -1615,6 +1628,57 @@ def _egress_result(control, group, group_name, rules):
 
     problems = [f"extra {text(r)}" for r in sorted(have - want, key=str)] + [f"missing {text(r)}" for r in sorted(want - have, key=str)]
     return control.result(f"{group_name} ({group.get('group_id')})", expected, "; ".join(problems) or "as declared", not problems)
+
+
+def _routes(table):
+    """(destination, target) of each route of a route table, as ec2_vpc_route_table_info returns it."""
+    for route in table.get("routes") or []:
+        target = route.get("gateway_id") or route.get("vpc_peering_connection_id") or route.get("nat_gateway_id") \
+            or route.get("network_interface_id") or route.get("transit_gateway_id") or "unknown"
+        yield route.get("destination_cidr_block"), target
+
+
+def _private_route_result(control, table, subnets, baseline):
+    """ACC-12: the private subnet's route table sends 0.0.0.0/0 to a NAT
+    gateway, has no other route out, and is the one the subnet uses."""
+    name = baseline["private_route_table_name"]
+    if table is None:
+        return control.result(name, "local, 0.0.0.0/0 to the NAT gateway", "no private route table", False)
+    routes = [(destination, target) for destination, target in _routes(table) if target != "local"]
+    problems = [f"{destination} -> {target}" for destination, target in routes
+                if not (destination == "0.0.0.0/0" and str(target).startswith("nat-"))]
+    if not any(str(target).startswith("nat-") for _destination, target in routes):
+        problems.append("no route to a NAT gateway")
+    subnet = _named(subnets, baseline["private_subnet_name"])
+    associated = {a.get("subnet_id") for a in table.get("associations") or []}
+    if subnet is not None and subnet.get("id") not in associated:
+        problems.append(f"{baseline['private_subnet_name']} does not use it")
+    return control.result(f"{name} ({table.get('id')})", "local, 0.0.0.0/0 to the NAT gateway, on the private subnet",
+                          "; ".join(problems) or "as expected", not problems)
+
+
+def _public_address_result(control, state, baseline):
+    """ACC-11: no instance of the management VPC but the VPN host has a
+    public address, the bastion is in the private subnet, and that subnet
+    maps no public address on launch."""
+    subnet = _named(state.get("subnets") or [], baseline["private_subnet_name"])
+    problems = [] if subnet else ["no private subnet"]
+    if subnet and subnet.get("map_public_ip_on_launch"):
+        problems.append(f"{baseline['private_subnet_name']} gives public addresses on launch")
+    bastion = None
+    for instance in state.get("instances") or []:
+        host = (instance.get("tags") or {}).get("Name") or instance.get("instance_id")
+        if host == baseline["bastion_name"]:
+            bastion = instance
+        if host != baseline["openvpn_name"] and instance.get("public_ip_address"):
+            problems.append(f"{host} has public address {instance['public_ip_address']}")
+    if bastion is None:
+        problems.append("no bastion")
+    elif subnet and bastion.get("subnet_id") != subnet.get("id"):
+        problems.append(f"{baseline['bastion_name']} is in {bastion.get('subnet_id')}, not {baseline['private_subnet_name']}")
+    return control.result(
+        baseline["vpc_name"], f"a public address on {baseline['openvpn_name']} only; {baseline['bastion_name']} in "
+        f"{baseline['private_subnet_name']}, which maps none", "; ".join(problems) or "as expected", not problems)
 
 
 def _asn1_time(value):
@@ -1684,59 +1748,64 @@ def access_controls(state, baseline):
     ))
     peering_ids = {p.get("vpc_peering_connection_id") for p in to_production}
     allowed = set(baseline["production_subnet_cidrs"])
+    public_table = _named(state.get("route_tables") or [], baseline["route_table_name"]) or {}
+    private_table = _named(state.get("route_tables") or [], baseline["private_route_table_name"])
     stray = []
     for table in state.get("route_tables") or []:
-        for route in table.get("routes") or []:
-            destination = route.get("destination_cidr_block")
-            target = route.get("gateway_id") or route.get("vpc_peering_connection_id") or route.get("nat_gateway_id") \
-                or route.get("network_interface_id") or route.get("transit_gateway_id") or "unknown"
+        if private_table is not None and table.get("id") == private_table.get("id"):
+            continue  # ACC-12's
+        for destination, target in _routes(table):
+            public = table.get("id") == public_table.get("id")
             if target == "local":
                 continue
-            if str(target).startswith("igw-") and destination == "0.0.0.0/0":
+            if public and str(target).startswith("igw-") and destination == "0.0.0.0/0":
                 continue
-            if target in peering_ids and destination in allowed:
+            if public and target in peering_ids and destination in allowed:
                 continue
             stray.append(f"{table.get('id')}: {destination} -> {target}")
     results.append(c["ACC-03"].result(
-        name, f"local, 0.0.0.0/0 to the internet gateway, {sorted(allowed)} over the peering",
+        name, f"local; from {baseline['route_table_name']}, 0.0.0.0/0 to the internet gateway and {sorted(allowed)} over the peering",
         stray or "no other route", not stray,
     ))
+    results.append(_private_route_result(c["ACC-12"], private_table, state.get("subnets") or [], baseline))
     results.append(_default_group_result(c["ACC-07"], state.get("security_groups") or [], vpc.get("vpc_id") or name))
     results.append(_management_nacl_result(c["ACC-08"], state, baseline))
     groups = {g.get("group_name"): g for g in state.get("security_groups") or []}
-    bastion = groups.get(baseline["bastion_sg_name"])
+    bastion, vpn = groups.get(baseline["bastion_sg_name"]), groups.get(baseline["openvpn_sg_name"])
     expected_ssh = sorted(baseline["ssh_admin_cidrs"])
+
+    def ssh(p):
+        return p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22
+
     if bastion is None:
-        results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh}", "no group", False))
+        results.append(c["ACC-04"].result(baseline["bastion_sg_name"], "tcp/22 from the VPN host", "no group", False))
     else:
-        found = [_describe_permission(p) for p in bastion.get("ip_permissions") or []]
-        ok = all(p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22
-                 and set(_permission_targets(p)) <= set(expected_ssh) for p in bastion.get("ip_permissions") or [])
-        results.append(c["ACC-04"].result(baseline["bastion_sg_name"], f"tcp/22 from {expected_ssh} only", found or "no rule", ok))
-    vpn = groups.get(baseline["openvpn_sg_name"])
+        vpn_id = (vpn or {}).get("group_id")
+        permissions = bastion.get("ip_permissions") or []
+        found = [_describe_permission(p) for p in permissions]
+        ok = bool(vpn_id) and all(ssh(p) and set(_permission_targets(p)) <= {vpn_id} for p in permissions)
+        results.append(c["ACC-04"].result(
+            baseline["bastion_sg_name"], f"tcp/22 from {baseline['openvpn_sg_name']} ({vpn_id}) only", found or "no rule", ok))
     port = int(baseline["vpn_port"])
     if vpn is None:
         results.append(c["ACC-05"].result(baseline["openvpn_sg_name"], f"udp/{port} from the allowed ranges", "no group", False))
     else:
-        bastion_id = (bastion or {}).get("group_id")
-
         def admitted(p):
             sources = set(_permission_targets(p))
             if p.get("ip_protocol") == "udp" and p.get("from_port") == port and p.get("to_port") == port:
                 return sources <= set(baseline["vpn_allowed_cidrs"])
-            if p.get("ip_protocol") == "tcp" and p.get("from_port") == 22 and p.get("to_port") == 22:
-                return bool(bastion_id) and sources <= {bastion_id}
-            return False
+            return ssh(p) and sources <= set(expected_ssh)
 
         found = [_describe_permission(p) for p in vpn.get("ip_permissions") or []]
         results.append(c["ACC-05"].result(
-            baseline["openvpn_sg_name"], f"udp/{port} from {sorted(baseline['vpn_allowed_cidrs'])}, tcp/22 from the bastion",
+            baseline["openvpn_sg_name"], f"udp/{port} from {sorted(baseline['vpn_allowed_cidrs'])}, tcp/22 from {expected_ssh}",
             found or "no rule", all(admitted(p) for p in vpn.get("ip_permissions") or []),
         ))
     for group_name, rules in ((baseline["bastion_sg_name"], baseline["bastion_egress"]),
                               (baseline["openvpn_sg_name"], baseline["openvpn_egress"])):
         results.append(_egress_result(c["ACC-09"], groups.get(group_name), group_name, rules))
     results.append(_vpn_pki_result(c["ACC-10"], state.get("vpn_pki"), baseline))
+    results.append(_public_address_result(c["ACC-11"], state, baseline))
     instances = {(i.get("tags") or {}).get("Name"): i for i in state.get("instances") or []}
     for host in (baseline["bastion_name"], baseline["openvpn_name"]):
         instance = instances.get(host)
@@ -1805,8 +1874,8 @@ def network_diagram(state, baseline):
 
 
 def _access_diagram(access, production_vpc_id):
-    """The management VPC as found: its subnet and hosts, its internet
-    gateway route, and the peering connection to production."""
+    """The management VPC as found: its subnets and hosts, its internet and
+    NAT gateway routes, and the peering connection to production."""
     vpc = access.get("vpc")
     if not vpc:
         return []
@@ -1829,6 +1898,10 @@ def _access_diagram(access, production_vpc_id):
     for gateway in sorted(gateways):
         lines.append(f'  {_mermaid_id(gateway)}(("internet gateway")) --- {vpc_node}')
         lines.append(f'  Internet(("administrators")) --> {_mermaid_id(gateway)}')
+    nat_gateways = {route.get("nat_gateway_id") for table in access.get("route_tables") or [] for route in table.get("routes") or []
+                    if route.get("nat_gateway_id")}
+    for gateway in sorted(nat_gateways):
+        lines.append(f'  {_mermaid_id(gateway)}(("NAT gateway (the bastion\'s updates)")) --- {vpc_node}')
     for peering in access.get("peerings") or []:
         status = (peering.get("status") or {}).get("code")
         peer = (peering.get("accepter_vpc_info") or {}).get("vpc_id")

@@ -37,6 +37,8 @@ def openvpn_input_errors(values):
         errors.append(f"openvpn_client_cidr '{values.get('client_cidr')}' is not an IPv4 network")
     errors += [f"openvpn_routes: '{route}' is not an IPv4 network" for route in values.get("routes") or []
                if _ipv4_network(route) is None]
+    errors += [f"openvpn_ssh_hosts: '{host}' is not an IPv4 address" for host in values.get("ssh_hosts") or []
+               if "/" in str(host) or _ipv4_network(host) is None]
     return errors
 
 

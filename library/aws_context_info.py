@@ -78,7 +78,7 @@ options:
         default: {}
       resources:
         description: Names to find, by type (V(vpc), V(subnet), V(security_group), V(route_table),
-          V(network_acl), V(vpc_endpoint), V(internet_gateway), V(vpc_peering_connection)).
+          V(network_acl), V(vpc_endpoint), V(internet_gateway), V(vpc_peering_connection), V(nat_gateway)).
         type: dict
         required: true
   vpc_egress_of:

@@ -21,7 +21,7 @@ options:
     description:
       - What to find, as a mapping of resource type to the C(Name) tags to find of that type.
       - Types are V(vpc), V(subnet), V(security_group), V(route_table), V(network_acl), V(vpc_endpoint),
-        V(internet_gateway) and V(vpc_peering_connection).
+        V(internet_gateway), V(vpc_peering_connection) and V(nat_gateway) (those deleted or failed left out).
       - Names are unique across types within one call.
     type: dict
     required: true

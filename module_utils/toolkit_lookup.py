@@ -29,6 +29,7 @@ TAGGED_TYPES = {
     "vpc_endpoint": ("describe_vpc_endpoints", "VpcEndpoints", "VpcEndpointId", True),
     "internet_gateway": ("describe_internet_gateways", "InternetGateways", "InternetGatewayId", False),
     "vpc_peering_connection": ("describe_vpc_peering_connections", "VpcPeeringConnections", "VpcPeeringConnectionId", False),
+    "nat_gateway": ("describe_nat_gateways", "NatGateways", "NatGatewayId", True),
 }
 
 # Extra attributes worth returning, by type: (output key, boto3 key).
@@ -40,6 +41,8 @@ EXTRA_FIELDS = {
 }
 
 ENDED_PEERING_STATES = ("deleted", "rejected", "failed", "expired")
+# A deleted NAT gateway stays listed for about an hour, keeping its tags.
+ENDED_NAT_GATEWAY_STATES = ("deleting", "deleted", "failed")
 
 
 def summarize(resource_type, item):
@@ -55,6 +58,9 @@ def summarize(resource_type, item):
         summary["attached_vpc_ids"] = [a["VpcId"] for a in item.get("Attachments", [])]
     if resource_type == "vpc_peering_connection":
         summary["status"] = item.get("Status", {}).get("Code")
+    if resource_type == "nat_gateway":
+        summary["state"] = item.get("State")
+        summary["subnet_id"] = item.get("SubnetId")
     return summary
 
 
@@ -95,6 +101,8 @@ def find_tagged(module, ec2, resources, ownership, vpc_id=None):
             if summary["name"] not in names:
                 continue
             if resource_type == "vpc_peering_connection" and summary["status"] in ENDED_PEERING_STATES:
+                continue
+            if resource_type == "nat_gateway" and summary["state"] in ENDED_NAT_GATEWAY_STATES:
                 continue
             if any(summary["tags"].get(k) != v for k, v in ownership.items()):
                 foreign.append(summary)

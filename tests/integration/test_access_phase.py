@@ -15,6 +15,7 @@ from support.refusals import assert_refused
 
 PRODUCTION_CIDR = "10.0.0.0/16"
 VPN_HOST = "10.1.0.10"
+BASTION = "10.1.1.10"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,19 @@ def test_the_management_vpc_is_peered_with_production_and_routes_only_what_needs
     assert routes["0.0.0.0/0"].startswith("igw-")
     assert PRODUCTION_CIDR not in routes
 
+    # The bastion's subnet: out through the NAT gateway (in the public subnet) only.
+    (nat,) = [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "available"]
+    assert nat["SubnetId"] == by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-public-subnet")["SubnetId"]
+    assert {"Key": "Name", "Value": "rna-seq-management-nat"} in nat["Tags"]
+    (address,) = ec2.describe_addresses(AllocationIds=[nat["NatGatewayAddresses"][0]["AllocationId"]])["Addresses"]
+    assert {"Key": "Name", "Value": "rna-seq-management-nat-eip"} in address["Tags"]
+    behind = by_name(tables, "rna-seq-management-private-rt")
+    routes = {r.get("DestinationCidrBlock"): r.get("NatGatewayId") or r.get("GatewayId") for r in behind["Routes"]}
+    assert routes == {"10.1.0.0/16": "local", "0.0.0.0/0": nat["NatGatewayId"]}
+    private_subnet = by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-private-subnet")
+    assert [a["SubnetId"] for a in behind["Associations"]] == [private_subnet["SubnetId"]]
+    assert private_subnet["MapPublicIpOnLaunch"] is False
+
 
 def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager_profile_only(local_cloud, converged):
     ec2, iam = local_cloud.client("ec2"), local_cloud.client("iam")
@@ -77,6 +91,10 @@ def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager
             assert volume["Encrypted"] and volume["KmsKeyId"] == key_arn
         assert {"Key": "Role", "Value": name.removeprefix("rna-seq-")} in host["Tags"]
     assert hosts["rna-seq-openvpn"]["PrivateIpAddress"] == VPN_HOST
+    # The bastion has no public address; the VPN host is the one the internet reaches.
+    assert hosts["rna-seq-bastion"]["PrivateIpAddress"] == BASTION
+    assert "PublicIpAddress" not in hosts["rna-seq-bastion"]
+    assert hosts["rna-seq-bastion"]["SubnetId"] == by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-private-subnet")["SubnetId"]
     (address,) = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [hosts["rna-seq-openvpn"]["InstanceId"]]}])["Addresses"]
     assert {"Key": "Name", "Value": "rna-seq-openvpn-eip"} in address["Tags"]
     policies = iam.list_attached_role_policies(RoleName="rna-seq-access-host-role")["AttachedPolicies"]
@@ -93,21 +111,22 @@ def vpc_ids(ec2):
     return [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["rna-seq-hipaa"]}])["Vpcs"]]
 
 
-def test_ssh_is_open_only_to_the_admin_ranges_and_vpn_only_to_its_allowed_ranges(local_cloud, converged):
+def test_ssh_is_open_only_to_the_admin_ranges_on_the_vpn_host_and_the_bastion_only_behind_it(local_cloud, converged):
     ec2 = local_cloud.client("ec2")
     groups = ec2.describe_security_groups()["SecurityGroups"]
     for group in groups:
         for rule in group["IpPermissions"]:
             if rule.get("FromPort", 0) <= 22 <= rule.get("ToPort", 65535) or rule["IpProtocol"] == "-1":
                 assert {"CidrIp": "0.0.0.0/0"} not in [{"CidrIp": r["CidrIp"]} for r in rule.get("IpRanges", [])], group["GroupName"]
-    bastion = by_name(groups, "rna-seq-bastion-sg")
-    assert [(r["IpProtocol"], r["FromPort"], [x["CidrIp"] for x in r["IpRanges"]]) for r in bastion["IpPermissions"]] \
-        == [("tcp", 22, ["203.0.113.0/24"])]
-    vpn = by_name(groups, "rna-seq-openvpn-sg")
+    bastion, vpn = by_name(groups, "rna-seq-bastion-sg"), by_name(groups, "rna-seq-openvpn-sg")
+    assert [(r["IpProtocol"], r["FromPort"], r["IpRanges"], [g["GroupId"] for g in r["UserIdGroupPairs"]])
+            for r in bastion["IpPermissions"]] == [("tcp", 22, [], [vpn["GroupId"]])]
     inbound = {(r["IpProtocol"], r["FromPort"]): r for r in vpn["IpPermissions"]}
     assert [x["CidrIp"] for x in inbound[("udp", 1194)]["IpRanges"]] == ["198.51.100.0/24"]
-    assert [g["GroupId"] for g in inbound[("tcp", 22)]["UserIdGroupPairs"]] == [bastion["GroupId"]]
-    assert inbound[("tcp", 22)]["IpRanges"] == []
+    assert [x["CidrIp"] for x in inbound[("tcp", 22)]["IpRanges"]] == ["203.0.113.0/24"]
+    assert inbound[("tcp", 22)]["UserIdGroupPairs"] == []
+    outbound = {(r["IpProtocol"], r.get("FromPort")): [x["CidrIp"] for x in r["IpRanges"]] for r in vpn["IpPermissionsEgress"]}
+    assert outbound[("tcp", 22)] == [f"{BASTION}/32"]
     # The default groups of both VPCs, production's and the management one, hold no rule (CIS 5.4).
     defaults = [g for g in groups if g["GroupName"] == "default" and g["VpcId"] in vpc_ids(ec2)]
     assert len(defaults) == 2 and all(not g["IpPermissions"] and not g["IpPermissionsEgress"] for g in defaults)
@@ -127,8 +146,9 @@ def test_no_nacl_of_either_vpc_is_open_to_the_world_and_the_management_subnet_ha
     assert len(defaults) == 2 and all({e["RuleNumber"] for e in n["Entries"]} == {32767} and not n["Associations"]
                                       for n in defaults)
     management = by_name(nacls, "rna-seq-management-nacl")
-    subnet = by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-public-subnet")
-    assert [a["SubnetId"] for a in management["Associations"]] == [subnet["SubnetId"]]
+    subnets = ec2.describe_subnets()["Subnets"]
+    assert sorted(a["SubnetId"] for a in management["Associations"]) \
+        == sorted(by_name(subnets, name)["SubnetId"] for name in ("rna-seq-management-public-subnet", "rna-seq-management-private-subnet"))
     inbound = {(e["Protocol"], e["CidrBlock"], e.get("PortRange", {}).get("From")) for e in management["Entries"]
                if not e["Egress"] and e["RuleNumber"] < 32767}
     assert {("6", "203.0.113.0/24", 22), ("17", "198.51.100.0/24", 1194)} <= inbound
@@ -157,23 +177,27 @@ def test_a_second_run_and_check_mode_write_nothing(local_cloud, converged):
     assert check.ok and check.changed == 0 and writes(calls) == []
 
 
-def test_the_aws_ec2_inventory_groups_the_hosts_and_reaches_the_vpn_host_through_the_bastion(local_cloud, converged, tmp_path):
+def test_the_aws_ec2_inventory_reaches_the_vpn_host_by_its_public_address_and_the_bastion_through_it(local_cloud, converged, tmp_path):
     # The production inventory's plugin file, pointed at this environment's tags.
     config = (REPO / "inventories/production/aws_ec2.yml").read_text().replace("tag:Environment: production", "tag:Environment: local")
     (tmp_path / "aws_ec2.yml").write_text(config)
     (tmp_path / "group_vars").symlink_to(REPO / "inventories/production/group_vars")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **local_cloud.env}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    # Ansible logs in as a named administrator, set in group_vars/access_hosts (here on the command line).
-    run = subprocess.run(["ansible", "rna-seq-openvpn", "-i", str(tmp_path), "-e", "ansible_user=jdoe", "-m", "ansible.builtin.debug",
-                          "-a", 'msg="{{ group_names | sort }} {{ ansible_host }} {{ ansible_ssh_common_args }} {{ openvpn_remote_host }}"'],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    hosts = instances(local_cloud.client("ec2"))
-    bastion_ip = hosts["rna-seq-bastion"]["PublicIpAddress"]
-    vpn_eip = hosts["rna-seq-openvpn"]["PublicIpAddress"]
-    shown = " ".join(run.stdout.replace("''", "'").split())
-    assert f"['access_hosts', 'aws_ec2', 'openvpn'] {VPN_HOST} -o ProxyJump=jdoe@{bastion_ip} {vpn_eip}" in shown, run.stdout
+    vpn_eip = instances(local_cloud.client("ec2"))["rna-seq-openvpn"]["PublicIpAddress"]
+
+    def show(host, message):
+        # Ansible logs in as a named administrator, set in group_vars/access_hosts (here on the command line).
+        run = subprocess.run(["ansible", host, "-i", str(tmp_path), "-e", "ansible_user=jdoe", "-m", "ansible.builtin.debug",
+                              "-a", f'msg="{message}"'], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return " ".join(run.stdout.replace("''", "'").split())
+
+    shown = show("rna-seq-openvpn", "{{ group_names | sort }} {{ ansible_host }} {{ ansible_ssh_common_args | default('direct') }} "
+                                    "{{ openvpn_remote_host }}")
+    assert f"['access_hosts', 'aws_ec2', 'openvpn'] {vpn_eip} direct {vpn_eip}" in shown, shown
+    shown = show("rna-seq-bastion", "{{ group_names | sort }} {{ ansible_host }} {{ ansible_ssh_common_args }}")
+    assert f"['access_hosts', 'aws_ec2', 'bastion'] {BASTION} -o ProxyJump=jdoe@{vpn_eip}" in shown, shown
 
 
 def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_restores_them(local_cloud, converged):
@@ -203,6 +227,8 @@ def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_re
                  "access_ssh_admin_cidrs: '0.0.0.0/0' would open SSH to the whole internet", id="ssh-from-anywhere"),
     pytest.param({"access_vpc_cidr": "10.0.0.0/16"},
                  "access_vpc_cidr 10.0.0.0/16 overlaps the production VPC 10.0.0.0/16", id="overlapping-vpcs"),
+    pytest.param({"access_bastion_private_ip": "10.1.0.20"},
+                 "access_bastion_private_ip 10.1.0.20 is not a usable address of the private subnet 10.1.1.0/24", id="bastion-outside-its-subnet"),
     pytest.param({"network_https_client_cidrs": []},
                  "network_https_client_cidrs must include 10.1.0.10/32", id="production-not-admitting-the-vpn"),
     pytest.param({"access_key_pair_public_key": "not a key"},

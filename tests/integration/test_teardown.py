@@ -48,6 +48,9 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     running = [i for r in ec2.describe_instances(Filters=OWNED)["Reservations"] for i in r["Instances"]
                if i["State"]["Name"] != "terminated"]
     assert running == []
+    # The VPN host's Elastic IP and the NAT gateway's are released, and the NAT gateway gone.
+    assert ec2.describe_addresses()["Addresses"] == []
+    assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleting", "deleted")] == []
     assert local_cloud.client("batch").describe_job_queues()["jobQueues"] == []
     assert local_cloud.client("ecr").describe_repositories()["repositories"] == []
     # Kept: the data and log buckets, the keys, the trail, the backups.

@@ -10,8 +10,8 @@ from bastion import bastion_strong_moduli
 from openvpn import openvpn_input_errors, openvpn_network_mask, openvpn_slurped, openvpn_totp_uri, openvpn_totp_users
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJW2o9LLoDMJbf1VPahkp+9U4bqk0IXKVYjFCjmYMlFC admin@example"
-GOOD = {"vpc_cidr": "10.1.0.0/16", "public_subnet_cidr": "10.1.0.0/24", "vpn_client_cidr": "10.8.0.0/24",
-        "openvpn_private_ip": "10.1.0.10", "ssh_admin_cidrs": ["203.0.113.0/24"], "vpn_allowed_cidrs": ["0.0.0.0/0"],
+GOOD = {"vpc_cidr": "10.1.0.0/16", "public_subnet_cidr": "10.1.0.0/24", "private_subnet_cidr": "10.1.1.0/24",
+        "vpn_client_cidr": "10.8.0.0/24", "openvpn_private_ip": "10.1.0.10", "bastion_private_ip": "10.1.1.10", "ssh_admin_cidrs": ["203.0.113.0/24"], "vpn_allowed_cidrs": ["0.0.0.0/0"],
         "vpn_port": 1194, "key_pair_public_key": KEY, "ami_id": "", "production_cidr": "10.0.0.0/16",
         "https_client_cidrs": ["10.1.0.10/32"], "interface_endpoints": ["ecr.api", "s3"]}
 
@@ -31,6 +31,10 @@ def test_a_sound_access_inventory_has_no_problem():
     ({"vpn_client_cidr": "10.1.128.0/24"}, "overlaps the management VPC"),
     ({"openvpn_private_ip": "10.1.0.2"}, "is not a usable address of the public subnet"),
     ({"openvpn_private_ip": "10.1.0.255"}, "is not a usable address of the public subnet"),
+    ({"private_subnet_cidr": "10.2.1.0/24"}, "access_private_subnet_cidr 10.2.1.0/24 is not inside access_vpc_cidr"),
+    ({"private_subnet_cidr": "10.1.0.128/25"}, "overlaps access_public_subnet_cidr 10.1.0.0/24"),
+    ({"bastion_private_ip": "10.1.0.20"}, "access_bastion_private_ip 10.1.0.20 is not a usable address of the private subnet"),
+    ({"bastion_private_ip": "bastion"}, "access_bastion_private_ip 'bastion' is not an IPv4 address"),
     ({"https_client_cidrs": []}, "network_https_client_cidrs must include 10.1.0.10/32"),
     ({"interface_endpoints": ["ecr.api"]}, "network_interface_endpoints_extra must include s3"),
     ({"vpn_port": 70000}, "access_vpn_port '70000' is not a port number"),
@@ -67,14 +71,17 @@ def test_weak_diffie_hellman_groups_are_dropped_from_the_moduli():
 
 def test_a_sound_openvpn_inventory_has_no_problem():
     values = {"ca_passphrase": "x" * 32, "users": ["alice", "bob"], "remote_host": "vpn.example.org",
-              "client_cidr": "10.8.0.0/24", "routes": ["10.0.0.0/20"]}
+              "client_cidr": "10.8.0.0/24", "routes": ["10.0.0.0/20"], "ssh_hosts": ["10.1.1.10"]}
     assert openvpn_input_errors(values) == []
 
 
 def test_each_openvpn_inventory_problem_is_named():
     errors = openvpn_input_errors({"ca_passphrase": "short", "users": ["Alice", "bob", "bob"], "remote_host": "",
-                                   "client_cidr": "10.8.0.1/24", "routes": ["10.0.0.0/33"]})
-    assert len(errors) == 6, errors
+                                   "client_cidr": "10.8.0.1/24", "routes": ["10.0.0.0/33"],
+                                   "ssh_hosts": ["10.1.1.0/24", "bastion"]})
+    assert len(errors) == 8, errors
+    assert any("openvpn_ssh_hosts: '10.1.1.0/24' is not an IPv4 address" in e for e in errors)
+    assert any("openvpn_ssh_hosts: 'bastion' is not an IPv4 address" in e for e in errors)
     assert any("openvpn_ca_passphrase must be set" in e for e in errors)
     assert any("'Alice' is not a valid name" in e for e in errors)
     assert any("bob is listed twice" in e for e in errors)

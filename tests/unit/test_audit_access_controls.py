@@ -273,7 +273,7 @@ def test_a_vpc_without_an_all_traffic_flow_log_fails_aud_10_for_that_vpc(audit):
 def test_the_recorded_access_phase_passes_every_control(access):
     results = access_controls(*access)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 11)]
+    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 13)]
     assert all(r["repair"].startswith("ansible-playbook playbooks/access.yml --tags ") for r in results)
 
 
@@ -320,17 +320,22 @@ def test_a_route_to_anything_undeclared_fails_acc_03(access):
     assert f"10.0.0.0/16 -> {peering}" in str(next(r["found"] for r in results if r["id"] == "ACC-03"))
 
 
-def test_ssh_from_the_world_to_the_bastion_fails_acc_04(access):
+@pytest.mark.parametrize("source", [{"ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]},
+                                    # the administrators' own range: they come in through the VPN host
+                                    {"ip_ranges": [{"cidr_ip": "203.0.113.0/24"}]}])
+def test_ssh_to_the_bastion_from_anything_but_the_vpn_host_fails_acc_04(access, source):
     state, baseline = access
     bastion = next(g for g in state["security_groups"] if g["group_name"] == baseline["bastion_sg_name"])
-    bastion["ip_permissions"][0]["ip_ranges"].append({"cidr_ip": "0.0.0.0/0"})
-    assert failed(access_controls(state, baseline)) == ["ACC-04"]
+    bastion["ip_permissions"].append({"ip_protocol": "tcp", "from_port": 22, "to_port": 22, **source})
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-04"]
+    assert next(r for r in results if r["id"] == "ACC-04")["expected"].startswith("tcp/22 from rna-seq-openvpn-sg (sg-")
 
 
-def test_ssh_to_the_vpn_host_from_a_range_or_another_port_fails_acc_05(access):
+def test_ssh_to_the_vpn_host_from_another_range_or_another_port_fails_acc_05(access):
     state, baseline = access
     vpn = next(g for g in state["security_groups"] if g["group_name"] == baseline["openvpn_sg_name"])
-    vpn["ip_permissions"].append({"ip_protocol": "tcp", "from_port": 22, "to_port": 22, "ip_ranges": [{"cidr_ip": "203.0.113.0/24"}]})
+    vpn["ip_permissions"].append({"ip_protocol": "tcp", "from_port": 22, "to_port": 22, "ip_ranges": [{"cidr_ip": "192.0.2.0/24"}]})
     assert failed(access_controls(state, baseline)) == ["ACC-05"]
     vpn["ip_permissions"].pop()
     vpn["ip_permissions"].append({"ip_protocol": "udp", "from_port": 1195, "to_port": 1195, "ip_ranges": [{"cidr_ip": "198.51.100.0/24"}]})
@@ -340,7 +345,7 @@ def test_ssh_to_the_vpn_host_from_a_range_or_another_port_fails_acc_05(access):
 @pytest.mark.parametrize("drift", ["imds_v1", "hop_limit", "stopped", "profile", "missing"])
 def test_a_host_without_imdsv2_its_profile_or_running_fails_acc_06(access, drift):
     state, baseline = access
-    host = state["instances"][0]
+    host = next(i for i in state["instances"] if i["tags"]["Name"] == baseline["openvpn_name"])
     if drift == "imds_v1":
         host["metadata_options"]["http_tokens"] = "optional"
     elif drift == "hop_limit":
@@ -350,7 +355,7 @@ def test_a_host_without_imdsv2_its_profile_or_running_fails_acc_06(access, drift
     elif drift == "profile":
         host["iam_instance_profile"] = None
     else:
-        state["instances"].pop(0)
+        state["instances"].remove(host)
     assert failed(access_controls(state, baseline)) == ["ACC-06"]
 
 
@@ -360,7 +365,8 @@ def test_the_diagram_shows_the_management_vpc_its_hosts_and_the_peering(access):
                   "access": state}
     source = network_diagram(production, {})
     assert 'VPC rna-seq-management-vpc 10.1.0.0/16' in source
-    assert "rna-seq-bastion<br/>" in source and "rna-seq-openvpn<br/>10.1.0.10" in source
+    assert "rna-seq-bastion<br/>10.1.1.10 / no public address" in source and "rna-seq-openvpn<br/>10.1.0.10" in source
+    assert "NAT gateway (the bastion's updates)" in source
     peering = state["peerings"][0]["vpc_peering_connection_id"]
     assert f'<-->|"peering {peering} (active)"| vpc_' in source
     state["peerings"] = []
@@ -413,6 +419,11 @@ def host_group(state, name):
     return next(g for g in state["security_groups"] if g["group_name"] == name)
 
 
+def drop_egress_target(group, cidr):
+    for permission in group["ip_permissions_egress"]:
+        permission["ip_ranges"] = [r for r in permission.get("ip_ranges") or [] if r["cidr_ip"] != cidr]
+
+
 @pytest.mark.parametrize("breakage, words", [
     # Plain HTTP out again, as the hosts had before apt went HTTPS only.
     (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].append(
@@ -420,8 +431,12 @@ def host_group(state, name):
     # Everything, anywhere: what a new security group sends out.
     (lambda st: host_group(st, "rna-seq-openvpn-sg")["ip_permissions_egress"].append(
         {"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}), "extra all/all 0.0.0.0/0"),
-    (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].pop(0), "missing tcp/22 10.1.0.10/32"),
-    (lambda st: host_group(st, "rna-seq-openvpn-sg")["ip_permissions_egress"][0]["ip_ranges"].pop(), "missing tcp/443 10.0.16.0/20"),
+    # The bastion's SSH to the VPN host, as the hosts had before the bastion went private.
+    (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].append(
+        {"ip_protocol": "tcp", "from_port": 22, "to_port": 22, "ip_ranges": [{"cidr_ip": "10.1.0.10/32"}]}), "extra tcp/22 10.1.0.10/32"),
+    (lambda st: host_group(st, "rna-seq-bastion-sg")["ip_permissions_egress"].clear(), "missing tcp/443 0.0.0.0/0"),
+    (lambda st: drop_egress_target(host_group(st, "rna-seq-openvpn-sg"), "10.0.16.0/20"), "missing tcp/443 10.0.16.0/20"),
+    (lambda st: drop_egress_target(host_group(st, "rna-seq-openvpn-sg"), "10.1.1.10/32"), "missing tcp/22 10.1.1.10/32"),
 ])
 def test_a_host_sending_out_more_or_less_than_declared_fails_acc_09(access, breakage, words):
     state, baseline = access
@@ -487,3 +502,58 @@ def test_without_a_pki_on_the_controller_acc_10_is_not_evaluated_and_counted_apa
     assert summary == {"total": len(results), "evaluated": len(results) - 1, "passed": len(results) - 1,
                        "failed": 0, "not_evaluated": 1}
     assert control_failures(results) == []
+
+
+def named(items, name):
+    return next(item for item in items if (item.get("tags") or {}).get("Name") == name)
+
+
+@pytest.mark.parametrize("breakage, words", [
+    # The bastion as it was launched before: a public address of its own.
+    (lambda st, b: named(st["instances"], b["bastion_name"]).update(public_ip_address="198.51.100.20"),
+     "rna-seq-bastion has public address 198.51.100.20"),
+    (lambda st, b: named(st["instances"], b["bastion_name"]).update(
+        subnet_id=named(st["subnets"], b["subnet_name"])["id"]), "rna-seq-bastion is in subnet-"),
+    (lambda st, b: named(st["subnets"], b["private_subnet_name"]).update(map_public_ip_on_launch=True),
+     "rna-seq-management-private-subnet gives public addresses on launch"),
+])
+def test_a_public_address_on_anything_but_the_vpn_host_fails_acc_11(access, breakage, words):
+    state, baseline = access
+    breakage(state, baseline)
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-11"]
+    assert words in next(r["found"] for r in results if r["id"] == "ACC-11")
+
+
+def test_the_vpn_hosts_elastic_ip_is_the_one_public_address_acc_11_admits(access):
+    state, baseline = access
+    assert named(state["instances"], baseline["openvpn_name"])["public_ip_address"]
+    assert named(state["instances"], baseline["bastion_name"]).get("public_ip_address") is None
+    assert next(r for r in access_controls(state, baseline) if r["id"] == "ACC-11")["status"] == "pass"
+
+
+@pytest.mark.parametrize("breakage, words", [
+    # The bastion's subnet routed to the internet gateway: it could then take a public address.
+    (lambda st, b: named(st["route_tables"], b["private_route_table_name"])["routes"][1].update(
+        nat_gateway_id=None, gateway_id="igw-0123456789abcdef0"), "0.0.0.0/0 -> igw-0123456789abcdef0; no route to a NAT gateway"),
+    (lambda st, b: named(st["route_tables"], b["private_route_table_name"])["routes"].append(
+        {"destination_cidr_block": "10.0.0.0/16", "vpc_peering_connection_id": "pcx-0123456789abcdef0"}),
+     "10.0.0.0/16 -> pcx-0123456789abcdef0"),
+    (lambda st, b: named(st["route_tables"], b["private_route_table_name"]).update(associations=[]),
+     "rna-seq-management-private-subnet does not use it"),
+    (lambda st, b: st.update(route_tables=[t for t in st["route_tables"] if t["tags"].get("Name") != b["private_route_table_name"]]),
+     "no private route table"),
+])
+def test_a_private_subnet_with_any_way_out_but_the_nat_gateway_fails_acc_12(access, breakage, words):
+    state, baseline = access
+    breakage(state, baseline)
+    results = access_controls(state, baseline)
+    assert failed(results) == ["ACC-12"]
+    assert words in next(r["found"] for r in results if r["id"] == "ACC-12")
+
+
+def test_an_internet_gateway_route_outside_the_public_route_table_fails_acc_03(access):
+    state, baseline = access
+    main = next(t for t in state["route_tables"] if not t["tags"].get("Name"))
+    main["routes"].append({"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-0123456789abcdef0"})
+    assert failed(access_controls(state, baseline)) == ["ACC-03"]

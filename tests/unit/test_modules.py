@@ -83,6 +83,23 @@ def test_context_lists_the_routes_out_of_a_found_vpc(aws):
                                                     "nat_gateways": [{"nat_gateway_id": nat, "connectivity_type": "private"}]}}
 
 
+def test_context_finds_a_live_nat_gateway_by_name_and_skips_a_deleted_one(aws):
+    owned = {"Project": "p"}
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = aws.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+
+    def nat(name):
+        tags = [{"ResourceType": "natgateway", "Tags": [{"Key": "Name", "Value": name}, {"Key": "Project", "Value": "p"}]}]
+        return aws.create_nat_gateway(SubnetId=subnet, ConnectivityType="private", TagSpecifications=tags)["NatGateway"]["NatGatewayId"]
+
+    aws.delete_nat_gateway(NatGatewayId=nat("mgmt-nat"))
+    live = nat("mgmt-nat")
+    result = run_module(aws_context_info, {"tagged": {"tags": owned, "resources": {"nat_gateway": ["mgmt-nat", "other-nat"]}}})
+    assert not result.get("failed"), result
+    assert result["tagged"]["ids"] == {"mgmt-nat": live} and result["tagged"]["missing"] == ["other-nat"]
+    assert result["tagged"]["resources"]["mgmt-nat"]["subnet_id"] == subnet
+
+
 def test_context_refuses_a_principal_pattern(aws):
     result = run_module(aws_context_info, {"principal_arns": ["arn:aws:iam::123456789012:role/Admin*"]})
     assert result["failed"] is True and "is a pattern" in result["msg"]
