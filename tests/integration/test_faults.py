@@ -16,9 +16,12 @@ EXPECTED_COUNTS = {
     "toolkit VPCs": 2,
     # Production's private NACL and the management subnet's.
     "NACLs besides the defaults": 2,
-    "route tables besides the main ones": 2,
+    # Production's private one, and the management VPC's public and private ones.
+    "route tables besides the main ones": 3,
     "internet gateways": 1,
-    "Elastic IPs": 1,
+    # The VPN host's and the management NAT gateway's.
+    "Elastic IPs": 2,
+    "NAT gateways": 1,
     "instances": 2,
     "customer managed keys": 2,
     "trails": 1,
@@ -39,8 +42,12 @@ KILL_POINTS = [
     ("CreateTrail", "audit"),
     ("REST POST /v1/createcomputeenvironment", "batch"),
     ("CreateInternetGateway", "access"),
+    # The NAT gateway's address (tagged in the call), then the gateway.
+    ("AllocateAddress", "access"),
+    ("CreateNatGateway", "access"),
     ("CreateNetworkAcl", "access"),
     ("RunInstances", "access"),
+    # The VPN host's address, the NAT gateway's being found by then.
     ("AllocateAddress", "access"),
     ("AssociateAddress", "access"),
 ]
@@ -65,6 +72,7 @@ def environment_counts(cloud) -> dict[str, int]:
                                                    if not any(a.get("Main") for a in t["Associations"])]),
         "internet gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
         "Elastic IPs": len(ec2.describe_addresses()["Addresses"]),
+        "NAT gateways": len([n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] in ("pending", "available")]),
         "instances": len(instances),
         "customer managed keys": len([k for k in keys if k["KeyManager"] == "CUSTOMER" and k["KeyState"] == "Enabled"]),
         "trails": len(cloud.client("cloudtrail").describe_trails()["trailList"]),
