@@ -1401,7 +1401,8 @@ def audit_controls(state, baseline):
         bool(bucket) and _public_access_blocked(bucket) and versioned and _denies_insecure_transport(policy, resources),
     ))
     groups = {g.get("log_group_name"): g for g in state.get("log_groups") or []}
-    for group_name in (baseline["trail_log_group"], baseline["flow_log_group"], baseline["session_log_group"]):
+    for group_name in (baseline["trail_log_group"], baseline["flow_log_group"], baseline["session_log_group"],
+                       baseline["host_log_group"]):
         group = groups.get(group_name)
         retention = (group or {}).get("retention_in_days")
         ok = bool(group) and _encrypted_with(group.get("kms_key_id"), key) and retention is not None \
@@ -1557,6 +1558,11 @@ ACCESS_PHASE_CONTROLS = {
                 "route to an internet gateway, and no other route", "access", "nat_gateway", [TRANSMISSION_SECURITY],
                 note="The bastion's HTTPS to Debian's mirrors leaves through the NAT gateway; its security group and the "
                      "management NACL still let only HTTPS through (ACC-08, ACC-09)."),
+        Control("ACC-13", "The hosts' role lets each host create and write its own stream of authentication logs in the "
+                "access hosts' log group", "access", "host_iam", [AUDIT_CONTROLS, AUTHENTICATION],
+                note="verify reads the role's inline policies, not the hosts: that rsyslog on each host sends sshd's, "
+                     "sudo's, su's and PAM's messages there is the bastion role's work, proven by molecule/bastion "
+                     "against a local CloudWatch Logs. AUD-06 checks the log group's key and retention."),
     ]
 }
 
@@ -1679,6 +1685,26 @@ def _public_address_result(control, state, baseline):
     return control.result(
         baseline["vpc_name"], f"a public address on {baseline['openvpn_name']} only; {baseline['bastion_name']} in "
         f"{baseline['private_subnet_name']}, which maps none", "; ".join(problems) or "as expected", not problems)
+
+
+def _host_log_result(control, policies, baseline):
+    """ACC-13: the hosts' role's inline policies allow each host's stream in
+    the host log group to be created and written to."""
+    group = baseline["host_log_group_arn"]
+    account = group.split(":")[4]
+    documents = [p.get("policy_document") for p in policies]
+    documents = [json.loads(d) if isinstance(d, str) else d for d in documents]
+    refused = []
+    for host in (baseline["bastion_name"], baseline["openvpn_name"]):
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            request = {"action": action, "resource": f"{group}:log-stream:{host}", "account": account}
+            decisions = {_policy.decide(document, request) for document in documents}
+            if _policy.ALLOW not in decisions or _policy.DENY in decisions:
+                refused.append(f"{action} on {host}'s stream")
+    return control.result(
+        baseline["host_role_name"], f"logs:CreateLogStream and logs:PutLogEvents on each host's stream in {group}",
+        f"refused: {', '.join(refused)}" if refused else "allowed", not refused,
+    )
 
 
 def _asn1_time(value):
@@ -1805,6 +1831,7 @@ def access_controls(state, baseline):
                               (baseline["openvpn_sg_name"], baseline["openvpn_egress"])):
         results.append(_egress_result(c["ACC-09"], groups.get(group_name), group_name, rules))
     results.append(_vpn_pki_result(c["ACC-10"], state.get("vpn_pki"), baseline))
+    results.append(_host_log_result(c["ACC-13"], state.get("host_role_policies") or [], baseline))
     results.append(_public_address_result(c["ACC-11"], state, baseline))
     instances = {(i.get("tags") or {}).get("Name"): i for i in state.get("instances") or []}
     for host in (baseline["bastion_name"], baseline["openvpn_name"]):

@@ -76,10 +76,12 @@ def test_the_management_vpc_is_peered_with_production_and_routes_only_what_needs
     assert private_subnet["MapPublicIpOnLaunch"] is False
 
 
-def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager_profile_only(local_cloud, converged):
+def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_a_profile_for_session_manager_and_log_delivery_only(local_cloud, converged):
     ec2, iam = local_cloud.client("ec2"), local_cloud.client("iam")
     hosts = instances(ec2)
     assert {"rna-seq-bastion", "rna-seq-openvpn"} <= hosts.keys()
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    log_group = f"arn:aws:logs:{local_cloud.region}:{account}:log-group:/rnaseq/access-hosts/auth"
     key_arn = local_cloud.client("kms").describe_key(KeyId="alias/rnaseq-pipeline")["KeyMetadata"]["Arn"]
     for name in ("rna-seq-bastion", "rna-seq-openvpn"):
         host = hosts[name]
@@ -99,10 +101,15 @@ def test_the_hosts_require_imdsv2_have_encrypted_volumes_and_the_session_manager
     assert {"Key": "Name", "Value": "rna-seq-openvpn-eip"} in address["Tags"]
     policies = iam.list_attached_role_policies(RoleName="rna-seq-access-host-role")["AttachedPolicies"]
     assert [p["PolicyName"] for p in policies] == ["AmazonSSMManagedInstanceCore"]
-    # And one inline policy: writing Session Manager's session logs into their log group.
-    assert iam.list_role_policies(RoleName="rna-seq-access-host-role")["PolicyNames"] == ["log-sessions"]
+    # And two inline policies: writing Session Manager's session logs, and
+    # the hosts' own authentication logs, each into its one log group.
+    assert iam.list_role_policies(RoleName="rna-seq-access-host-role")["PolicyNames"] == ["log-sessions", "send-auth-logs"]
     logging = iam.get_role_policy(RoleName="rna-seq-access-host-role", PolicyName="log-sessions")["PolicyDocument"]
     assert logging["Statement"][0]["Resource"][0].endswith(":log-group:/aws/ssm/sessions/rnaseq")
+    auth_logs = iam.get_role_policy(RoleName="rna-seq-access-host-role", PolicyName="send-auth-logs")["PolicyDocument"]
+    assert auth_logs["Statement"] == [{"Sid": "WriteIntoTheOneLogGroup", "Effect": "Allow",
+                                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                       "Resource": [f"{log_group}", f"{log_group}:*"]}]
     assert iam.list_access_keys(UserName="example-admin")["AccessKeyMetadata"] == []
 
 

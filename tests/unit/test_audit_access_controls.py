@@ -34,13 +34,19 @@ def failed(results):
     return sorted({r["id"] for r in results if r["status"] == "fail"})
 
 
+def assert_only_failure(results, control, words):
+    """`control` alone fails, and its finding says `words`."""
+    assert failed(results) == [control]
+    assert words in next(r["found"] for r in results if r["id"] == control)
+
+
 def test_the_recorded_audit_phase_passes_every_control(audit):
     results = audit_controls(*audit)
     assert failed(results) == []
     assert sorted({r["id"] for r in results}) == [f"AUD-{n:02d}" for n in range(1, 17)]
     # One AUD-06 per log group, one AUD-10 per toolkit VPC.
     assert [r["resource"] for r in results if r["id"] == "AUD-06"] == [
-        "/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq", "/aws/ssm/sessions/rnaseq"]
+        "/aws/cloudtrail/rnaseq", "/aws/vpc/flow-logs/rnaseq", "/aws/ssm/sessions/rnaseq", "/rnaseq/access-hosts/auth"]
     assert len([r for r in results if r["id"] == "AUD-10"]) == 2
     for result in results:
         assert result["hipaa"] and result["repair"].startswith("ansible-playbook playbooks/audit.yml --tags ")
@@ -273,7 +279,7 @@ def test_a_vpc_without_an_all_traffic_flow_log_fails_aud_10_for_that_vpc(audit):
 def test_the_recorded_access_phase_passes_every_control(access):
     results = access_controls(*access)
     assert failed(results) == []
-    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 13)]
+    assert sorted({r["id"] for r in results}) == [f"ACC-{n:02d}" for n in range(1, 14)]
     assert all(r["repair"].startswith("ansible-playbook playbooks/access.yml --tags ") for r in results)
 
 
@@ -390,9 +396,7 @@ def management_nacl(state, default=False):
 def test_a_management_nacl_not_as_declared_or_one_open_to_the_world_fails_acc_08(access, breakage, words):
     state, baseline = access
     breakage(state)
-    results = access_controls(state, baseline)
-    assert failed(results) == ["ACC-08"]
-    assert words in next(r["found"] for r in results if r["id"] == "ACC-08")
+    assert_only_failure(access_controls(state, baseline), "ACC-08", words)
 
 
 def session_inputs(state):
@@ -520,9 +524,7 @@ def named(items, name):
 def test_a_public_address_on_anything_but_the_vpn_host_fails_acc_11(access, breakage, words):
     state, baseline = access
     breakage(state, baseline)
-    results = access_controls(state, baseline)
-    assert failed(results) == ["ACC-11"]
-    assert words in next(r["found"] for r in results if r["id"] == "ACC-11")
+    assert_only_failure(access_controls(state, baseline), "ACC-11", words)
 
 
 def test_the_vpn_hosts_elastic_ip_is_the_one_public_address_acc_11_admits(access):
@@ -547,9 +549,7 @@ def test_the_vpn_hosts_elastic_ip_is_the_one_public_address_acc_11_admits(access
 def test_a_private_subnet_with_any_way_out_but_the_nat_gateway_fails_acc_12(access, breakage, words):
     state, baseline = access
     breakage(state, baseline)
-    results = access_controls(state, baseline)
-    assert failed(results) == ["ACC-12"]
-    assert words in next(r["found"] for r in results if r["id"] == "ACC-12")
+    assert_only_failure(access_controls(state, baseline), "ACC-12", words)
 
 
 def test_an_internet_gateway_route_outside_the_public_route_table_fails_acc_03(access):
@@ -557,3 +557,33 @@ def test_an_internet_gateway_route_outside_the_public_route_table_fails_acc_03(a
     main = next(t for t in state["route_tables"] if not t["tags"].get("Name"))
     main["routes"].append({"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-0123456789abcdef0"})
     assert failed(access_controls(state, baseline)) == ["ACC-03"]
+
+
+def _auth_log_policy(state):
+    return next(p for p in state["host_role_policies"] if p["policy_name"] == "send-auth-logs")["policy_document"]
+
+
+@pytest.mark.parametrize("breakage, words", [
+    (lambda st: st["host_role_policies"].remove(next(p for p in st["host_role_policies"] if p["policy_name"] == "send-auth-logs")),
+     "logs:CreateLogStream on rna-seq-bastion's stream"),
+    (lambda st: _auth_log_policy(st)["Statement"][0].update(Action=["logs:CreateLogStream"]),
+     "logs:PutLogEvents on rna-seq-openvpn's stream"),
+    # Written into another log group: the host's own is still out of reach.
+    (lambda st: _auth_log_policy(st)["Statement"][0].update(
+        Resource=["arn:aws:logs:us-east-1:123456789012:log-group:/elsewhere:*"]), "logs:PutLogEvents on rna-seq-bastion's stream"),
+    (lambda st: st["host_role_policies"].append({"policy_name": "deny", "policy_document": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "logs:PutLogEvents", "Resource": "*"}]}}),
+     "logs:PutLogEvents on rna-seq-bastion's stream"),
+    (lambda st: st.update(host_role_policies=[]), "logs:CreateLogStream on rna-seq-openvpn's stream"),
+])
+def test_a_host_role_that_cannot_write_the_hosts_auth_log_streams_fails_acc_13(access, breakage, words):
+    state, baseline = access
+    breakage(state)
+    assert_only_failure(access_controls(state, baseline), "ACC-13", words)
+
+
+def test_acc_13_reads_policies_as_iam_returns_them_and_as_json_text(access):
+    state, baseline = access
+    for policy in state["host_role_policies"]:
+        policy["policy_document"] = json.dumps(policy["policy_document"])
+    assert next(r for r in access_controls(state, baseline) if r["id"] == "ACC-13")["status"] == "pass"
