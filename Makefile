@@ -77,11 +77,14 @@ integration: venv system-deps
 	pytest -q tests/integration
 
 molecule: venv system-deps
-	for scenario in molecule/*/molecule.yml; do molecule test -s "$$(basename "$$(dirname "$$scenario")")"; done
+	# molecule/default is only there to be found (see its molecule.yml).
+	for scenario in molecule/*/molecule.yml; do name="$$(basename "$$(dirname "$$scenario")")"; \
+		[ "$$name" = default ] || molecule test -s "$$name"; done
 
 bench: venv system-deps
 	python bench/converge.py
 	python bench/push.py
+	python bench/upstream.py
 
 docs: venv
 	scripts/gen-docs

@@ -16,8 +16,12 @@ description:
     compute environments with a C(BEST_FIT_PROGRESSIVE) or C(SPOT_*) allocation strategy.
   - Deleting disables the compute environment first and waits for Batch. One that a job queue still uses
     fails the task before anything is changed, naming the queues (delete them first).
-  - amazon.aws has no Batch modules.
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.batch_compute_environment)? It has no launch template option, so the
+    toolkit's template (IMDSv2 with a hop limit of 1, encrypted volumes) could not be used, no
+    allocation strategy, and it does not wait for Batch; it takes one compute environment per module
+    run.
 options:
   compute_environments:
     description: The compute environments.

@@ -16,6 +16,10 @@ description:
   - Tags of an existing revision are changed in place, without a new revision.
   - O(job_definitions.state=absent) deregisters every ACTIVE revision.
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.batch_job_definition)? It has no options for a timeout, a retry strategy
+    beyond a number of attempts, the container's log configuration (the jobs' encrypted log group),
+    platform capabilities or tags, so the toolkit's job definitions could not be declared with it.
 options:
   job_definitions:
     description: The job definitions.

@@ -16,6 +16,10 @@ description:
   - A queue naming a compute environment that does not exist fails the task before anything is changed
     (in check mode it is planned, as the compute environment may be planned too).
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.batch_job_queue)? It has no tags option, so the toolkit's ownership tags
+    could not be set, it does not wait for Batch (a compute environment still being updated refuses the
+    queue), and it takes one queue per module run.
 options:
   job_queues:
     description: The job queues.

@@ -14,6 +14,9 @@ description:
     starts the recorder. AWS Config allows one recorder and one delivery channel per region; existing ones
     are updated in place whatever their names.
   - Writes only what differs from what Config describes; supports check mode and diff.
+notes:
+  - Why not M(community.aws.config_recorder) and M(community.aws.config_delivery_channel)? Neither
+    supports check mode, so C(--check) skips them and a review shows no Config drift.
 options:
   name:
     description: Name of the recorder and the delivery channel when they are created.

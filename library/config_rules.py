@@ -12,8 +12,10 @@ description:
   - Puts each AWS managed Config rule (by its source identifier) with its input parameters and scope,
     reading all of them with one paginated call and writing only the rules that differ.
   - Rules named with O(name_prefix) that the list does not declare are deleted when O(purge=true).
-  - community.aws.config_rule manages one rule per task.
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.config_rule)? It does not support check mode, so C(--check) skips it, and it
+    takes one rule per module run (the quick start and HIPAA sets are a dozen rules).
 options:
   name_prefix:
     description: Prefix of every rule name this module owns (prepended to O(rules.name)).

@@ -178,7 +178,7 @@ def find_keys(kms, names):
         if key["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
             continue
         tags = RETRY(kms.list_resource_tags)(KeyId=key["KeyId"]).get("Tags", [])
-        found[name] = (key["KeyId"], {t["TagKey"]: t["TagValue"] for t in tags})
+        found[name] = (key["KeyId"], tag_dict(tags, "TagKey", "TagValue"))
     return found
 
 

@@ -23,11 +23,13 @@ description:
   - O(instances[].elastic_ip) names an Elastic IP the instance gets; it is allocated, tagged in the same
     call, when no address has that C(Name), and associated with the instance. Its tags are made exactly
     O(tags) plus its C(Name). An address of that name associated with another instance is refused.
-  - Why not M(amazon.aws.ec2_instance), M(amazon.aws.ec2_eip) and M(amazon.aws.ec2_tag)? They take one
-    instance or address per task and read each instance about ten times on a run that changes nothing;
-    here one C(DescribeInstances) and one C(DescribeAddresses) read them all.
   - The instances launched or started are waited for together until they run.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.ec2_instance), M(amazon.aws.ec2_eip) and M(amazon.aws.ec2_tag)? They take one
+    instance or address per module run and read each instance about ten times on a run that changes
+    nothing (counted in their code); here one C(DescribeInstances) and one C(DescribeAddresses) read
+    them all.
 options:
   instances:
     description: The instances.
@@ -73,7 +75,7 @@ options:
         description: Its instance metadata service settings.
         type: dict
         default: {}
-        options:
+        suboptions:
           http_endpoint:
             description: Whether the metadata service answers.
             type: str
@@ -92,7 +94,7 @@ options:
         description: Its root volume, always encrypted and deleted with the instance.
         type: dict
         required: true
-        options:
+        suboptions:
           device_name:
             description: The image's root device name.
             type: str

@@ -13,13 +13,15 @@ description:
     VPC's local route and the routes gateway endpoints add), is associated with exactly the declared
     subnets, and carries exactly the declared tags.
   - One C(DescribeRouteTables) call reads every table of the task with its routes, associations and
-    tags; a subnet associated with another table costs one more to find that association. Why not
-    M(amazon.aws.ec2_vpc_route_table)? It reads a table, its tags and its subnets seven or eight times
-    on a run that changes nothing, and warns about every gateway endpoint route.
+    tags; a subnet associated with another table costs one more to find that association.
   - The tables themselves are made beforehand, tagged, by M(ec2_tagged_resources), so a run killed
     halfway never leaves an untagged table behind.
   - A declared route whose target changed is replaced; a route not declared is deleted.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.ec2_vpc_route_table)? It reads a table, its tags and its subnets seven or eight
+    times on a run that changes nothing (counted in its code), takes one table per module run, and warns
+    about every gateway endpoint route.
 options:
   route_tables:
     description: The route tables.

@@ -21,6 +21,11 @@ description:
     description it has.
   - EC2 cannot change a group's description; a different one is reported as a warning.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.ec2_security_group)? It takes one group per module run and reads each group
+    three times, its tags and the caller's account. Measured by bench/upstream.py (5 resources, a run
+    that changes nothing, Ansible's linear strategy), one inbound and one outbound rule each - 5 module
+    runs and 20 reads in 5.1 s in a loop; 1 run and 1 read in 1.5 s here.
 options:
   vpc_id:
     description: The VPC the groups belong to.

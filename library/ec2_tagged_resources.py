@@ -11,12 +11,17 @@ short_description: Make sure named EC2 resources exist, each created together wi
 description:
   - Finds each requested resource by its C(Name) tag and the ownership tags, and creates the missing
     ones with every tag in the create call itself (C(TagSpecifications)).
-  - The point is interrupted runs. amazon.aws's M(amazon.aws.ec2_vpc_nacl), M(amazon.aws.ec2_vpc_route_table)
-    and M(amazon.aws.ec2_vpc_igw) create first and tag afterwards, so a run killed
-    between the two calls leaves an untagged resource that the next run cannot find, and creates a
-    second one. Created here first, the resource is found by its tags on every later run; the
-    amazon.aws module then manages its rules, routes, attachments and associations by ID.
   - One describe call per resource type requested, and one create call per missing resource.
+notes:
+  - Why not M(amazon.aws.ec2_vpc_igw), M(amazon.aws.ec2_vpc_route_table) and M(amazon.aws.ec2_vpc_nacl)
+    alone? Since amazon.aws 10 (10.1.2 is installed) all three create with their tags in the create
+    call, so the reason this module was written for, an untagged resource left by a run killed between
+    create and tag, is gone. What remains - M(amazon.aws.ec2_vpc_igw) finds a gateway by its VPC
+    attachment, so a gateway made by a run killed before the attach is not found again and a second one
+    is made, where this module finds it by its tags; the toolkit's M(ec2_route_tables) converges route
+    tables by ID and creates none. For a NACL, M(amazon.aws.ec2_vpc_nacl) alone would do; the network
+    and access phases still create theirs here, found by the ownership tags as the phases' other
+    resources are.
 options:
   resources:
     description: The resources to make sure of.
@@ -89,6 +94,7 @@ from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -112,7 +118,7 @@ def find(module, ec2, resource_type, names, ownership):
 
 def create(module, ec2, resource, tags):
     _op, _key, id_key, spec_type = RESOURCE_TYPES[resource["type"]]
-    tag_spec = [{"ResourceType": spec_type, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}]
+    tag_spec = [{"ResourceType": spec_type, "Tags": tag_list(tags)}]
     try:
         if resource["type"] == "network_acl":
             return RETRY(ec2.create_network_acl)(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["NetworkAcl"][id_key]

@@ -11,14 +11,17 @@ short_description: Make a VPC's subnets, found by CIDR, exactly as declared, in 
 description:
   - For each subnet, makes sure the VPC has a subnet with that CIDR block in that zone, with the
     declared public IPv4 setting and exactly the declared tags.
-  - One C(DescribeSubnets) call reads every subnet of the VPC with its tags. Why not
-    M(amazon.aws.ec2_vpc_subnet)? It takes one subnet per task and reads it four or five times, with
-    its tags, on a run that changes nothing.
+  - One C(DescribeSubnets) call reads every subnet of the VPC with its tags.
   - Subnets are created tagged, so a run killed after the create leaves a subnet the next run finds
     by its CIDR, already carrying its name.
   - A subnet cannot move to another zone; one found in a zone other than declared is refused, before
     any change. Subnets not declared are left alone.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.ec2_vpc_subnet)? It takes one subnet per module run and reads it, with its
+    tags, four or five times. Measured by bench/upstream.py (5 resources, a run that changes nothing,
+    Ansible's linear strategy) - 5 module runs and 25 reads in 4.4 s in a loop; 1 run and 1 read in 1.5 s
+    here.
 options:
   vpc_id:
     description: The VPC.

@@ -12,12 +12,15 @@ description:
   - For each VPC, makes sure one VPC carries its C(Name) and every tag of O(match_tags), with the
     declared CIDR block, tenancy, DNS settings and exactly the declared tags.
   - One C(DescribeVpcs) call finds every VPC of the task with its tags, and two
-    C(DescribeVpcAttribute) calls a VPC read its DNS settings. Why not M(amazon.aws.ec2_vpc_net)? It
-    reads a VPC, its tags and its attributes about ten times on a run that changes nothing.
+    C(DescribeVpcAttribute) calls a VPC read its DNS settings.
   - VPCs are created tagged, so a run killed after the create leaves a VPC the next run finds.
   - A VPC found with another CIDR block or tenancy, or two VPCs carrying the same tags, are refused
     before any change.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.ec2_vpc_net)? It reads a VPC, its tags and its attributes about ten times on a
+    run that changes nothing (counted in its code), and takes one VPC per module run; here one
+    C(DescribeVpcs) and two C(DescribeVpcAttribute) calls a VPC.
 options:
   vpcs:
     description: The VPCs.

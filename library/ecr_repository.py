@@ -15,8 +15,12 @@ description:
   - A repository's encryption cannot change after it is created. When an existing repository's
     encryption differs from the declared one, the module fails before changing anything, naming every
     such repository.
-  - amazon.aws has no ECR repository module.
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.ecs_ecr)? It has no tags option, so the toolkit's ownership tags could not
+    be set, and it takes one repository per module run. Measured by bench/upstream.py (5 resources, a
+    run that changes nothing, Ansible's linear strategy) - 5 module runs and 20 reads in 3.8 s in a loop;
+    1 run and 1 read in 1.4 s here.
 options:
   repositories:
     description: The repositories.
@@ -100,6 +104,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_ecr import describe_repositories
 from ansible.module_utils.toolkit_ecr import read_lifecycle_policy
 from ansible.module_utils.toolkit_ecr import read_repository_policy
@@ -149,7 +154,7 @@ def create(module, ecr, spec):
     if encryption["kms_key"]:
         params["encryptionConfiguration"]["kmsKey"] = encryption["kms_key"]
     if spec.get("tags"):
-        params["tags"] = [{"Key": k, "Value": str(v)} for k, v in sorted(spec["tags"].items())]
+        params["tags"] = tag_list(spec["tags"])
     return RETRY(ecr.create_repository)(**params)["repository"]
 
 
@@ -208,7 +213,7 @@ def converge(module, ecr, spec, found):
                     RETRY(ecr.untag_resource)(resourceArn=settings["arn"], tagKeys=stale)
                 fresh = {k: v for k, v in wanted.items() if current.get(k) != v}
                 if fresh:
-                    RETRY(ecr.tag_resource)(resourceArn=settings["arn"], tags=[{"Key": k, "Value": v} for k, v in fresh.items()])
+                    RETRY(ecr.tag_resource)(resourceArn=settings["arn"], tags=tag_list(fresh))
     return result, before, after
 
 

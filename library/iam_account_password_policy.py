@@ -11,9 +11,11 @@ short_description: Set the account's IAM password policy, writing only when it d
 description:
   - Reads the account password policy and updates it only when a setting differs, so a converged
     account sees no write call (and no CloudTrail event).
-  - Why not M(amazon.aws.iam_password_policy) - it sends C(UpdateAccountPasswordPolicy) on every run and
-    compares afterwards, so every run writes to the account even when it reports no change.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.iam_password_policy)? It sends C(UpdateAccountPasswordPolicy) on every run,
+    C(--check) included, and compares afterwards, so every run writes to the account (and CloudTrail
+    records it) even when it reports no change.
 options:
   min_length:
     description: Minimum password length.

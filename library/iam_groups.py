@@ -13,10 +13,12 @@ description:
     and, where declared, has exactly the given managed policies attached and the given users as
     members.
   - One C(GetGroup) call reads a group and its members, and one C(ListAttachedGroupPolicies) call its
-    policies, only when O(groups[].managed_policies) is declared. Why not M(amazon.aws.iam_group)? It
-    reads the group and its policies twice each per task, whatever the task declares.
+    policies, only when O(groups[].managed_policies) is declared.
   - Users must exist; IAM refuses to add an unknown user, and the module says which.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.iam_group)? It reads the group and its policies twice each per module run,
+    whatever the task declares (counted in its code), and takes one group per run.
 options:
   groups:
     description: The groups.

@@ -12,9 +12,7 @@ description:
   - For each policy, makes sure it exists under its path with the given document as its default
     version, and with exactly the given tags; or, with O(state=absent), that it is gone.
   - Each policy is read by its ARN, built from the caller's account and partition, so a no-op costs
-    one C(GetPolicy) and one C(GetPolicyVersion) per policy. Why not M(amazon.aws.iam_managed_policy)?
-    It finds a policy by name by listing every policy in the account, AWS managed ones included
-    (over a thousand, fifteen pages or so), on every run.
+    one C(GetPolicy) and one C(GetPolicyVersion) per policy.
   - A changed document becomes a new default version. IAM keeps at most five versions; when a policy
     has five, the oldest that is not the default is deleted to make room.
   - IAM cannot change a policy's description after creation; a different description is reported
@@ -22,6 +20,11 @@ description:
   - Deleting a policy detaches it from every group, user and role first, then deletes its other
     versions.
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.iam_managed_policy)? It finds a policy by name by listing every policy in the
+    account, AWS managed ones included (over a thousand on AWS), on every run, and takes one policy per
+    module run. Measured by bench/upstream.py (5 resources, a run that changes nothing, Ansible's linear
+    strategy) - 5 module runs and 95 reads in 6.2 s in a loop; 1 run and 11 reads in 1.5 s here.
 options:
   policies:
     description: The policies.

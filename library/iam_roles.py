@@ -12,13 +12,14 @@ description:
   - For each role, makes sure it exists with the given trust policy, description and tags, with
     exactly the given managed policies attached and exactly the given inline policies, and, when
     asked, an instance profile of the same name that holds it.
-  - Why not M(amazon.aws.iam_role) and M(amazon.aws.iam_policy) in a loop? Each role then costs two
-    or three module runs and a dozen reads on every no-op; here N roles cost one module run and
-    three or four reads each (the role with its tags, its attached and its inline policies, and its
-    instance profile).
   - Anything attached or inlined that the declaration does not name is removed, so a policy an
     operator added by hand shows up as drift and is undone.
   - Supports check mode and diff. Roles are never deleted here; the teardown does that.
+notes:
+  - Why not M(amazon.aws.iam_role) and M(amazon.aws.iam_policy) in a loop? Each role then costs two or
+    three module runs. Measured by bench/upstream.py (5 resources, a run that changes nothing, Ansible's
+    linear strategy), one inline policy each - 10 module runs and 35 reads in 6.8 s; 1 run and 20 reads
+    in 1.4 s here.
 options:
   roles:
     description: The roles.

@@ -10,11 +10,12 @@ module: iam_roles_info
 short_description: Read several IAM roles' trust policies in one task, as evidence
 description:
   - Returns each named role's ARN and trust (assume-role) policy, and which of the names no role has.
-  - Why not M(amazon.aws.iam_role_info) in a loop? It reads a role's inline, attached and instance
-    profile listings too, four calls and one module run per role; verify needs only the trust
-    policy, so N roles cost one module run and N calls (GetRole) here. For the seven roles of the
-    local inventory that is 7 calls, where the loop makes 28 in seven module runs.
   - Read-only; safe in check mode.
+notes:
+  - Why not M(amazon.aws.iam_role_info) in a loop? It reads a role's inline, attached and instance
+    profile listings too, four calls and one module run per role; verify needs only the trust policy, so
+    N roles cost one module run and N calls (GetRole) here. For the seven roles of the local inventory
+    that is 7 calls, where the loop makes 28 in seven module runs.
 options:
   names:
     description: The roles' names.

@@ -14,8 +14,10 @@ description:
     password or an access key - people set up their own credentials and MFA.
   - One read per user when nothing is to be done, so N users cost one task and N reads.
   - Supports check mode and C(--diff).
-  - Why not M(amazon.aws.iam_user) - it takes one user per call, so a list of administrators costs an
-    Ansible loop iteration (a module start-up) per person.
+notes:
+  - Why not M(amazon.aws.iam_user)? It takes one user per module run. Measured by bench/upstream.py (5
+    resources, a run that changes nothing, Ansible's linear strategy) - M(amazon.aws.iam_user) in a loop
+    made 5 module runs and 20 reads in 3.8 s; this module 1 run and 5 reads in 1.4 s.
 options:
   names:
     description: The users' names.
@@ -69,6 +71,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -91,7 +94,7 @@ def main():
     )
     iam = module.client("iam")
     wanted = {str(k): str(v) for k, v in module.params["tags"].items()}
-    tag_list = [{"Key": k, "Value": v} for k, v in wanted.items()]
+    new_user_tags = tag_list(wanted)
     created, tagged, arns = [], [], {}
     before, after = {}, {}
     for name in module.params["names"]:
@@ -102,7 +105,7 @@ def main():
                 before[name], after[name] = None, {"tags": wanted}
                 arns[name] = ""
                 if not module.check_mode:
-                    params = {"UserName": name, **({"Tags": tag_list} if tag_list else {})}
+                    params = {"UserName": name, **({"Tags": new_user_tags} if new_user_tags else {})}
                     arns[name] = RETRY(iam.create_user)(**params)["User"]["Arn"]
                 continue
             arns[name] = user["Arn"]
@@ -112,7 +115,7 @@ def main():
                 tagged.append(name)
                 before[name], after[name] = {"tags": current}, {"tags": {**current, **missing}}
                 if not module.check_mode:
-                    RETRY(iam.tag_user)(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in missing.items()])
+                    RETRY(iam.tag_user)(UserName=name, Tags=tag_list(missing))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to create or tag the IAM user {name}")
     module.exit_json(changed=bool(created or tagged), created=created, tagged=tagged, arns=arns,

@@ -12,9 +12,7 @@ description:
   - For each key, makes sure its alias names an enabled symmetric customer managed key with the
     given description, key policy, rotation setting and exactly the given tags.
   - A no-op costs four reads per key (C(DescribeKey) by alias, C(GetKeyPolicy),
-    C(GetKeyRotationStatus), C(ListResourceTags)). Why not M(amazon.aws.kms_key)? It reads each key
-    two or three times over, with its grants and every alias of the account, about eighteen calls a
-    key on a run that changes nothing.
+    C(GetKeyRotationStatus), C(ListResourceTags)).
   - When no key has the alias, an enabled customer managed key without an alias that carries every
     tag of O(keys[].adopt_tags) is given the alias, instead of a second key being made. That is the
     key a run interrupted between C(CreateKey) and C(CreateAlias) left behind.
@@ -24,6 +22,11 @@ description:
   - KMS itself refuses a key policy that would lock the caller out of the key (the policy lockout
     safety check is never bypassed).
   - Supports check mode and diff.
+notes:
+  - Why not M(amazon.aws.kms_key)? It reads each key two or three times over, with its grants and every
+    alias of the account, and takes one key per module run; nor does it adopt a key left without its
+    alias. Measured by bench/upstream.py (5 resources, a run that changes nothing, Ansible's linear
+    strategy) - 5 module runs and 90 reads in 4.0 s in a loop; 1 run and 20 reads in 1.6 s here.
 options:
   keys:
     description: The keys.
@@ -112,6 +115,8 @@ from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_changes
+from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_iam import policy_document
 from ansible.module_utils.toolkit_lookup import alias_name
 
@@ -121,11 +126,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 
 
 def kms_tag_dict(tags):
-    return {tag["TagKey"]: tag["TagValue"] for tag in tags or []}
+    return tag_dict(tags, "TagKey", "TagValue")
 
 
 def kms_tag_list(tags):
-    return [{"TagKey": k, "TagValue": v} for k, v in sorted(tags.items())]
+    return tag_list(tags, "TagKey", "TagValue")
 
 
 class Keys:

@@ -16,10 +16,12 @@ description:
     converged bucket costs as many reads as settings asked about.
   - Check mode reports what would be created or changed without writing; with C(--diff) it shows the
     settings before and after.
-  - Why not M(amazon.aws.s3_bucket) and community.aws - C(s3_bucket) has no check mode (it is skipped under
-    C(--check), so a review would show no bucket and no bucket drift) and reads every setting on every call;
-    C(community.aws.s3_logging) grants the legacy LogDelivery ACL, which a bucket with ACLs disabled refuses;
-    C(community.aws.s3_lifecycle) handles one rule per call and never removes an undeclared rule.
+notes:
+  - Why not M(amazon.aws.s3_bucket) and community.aws? M(amazon.aws.s3_bucket) has no check mode (it is
+    skipped under C(--check), so a review would show no bucket and no bucket drift) and reads every
+    setting on every call; M(community.aws.s3_logging) grants the legacy LogDelivery ACL, which a bucket
+    with ACLs disabled refuses; M(community.aws.s3_lifecycle) handles one rule per call and never
+    removes an undeclared rule.
 options:
   buckets:
     description: The buckets and what to set on each.
@@ -126,6 +128,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_s3 import NO_PUBLIC_ACCESS_BLOCK
 from ansible.module_utils.toolkit_s3 import PUBLIC_ACCESS_BLOCK_KEYS
 from ansible.module_utils.toolkit_s3 import public_access_block_configuration
@@ -271,7 +274,7 @@ def _read_tags(s3, name):
 
 def _write_tags(s3, name, wanted):
     if wanted:
-        RETRY(s3.put_bucket_tagging)(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(wanted.items())]})
+        RETRY(s3.put_bucket_tagging)(Bucket=name, Tagging={"TagSet": tag_list(wanted)})
     else:
         RETRY(s3.delete_bucket_tagging)(Bucket=name)
 

@@ -15,6 +15,10 @@ description:
     from one C(HeadObject) per object, so N objects cost one read. A bucket whose policy denies object
     reads to the caller can still be checked.
   - Supports check mode (reports what would be uploaded).
+notes:
+  - Why not M(amazon.aws.s3_object)? It takes one object per module run and reads each object
+    (C(HeadObject)), which a bucket policy that denies object reads to the caller refuses; here one
+    listing reads them all.
 options:
   bucket:
     description: The bucket.

@@ -10,10 +10,13 @@ module: sns_topics
 short_description: KMS-encrypted SNS topics with their policy and email subscriptions, as one list
 description:
   - Creates each topic, encrypted with O(topics.kms_master_key_id), with the given policy and tags, and
-    subscribes the given email addresses. community.aws.sns_topic cannot set a topic's KMS key.
+    subscribes the given email addresses.
   - Subscriptions the list does not name are removed (confirmed ones; a pending confirmation cannot be
     removed and expires by itself). New email subscriptions wait for their owner to confirm them.
   - Supports check mode and diff.
+notes:
+  - Why not M(community.aws.sns_topic)? It cannot set a topic's KMS key, and the alarm topic must be
+    encrypted with the audit key.
 options:
   topics:
     description: The topics.
@@ -77,6 +80,7 @@ from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -111,7 +115,7 @@ def main():
                     continue
                 create = {"Name": name, "Attributes": {k: json.dumps(v) if isinstance(v, dict) else v for k, v in attributes.items()}}
                 if spec.get("tags"):
-                    create["Tags"] = [{"Key": k, "Value": v} for k, v in spec["tags"].items()]
+                    create["Tags"] = tag_list(spec["tags"])
                 arn = result["arn"] = RETRY(sns.create_topic)(**create)["TopicArn"]
             else:
                 current = RETRY(sns.get_topic_attributes)(TopicArn=arn)["Attributes"]
@@ -136,7 +140,7 @@ def main():
                             if stale:
                                 RETRY(sns.untag_resource)(ResourceArn=arn, TagKeys=stale)
                             if spec["tags"]:
-                                RETRY(sns.tag_resource)(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in spec["tags"].items()])
+                                RETRY(sns.tag_resource)(ResourceArn=arn, Tags=tag_list(spec["tags"]))
             subscriptions = [] if result["created"] else paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
             emails = {s["Endpoint"]: s["SubscriptionArn"] for s in subscriptions if s["Protocol"] == "email"}
             missing = [e for e in spec["emails"] if e not in emails]

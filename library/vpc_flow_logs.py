@@ -68,6 +68,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -106,7 +107,7 @@ def main():
                                "DeliverLogsPermissionArn": p["role_arn"]}
                     if p["tags"]:
                         request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log",
-                                                         "Tags": [{"Key": k, "Value": v} for k, v in p["tags"].items()]}]
+                                                         "Tags": tag_list(p["tags"])}]
                     created = RETRY(ec2.create_flow_logs)(**request)
                     if created.get("Unsuccessful"):
                         module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")

@@ -19,6 +19,11 @@ except ImportError:  # AnsibleAWSModule reports the missing dependency itself.
     botocore = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_tag_filter_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
 
 # Every call a module makes goes through this: throttling and transient errors
 # are retried with jittered exponential backoff.
@@ -119,9 +124,9 @@ def paginate(client, operation, result_key, **kwargs):
     return pages().get(result_key, [])
 
 
-def tag_dict(tag_list):
-    """[{'Key': k, 'Value': v}, ...] as {k: v}."""
-    return {tag["Key"]: tag["Value"] for tag in tag_list or []}
+def tag_dict(tag_list, key="Key", value="Value"):
+    """[{'Key': k, 'Value': v}, ...] as {k: v}: amazon.aws's conversion (KMS names them TagKey and TagValue)."""
+    return boto3_tag_list_to_ansible_dict(tag_list or [], key, value)
 
 
 def by_name(items):
@@ -133,19 +138,21 @@ def by_name(items):
 
 
 def tag_changes(current, wanted):
-    """(keys to remove, tags to set) to turn current tags into the wanted ones."""
-    return sorted(k for k in current if k not in wanted), {k: v for k, v in wanted.items() if current.get(k) != v}
+    """(keys to remove, tags to set) to turn current tags into the wanted ones: amazon.aws's
+    compare_aws_tags, which never removes AWS's own aws: tags."""
+    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=True)
+    return sorted(to_unset), to_set
 
 
-def tag_list(tags):
-    """{k: v} as [{'Key': k, 'Value': v}, ...], sorted by key."""
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+def tag_list(tags, key="Key", value="Value"):
+    """{k: v} as [{'Key': k, 'Value': v}, ...], sorted by key (amazon.aws's conversion)."""
+    return ansible_dict_to_boto3_tag_list(dict(sorted(tags.items())), key, value)
 
 
 def ec2_tag_filters(tags, names=None):
     """EC2 describe filters for resources carrying all `tags` and, when given, one of the `names` as their Name."""
-    filters = [{"Name": "tag:Name", "Values": sorted(names)}] if names is not None else []
-    return filters + [{"Name": f"tag:{key}", "Values": [str(value)]} for key, value in sorted(tags.items())]
+    filters = {"tag:Name": sorted(names)} if names is not None else {}
+    return ansible_dict_to_boto3_filter_list({**filters, **ansible_dict_to_tag_filter_dict(tags)})
 
 
 def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):

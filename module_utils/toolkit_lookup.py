@@ -17,6 +17,7 @@ from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
 
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 # type: (describe operation, result key, id key, whether it filters by vpc-id)
@@ -151,10 +152,12 @@ def vpc_egress(module, ec2, vpc_id):
 
 
 def split_arn(arn):
-    parts = str(arn).split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
+    """An ARN's partition, service, account and resource (amazon.aws's parse_aws_arn); None when it is no ARN."""
+    parsed = parse_aws_arn(str(arn))
+    if parsed is None:
         return None
-    return {"partition": parts[1], "service": parts[2], "account": parts[4], "resource": parts[5]}
+    return {"partition": parsed["partition"], "service": parsed["service"], "account": parsed["account_id"],
+            "resource": parsed["resource"]}
 
 
 def _principal_arn(iam, kind, name):

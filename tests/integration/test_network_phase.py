@@ -220,6 +220,16 @@ def test_a_second_run_changes_nothing_and_sends_no_write_call(local_cloud, conve
     assert writes(calls) == []
 
 
+def test_under_the_mitogen_opt_in_a_second_run_changes_nothing_and_sends_no_write_call(local_cloud, converged):
+    """The smoke test of ANSIBLE_STRATEGY=mitogen_linear: the same playbook, one interpreter for the run."""
+    with local_cloud.recording() as calls:
+        run = run_playbook(local_cloud, "playbooks/network.yml", env={"ANSIBLE_STRATEGY": "mitogen_linear"})
+    assert run.ok, run.explain()
+    assert run.changed == 0, run.changed_tasks()
+    assert calls, "the recording captured the run"
+    assert writes(calls) == []
+
+
 def test_check_mode_on_the_converged_vpc_reports_no_change_and_sends_no_write_call(local_cloud, converged):
     with local_cloud.recording() as calls:
         run = run_playbook(local_cloud, "playbooks/network.yml", "--check", "--diff")

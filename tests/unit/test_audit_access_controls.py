@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from controls import access_controls, audit_controls, control_failures, controls_summary, network_diagram, records_data_event
+from access_controls import access_controls
+from audit_controls import audit_controls, records_data_event
+from controls import control_failures, controls_summary
+from diagram import network_diagram
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIT = json.loads((FIXTURES / "audit_state.json").read_text())

@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from controls import records_data_event
+from audit_controls import records_data_event
 from support.module_harness import load_module, run_module
 
 cloudtrail_data_events = load_module("cloudtrail_data_events")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controls import batch_controls, network_diagram
+from batch_controls import batch_controls
+from diagram import network_diagram
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "batch_state.json").read_text())

@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 import controls
-from controls import control_failures, controls_summary, markdown_cell, network_controls, network_diagram
+from controls import control_failures, controls_summary, markdown_cell
+from diagram import network_diagram
+from network_controls import network_controls
 
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "network_state.json").read_text())
 
@@ -46,6 +48,21 @@ def test_the_recorded_converged_network_passes_every_control(state, baseline):
     assert control_failures(results) == []
 
 
+def test_verify_evaluates_a_phase_by_its_name_and_refuses_a_phase_without_controls(state, baseline):
+    assert controls.phase_controls(state, "network", baseline) == network_controls(state, baseline)
+    with pytest.raises(ValueError, match="no controls for phase 'openvpn'"):
+        controls.phase_controls(state, "openvpn", baseline)
+
+
+def test_each_phases_controls_are_its_own_and_the_catalogue_keeps_the_phases_order():
+    catalogue = list(controls.catalogue().values())
+    assert [c.phase for c in catalogue] == sorted((c.phase for c in catalogue), key=controls.PHASES.index)
+    assert len({c.id for c in catalogue}) == len(catalogue)
+    for phase in controls.PHASES:
+        module = __import__(f"{phase}_controls")
+        assert module.CONTROLS and {c.phase for c in module.CONTROLS.values()} == {phase}
+
+
 def test_every_control_cites_a_hipaa_safeguard_and_how_to_repair_it(state, baseline):
     for result in network_controls(state, baseline):
         assert result["hipaa"] and all(h.startswith(("164.308", "164.312")) for h in result["hipaa"])
@@ -62,7 +79,7 @@ def _step_tags(phase):
 
 
 def test_every_controls_repair_command_names_a_tag_its_phase_has():
-    untagged = [f"{c.id}: --tags {c.tag}" for c in controls.CATALOGUE.values() if c.tag not in _step_tags(c.phase) - {"always"}]
+    untagged = [f"{c.id}: --tags {c.tag}" for c in controls.catalogue().values() if c.tag not in _step_tags(c.phase) - {"always"}]
     assert untagged == []
 
 

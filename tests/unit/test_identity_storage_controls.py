@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controls import identity_controls, storage_controls
+from identity_controls import identity_controls
+from storage_controls import storage_controls
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IDENTITY = json.loads((FIXTURES / "identity_state.json").read_text())

@@ -23,19 +23,27 @@ def aws_plays(path):
     return [play for play in plays(path) if play["hosts"] == "aws_account"]
 
 
+ACTION_GROUP = REPO / "collections" / "ansible_collections" / "rnaseq_hipaa" / "toolkit" / "meta" / "runtime.yml"
+
+
 @pytest.mark.parametrize("path", [p for p in PLAYS if aws_plays(p)], ids=lambda p: str(p.relative_to(REPO)))
-def test_every_aws_play_points_every_module_at_the_inventorys_connection(path):
+def test_every_aws_play_takes_the_inventorys_connection_through_the_toolkits_action_group(path):
     for play in aws_plays(path):
-        defaults = play["module_defaults"]
-        expected = {"group/amazon.aws.aws", "group/community.aws.aws", *LIBRARY}
-        assert set(defaults) == expected, sorted(expected ^ set(defaults))
-        assert set(defaults.values()) == {"{{ toolkit_aws_connection }}"}
+        assert play["module_defaults"] == {"group/rnaseq_hipaa.toolkit.aws": "{{ toolkit_aws_connection }}"}
         assert play.get("gather_facts") is False
+
+
+def test_the_action_group_holds_every_aws_module_the_toolkit_runs():
+    """A module left out of the group would run with the default credential chain and no endpoint."""
+    group = yaml.safe_load(ACTION_GROUP.read_text())["action_groups"]["aws"]
+    metadata, *modules = group
+    assert metadata == {"metadata": {"extend_group": ["amazon.aws.aws", "community.aws.aws"]}}
+    assert modules == [f"ansible.legacy.{name}" for name in LIBRARY]
 
 
 @pytest.mark.parametrize("path", PLAYS, ids=lambda p: str(p.relative_to(REPO)))
 def test_host_plays_keep_ansibles_own_strategy_and_aws_plays_take_ansible_cfgs(path):
-    """Mitogen (ansible.cfg) runs the AWS plays; the plays that configure hosts over SSH stay on `linear`."""
+    """The AWS plays take ansible.cfg's strategy or the Mitogen opt-in; the plays that configure hosts over SSH stay on `linear`."""
     for play in plays(path):
         if play["hosts"] in ("bastion", "openvpn"):
             assert play.get("strategy") == "linear", play["name"]
@@ -68,27 +76,14 @@ def test_every_inventory_names_its_environment_connection_and_ownership_tags(inv
     assert ("access_key" in values["toolkit_aws_connection"]) is emulated
 
 
-def library_modules_in(tasks):
-    """The custom modules (library/) a list of tasks uses, blocks included."""
-    found = set()
-    for task in tasks or []:
-        for key in ("block", "rescue", "always"):
-            found |= library_modules_in(task.get(key))
-        found |= {key for key in task if key in LIBRARY}
-    return found
-
-
 ROLE_EXAMPLES = [p for p in sorted((REPO / "roles").glob("*/README.md")) if "module_defaults:" in p.read_text()]
 
 
 @pytest.mark.parametrize("readme", ROLE_EXAMPLES, ids=lambda p: p.parent.name)
-def test_each_role_readmes_example_points_the_custom_modules_it_uses_at_the_connection(readme):
+def test_each_role_readmes_example_takes_the_connection_as_the_playbooks_do(readme):
     example = readme.read_text().split("## Example Playbook", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
-    defaults = {key for play in yaml.safe_load(example) for key in play.get("module_defaults", {})}
-    used = set()
-    for tasks in (readme.parent / "tasks").glob("*.yml"):
-        used |= library_modules_in(yaml.safe_load(tasks.read_text()))
-    assert defaults - {"group/amazon.aws.aws"} == used, f"{readme.relative_to(REPO)}: {sorted(used ^ (defaults - {'group/amazon.aws.aws'}))}"
+    for play in yaml.safe_load(example):
+        assert play["module_defaults"] == {"group/rnaseq_hipaa.toolkit.aws": "{{ toolkit_aws_connection }}"}
 
 
 def inventory_values(inventory):

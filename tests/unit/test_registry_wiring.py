@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from controls import registry_controls
+from registry_controls import registry_controls
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "registry_state.json").read_text())

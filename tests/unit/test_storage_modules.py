@@ -213,8 +213,9 @@ def test_a_vault_is_locked_once_planned_in_check_mode_and_unlocked_on_request(aw
     backup.create_backup_vault(BackupVaultName="vault")
     governance = {"vaults": [{"name": "vault", "min_retention_days": 2190}]}
     planned = run_module(backup_vault_lock, {**governance, "_ansible_check_mode": True})
-    assert planned["changed"] and planned["diff"]["after"] == {"vault": {"min_retention_days": 2190, "max_retention_days": None,
-                                                                          "mode": "governance"}}
+    assert planned["changed"] and planned["diff"]["after"] == {"vault": {"lock": {"min_retention_days": 2190,
+                                                                                   "max_retention_days": None,
+                                                                                   "mode": "governance"}}}
     assert not backup.describe_backup_vault(BackupVaultName="vault").get("Locked")
     assert run_module(backup_vault_lock, governance)["changed"]
     assert backup.describe_backup_vault(BackupVaultName="vault")["MinRetentionDays"] == 2190
@@ -226,10 +227,41 @@ def test_a_vault_is_locked_once_planned_in_check_mode_and_unlocked_on_request(aw
     assert not backup.describe_backup_vault(BackupVaultName="vault").get("Locked")
 
 
-def test_a_missing_vault_is_named_and_nothing_is_locked(aws):
+def test_a_missing_vault_not_declared_is_named_and_nothing_is_locked(aws):
     failed = run_module(backup_vault_lock, {"vaults": [{"name": "missing", "min_retention_days": 35}]})
-    assert failed["failed"] and "Backup vault missing does not exist" in failed["msg"]
+    assert failed["failed"] and "Backup vault missing does not exist: declare its encryption_key_arn or tags" in failed["msg"]
     assert run_module(backup_vault_lock, {"vaults": [{"name": "missing"}], "state": "absent"})["changed"] is False
+    assert client("backup").list_backup_vaults()["BackupVaultList"] == []
+
+
+def test_a_declared_vault_is_planned_then_created_encrypted_tagged_and_locked_and_then_left_alone(aws):
+    backup, key = client("backup"), client("kms").create_key()["KeyMetadata"]["Arn"]
+    vault = {"vaults": [{"name": "vault", "encryption_key_arn": key, "tags": {"Project": "p"}, "min_retention_days": 35}]}
+    planned = run_module(backup_vault_lock, {**vault, "_ansible_check_mode": True})
+    assert planned["changed"] and planned["created"] == ["vault"]
+    assert backup.list_backup_vaults()["BackupVaultList"] == []
+    made = run_module(backup_vault_lock, vault)
+    assert made["changed"] and made["created"] == ["vault"], made
+    described = backup.describe_backup_vault(BackupVaultName="vault")
+    assert described["EncryptionKeyArn"] == key and described["MinRetentionDays"] == 35
+    assert backup.list_tags(ResourceArn=described["BackupVaultArn"])["Tags"] == {"Project": "p"}
+    again = run_module(backup_vault_lock, vault)
+    assert again["changed"] is False and again["created"] == []
+
+
+def test_a_vaults_tags_are_made_exact_and_another_key_is_refused_before_any_change(aws):
+    backup, key = client("backup"), client("kms").create_key()["KeyMetadata"]["Arn"]
+    vault = {"vaults": [{"name": "vault", "encryption_key_arn": key, "tags": {"Project": "p"}, "min_retention_days": 35}]}
+    run_module(backup_vault_lock, vault)
+    arn = backup.describe_backup_vault(BackupVaultName="vault")["BackupVaultArn"]
+    backup.tag_resource(ResourceArn=arn, Tags={"Project": "other", "Extra": "x"})
+    repaired = run_module(backup_vault_lock, vault)
+    assert repaired["changed"] and repaired["diff"]["after"] == {"vault": {"tags": {"Project": "p"}}}
+    assert backup.list_tags(ResourceArn=arn)["Tags"] == {"Project": "p"}
+    other = client("kms").create_key()["KeyMetadata"]["Arn"]
+    refused = run_module(backup_vault_lock, {"vaults": [{**vault["vaults"][0], "encryption_key_arn": other, "tags": {"New": "t"}}]})
+    assert refused["failed"] and f"is encrypted with {key}, not {other}" in refused["msg"]
+    assert backup.list_tags(ResourceArn=arn)["Tags"] == {"Project": "p"}
 
 
 def test_a_compliance_lock_past_its_grace_time_is_reported_immutable_and_left_alone(aws):

@@ -1,4 +1,4 @@
-"""The default strategy (ansible.cfg): Mitogen's linear strategy, and its way out."""
+"""The default strategy (ansible.cfg): Ansible's own linear strategy; Mitogen, the opt-in."""
 
 from __future__ import annotations
 
@@ -61,28 +61,38 @@ def without_mitogen(tmp_path):
     return str(blocker.parent)
 
 
-def test_the_default_strategy_runs_every_module_of_a_host_in_one_interpreter(tmp_path):
+MITOGEN = {"ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def test_the_default_strategy_is_ansibles_own_one_interpreter_per_task_and_no_deprecation_warning(tmp_path):
     result = run(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interpreters: 2" in result.stdout
+    assert "DEPRECATION" not in result.stdout + result.stderr
+
+
+def test_the_mitogen_opt_in_runs_every_module_of_a_host_in_one_interpreter(tmp_path):
+    result = run(tmp_path, **MITOGEN)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interpreters: 1" in result.stdout
 
 
-def test_without_mitogen_the_run_stops_before_any_task_and_says_how_to_go_on(tmp_path, without_mitogen):
-    result = run(tmp_path, PYTHONPATH=without_mitogen)
+def test_the_opt_in_without_mitogen_stops_before_any_task_and_says_how_to_go_on(tmp_path, without_mitogen):
+    result = run(tmp_path, PYTHONPATH=without_mitogen, **MITOGEN)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "needs the mitogen package" in output and "ANSIBLE_STRATEGY=linear" in output
+    assert "needs the mitogen package" in output and "unset ANSIBLE_STRATEGY" in output
     assert "TASK [" not in output
 
 
-def test_ansible_strategy_linear_runs_without_mitogen_one_interpreter_per_task(tmp_path, without_mitogen):
-    result = run(tmp_path, PYTHONPATH=without_mitogen, ANSIBLE_STRATEGY="linear")
+def test_the_default_runs_without_mitogen_installed(tmp_path, without_mitogen):
+    result = run(tmp_path, PYTHONPATH=without_mitogen)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interpreters: 2" in result.stdout
 
 
 def test_secrets_stay_out_of_the_output_under_mitogen_even_at_the_highest_verbosity(tmp_path):
-    result = run(tmp_path, "-vvvvv", playbook_text=SECRETS_PLAYBOOK)
+    result = run(tmp_path, "-vvvvv", playbook_text=SECRETS_PLAYBOOK, **MITOGEN)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "interpreters: 1" in output, "the run did not go through Mitogen"
