@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from controls import records_data_event
+from audit_controls import records_data_event
 from support.api_calls import writes
 from support.cloud import run_playbook
 from support.refusals import assert_refused
