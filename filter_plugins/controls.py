@@ -50,41 +50,17 @@ _policy = _module_util("toolkit_policy")
 
 # The HIPAA Security Rule safeguards (45 CFR Part 164, Subpart C) the controls serve.
 TRANSMISSION_SECURITY = "164.312(e)(1) Transmission security"
-
-
 ACCESS_CONTROL = "164.312(a)(1) Access control"
-
-
 ENCRYPTION = "164.312(a)(2)(iv) Encryption and decryption"
-
-
 AUDIT_CONTROLS = "164.312(b) Audit controls"
-
-
 INTEGRITY = "164.312(c)(1) Integrity"
-
-
 AUTHENTICATION = "164.312(d) Person or entity authentication"
-
-
 ACCESS_MANAGEMENT = "164.308(a)(4) Information access management"
-
-
 PASSWORD_MANAGEMENT = "164.308(a)(5)(ii)(D) Password management"
-
-
 DATA_BACKUP = "164.308(a)(7)(ii)(A) Data backup plan"
-
-
 DISPOSAL = "164.310(d)(2)(i) Disposal"
-
-
 MALICIOUS_SOFTWARE = "164.308(a)(5)(ii)(B) Protection from malicious software"
-
-
 RISK_MANAGEMENT = "164.308(a)(1)(ii)(B) Risk management"
-
-
 SECURITY_INCIDENTS = "164.308(a)(6)(ii) Security incident response and reporting"
 
 

@@ -26,8 +26,6 @@ def _ports(entry):
 
 
 _WORLD_CIDRS = ("0.0.0.0/0", "::/0")
-
-
 # Remote administration ports no NACL may open to the internet (CIS AWS 5.1).
 _ADMINISTRATION_PORTS = (22, 3389)
 

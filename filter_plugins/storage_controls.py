@@ -176,17 +176,11 @@ def _key_administrators_using(allows):
 # The settings S3-11 requires the fence to keep from all but its named principals.
 FENCED_SETTINGS = ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutReplicationConfiguration",
                    "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration"]
-
-
 # What S3-07 asks of the bucket and of its objects: S3 actions the toolkit
 # knows, and one it does not, which only a Deny of s3:* refuses.
 _UNKNOWN_S3_ACTION = "s3:AnActionS3AddsLater"
-
-
 _FENCED_BUCKET_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketPolicy", "s3:PutBucketPolicy",
                           "s3:PutReplicationConfiguration", _UNKNOWN_S3_ACTION]
-
-
 _FENCED_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectAttributes", "s3:PutObject",
                           "s3:PutObjectAcl", "s3:DeleteObjectVersion", "s3:RestoreObject", _UNKNOWN_S3_ACTION]
 

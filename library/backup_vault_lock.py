@@ -102,6 +102,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import tag_changes
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -120,25 +121,24 @@ def _immutable(vault):
     return bool(lock_date) and lock_date.timestamp() <= time.time()
 
 
-def _tags(module, client, vault, want, before, after):
-    """Make the vault's tags exactly the declared ones; note the change."""
-    name, arn = want["name"], vault["BackupVaultArn"]
+def _tags(module, client, vault, name, wanted, before, after):
+    """Make the vault's tags exactly `wanted`; note the change."""
+    arn = vault["BackupVaultArn"]
     try:
         current = RETRY(client.list_tags)(ResourceArn=arn).get("Tags") or {}
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to read the tags of backup vault {name}")
-    wanted = {k: str(v) for k, v in want["tags"].items()}
-    if current == wanted:
+    stale, missing = tag_changes(current, wanted)
+    if not (stale or missing):
         return
     before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = current, wanted
     if module.check_mode:
         return
     try:
-        stale = sorted(set(current) - set(wanted))
         if stale:
             RETRY(client.untag_resource)(ResourceArn=arn, TagKeyList=stale)
-        if any(current.get(k) != v for k, v in wanted.items()):
-            RETRY(client.tag_resource)(ResourceArn=arn, Tags=wanted)
+        if missing:
+            RETRY(client.tag_resource)(ResourceArn=arn, Tags=missing)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to tag backup vault {name}")
 
@@ -171,23 +171,23 @@ def main():
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             fail_aws(module, e, f"Failed to describe backup vault {name}")
         key = want["encryption_key_arn"]
-        declared = key is not None or want["tags"] is not None
+        tags = None if want["tags"] is None else {k: str(v) for k, v in want["tags"].items()}
+        declared = key is not None or tags is not None
         if vault and key and vault.get("EncryptionKeyArn") != key:
             module.fail_json(msg=f"Backup vault {name} is encrypted with {vault.get('EncryptionKeyArn')}, not {key}: AWS cannot "
                              "change a vault's key; empty and delete the vault to make it again with this one")
         if declared and not vault:
             created.append(name)
-            before[name], after[name] = None, {"encryption_key_arn": key, "tags": want["tags"]}
+            before[name], after[name] = None, {"encryption_key_arn": key, "tags": tags}
             if not module.check_mode:
-                params = {"BackupVaultName": name, "EncryptionKeyArn": key,
-                          "BackupVaultTags": {k: str(v) for k, v in (want["tags"] or {}).items()} or None}
+                params = {"BackupVaultName": name, "EncryptionKeyArn": key, "BackupVaultTags": tags or None}
                 try:
                     RETRY(client.create_backup_vault)(**{k: v for k, v in params.items() if v is not None})
                     vault = RETRY(client.describe_backup_vault)(BackupVaultName=name)
                 except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                     fail_aws(module, e, f"Failed to create backup vault {name}")
-        elif vault and want["tags"] is not None:
-            _tags(module, client, vault, want, before, after)
+        elif vault and tags is not None:
+            _tags(module, client, vault, name, tags, before, after)
         elif not vault and present and not module.check_mode:
             module.fail_json(msg=f"Backup vault {name} does not exist: declare its encryption_key_arn or tags to create it")
         current = _lock(vault)
