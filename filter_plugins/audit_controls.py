@@ -183,7 +183,7 @@ def audit_controls(state, baseline):
         rule = rules.get(expected["name"]) or {}
         problems = (["missing"] if not rule else
                     (["disabled"] if rule.get("state") != "ENABLED" else [])
-                    + (["another event pattern"] if rule.get("event_pattern") != expected["pattern"] else [])
+                    + (["another event pattern"] if rule.get("event_pattern") != expected["event_pattern"] else [])
                     + ([] if any(str(t).endswith(f":{baseline['topic_name']}") for t in rule.get("targets") or [])
                        else ["not targeting the topic"]))
         wrong += [f"{expected['name']} {', '.join(problems)}"] if problems else []

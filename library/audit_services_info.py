@@ -122,10 +122,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def config_state(config):
-    recorders = RETRY(config.describe_configuration_recorders)()["ConfigurationRecorders"]
+    recorders = config.describe_configuration_recorders(aws_retry=True)["ConfigurationRecorders"]
     statuses = {}
     if recorders:
-        for status in RETRY(config.describe_configuration_recorder_status)()["ConfigurationRecordersStatus"]:
+        for status in config.describe_configuration_recorder_status(aws_retry=True)["ConfigurationRecordersStatus"]:
             statuses[status["name"]] = status
     result = []
     for recorder in recorders:
@@ -141,7 +141,7 @@ def config_state(config):
         })
     channels = [
         {"name": c["name"], "s3_bucket_name": c.get("s3BucketName"), "s3_key_prefix": c.get("s3KeyPrefix")}
-        for c in RETRY(config.describe_delivery_channels)()["DeliveryChannels"]
+        for c in config.describe_delivery_channels(aws_retry=True)["DeliveryChannels"]
     ]
     return result, channels
 
@@ -149,7 +149,7 @@ def config_state(config):
 def guardduty_state(guardduty):
     detectors = []
     for detector_id in paginate(guardduty, "list_detectors", "DetectorIds"):
-        detector = RETRY(guardduty.get_detector)(DetectorId=detector_id)
+        detector = guardduty.get_detector(aws_retry=True, DetectorId=detector_id)
         s3_logs = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
         features = {f.get("Name"): f.get("Status") for f in detector.get("Features") or []}
         detectors.append({
@@ -182,7 +182,7 @@ def event_selectors(cloudtrail, trail):
     if not trail:
         return none
     try:
-        found = RETRY(cloudtrail.get_event_selectors)(TrailName=trail)
+        found = cloudtrail.get_event_selectors(aws_retry=True, TrailName=trail)
     except is_boto3_error_code("TrailNotFoundException"):
         return none
     return {"EventSelectors": found.get("EventSelectors") or [], "AdvancedEventSelectors": found.get("AdvancedEventSelectors") or []}
@@ -202,7 +202,7 @@ def event_rules(events, names):
     result = {}
     for name in names:
         try:
-            rule = RETRY(events.describe_rule)(Name=name)
+            rule = events.describe_rule(aws_retry=True, Name=name)
         except is_boto3_error_code("ResourceNotFoundException"):
             result[name] = {}
             continue
@@ -216,7 +216,7 @@ def documents(ssm, names):
     result = {}
     for name in names:
         try:
-            result[name] = json.loads(RETRY(ssm.get_document)(Name=name, DocumentFormat="JSON")["Content"])
+            result[name] = json.loads(ssm.get_document(aws_retry=True, Name=name, DocumentFormat="JSON")["Content"])
         except is_boto3_error_code("InvalidDocument"):
             result[name] = {}
     return result
@@ -236,14 +236,14 @@ def main():
     params = module.params
     # What each part reads, and what a failure says.
     reads = [
-        (("config_recorders", "delivery_channels"), lambda: config_state(module.client("config")), "AWS Config's recorders"),
-        (("guardduty_detectors",), lambda: (guardduty_state(module.client("guardduty")),), "the GuardDuty detectors"),
-        (("flow_logs",), lambda: (flow_logs(module.client("ec2"), params["vpc_ids"]),), "the VPCs' flow logs"),
-        (("event_selectors",), lambda: (event_selectors(module.client("cloudtrail"), params["trail"]),), "the trail's event selectors"),
-        (("object_lock",), lambda: (object_lock(module.client("s3"), params["object_lock_buckets"]),),
+        (("config_recorders", "delivery_channels"), lambda: config_state(module.client("config", retry_decorator=RETRY)), "AWS Config's recorders"),
+        (("guardduty_detectors",), lambda: (guardduty_state(module.client("guardduty", retry_decorator=RETRY)),), "the GuardDuty detectors"),
+        (("flow_logs",), lambda: (flow_logs(module.client("ec2", retry_decorator=RETRY), params["vpc_ids"]),), "the VPCs' flow logs"),
+        (("event_selectors",), lambda: (event_selectors(module.client("cloudtrail", retry_decorator=RETRY), params["trail"]),), "the trail's event selectors"),
+        (("object_lock",), lambda: (object_lock(module.client("s3", retry_decorator=RETRY), params["object_lock_buckets"]),),
          "the buckets' Object Lock configuration"),
-        (("event_rules",), lambda: (event_rules(module.client("events"), params["event_rules"]),), "the EventBridge rules"),
-        (("documents",), lambda: (documents(module.client("ssm"), params["documents"]),), "the Systems Manager documents"),
+        (("event_rules",), lambda: (event_rules(module.client("events", retry_decorator=RETRY), params["event_rules"]),), "the EventBridge rules"),
+        (("documents",), lambda: (documents(module.client("ssm", retry_decorator=RETRY), params["documents"]),), "the Systems Manager documents"),
     ]
     result = {}
     for keys, read, what in reads:

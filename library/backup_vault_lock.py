@@ -125,7 +125,7 @@ def _tags(module, client, vault, name, wanted, before, after):
     """Make the vault's tags exactly `wanted`; note the change."""
     arn = vault["BackupVaultArn"]
     try:
-        current = RETRY(client.list_tags)(ResourceArn=arn).get("Tags") or {}
+        current = client.list_tags(aws_retry=True, ResourceArn=arn).get("Tags") or {}
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to read the tags of backup vault {name}")
     stale, missing = tag_changes(current, wanted)
@@ -136,9 +136,9 @@ def _tags(module, client, vault, name, wanted, before, after):
         return
     try:
         if stale:
-            RETRY(client.untag_resource)(ResourceArn=arn, TagKeyList=stale)
+            client.untag_resource(aws_retry=True, ResourceArn=arn, TagKeyList=stale)
         if missing:
-            RETRY(client.tag_resource)(ResourceArn=arn, Tags=missing)
+            client.tag_resource(aws_retry=True, ResourceArn=arn, Tags=missing)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to tag backup vault {name}")
 
@@ -158,13 +158,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("backup")
+    client = module.client("backup", retry_decorator=RETRY)
     present = module.params["state"] == "present"
     before, after, locks, immutable, created = {}, {}, {}, [], []
     for want in module.params["vaults"]:
         name = want["name"]
         try:
-            vault = RETRY(client.describe_backup_vault)(BackupVaultName=name)
+            vault = client.describe_backup_vault(aws_retry=True, BackupVaultName=name)
         # AWS answers AccessDenied for a vault that does not exist.
         except is_boto3_error_code(["AccessDeniedException", "ResourceNotFoundException"]):
             vault = {}
@@ -182,8 +182,8 @@ def main():
             if not module.check_mode:
                 params = {"BackupVaultName": name, "EncryptionKeyArn": key, "BackupVaultTags": tags or None}
                 try:
-                    RETRY(client.create_backup_vault)(**{k: v for k, v in params.items() if v is not None})
-                    vault = RETRY(client.describe_backup_vault)(BackupVaultName=name)
+                    client.create_backup_vault(aws_retry=True, **{k: v for k, v in params.items() if v is not None})
+                    vault = client.describe_backup_vault(aws_retry=True, BackupVaultName=name)
                 except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                     fail_aws(module, e, f"Failed to create backup vault {name}")
         elif vault and tags is not None:
@@ -211,10 +211,10 @@ def main():
             if present:
                 params = {"MinRetentionDays": want["min_retention_days"], "MaxRetentionDays": want["max_retention_days"],
                           "ChangeableForDays": want["changeable_for_days"]}
-                RETRY(client.put_backup_vault_lock_configuration)(
+                client.put_backup_vault_lock_configuration(aws_retry=True,
                     BackupVaultName=name, **{k: v for k, v in params.items() if v is not None})
             else:
-                RETRY(client.delete_backup_vault_lock_configuration)(BackupVaultName=name)
+                client.delete_backup_vault_lock_configuration(aws_retry=True, BackupVaultName=name)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to {'lock' if present else 'unlock'} backup vault {name}")
     module.exit_json(changed=bool(after), locks=locks, created=created, immutable=immutable,

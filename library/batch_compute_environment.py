@@ -289,7 +289,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["compute_environments"]
-    batch = module.client("batch")
+    batch = module.client("batch", retry_decorator=RETRY)
     names = [spec["name"] for spec in specs]
     results, before, after, touched = [], {}, {}, []
     try:
@@ -314,7 +314,7 @@ def main():
             disabling = [spec["name"] for spec in specs if spec["state"] == "absent"
                          and existing.get(spec["name"], {}).get("state") == "ENABLED"]
             for name in disabling:
-                RETRY(batch.update_compute_environment)(computeEnvironment=name, state="DISABLED")
+                batch.update_compute_environment(aws_retry=True, computeEnvironment=name, state="DISABLED")
             if disabling:
                 wait_settled(module, lambda n: compute_environments(batch, n), disabling, module.params["wait_timeout"])
         for spec in specs:
@@ -325,7 +325,7 @@ def main():
                     result["deleted"] = True
                     before[name], after[name] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
-                        RETRY(batch.delete_compute_environment)(computeEnvironment=name)
+                        batch.delete_compute_environment(aws_retry=True, computeEnvironment=name)
                         touched.append(name)
                 results.append(result)
                 continue
@@ -339,7 +339,7 @@ def main():
                         params["serviceRole"] = spec["service_role"]
                     if spec.get("tags"):
                         params["tags"] = spec["tags"]
-                    result["arn"] = RETRY(batch.create_compute_environment)(**params)["computeEnvironmentArn"]
+                    result["arn"] = batch.create_compute_environment(aws_retry=True, **params)["computeEnvironmentArn"]
                     touched.append(name)
                 results.append(result)
                 continue
@@ -368,7 +368,7 @@ def main():
                     if compute_changes:
                         update["computeResources"] = compute_changes
                     if len(update) > 1:
-                        RETRY(batch.update_compute_environment)(**update)
+                        batch.update_compute_environment(aws_retry=True, **update)
                         touched.append(name)
                     if "tags" in changed:
                         replace_tags(batch, found["computeEnvironmentArn"], found.get("tags"), spec["tags"])

@@ -151,7 +151,7 @@ def main():
         ),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    batch = module.client("batch")
+    batch = module.client("batch", retry_decorator=RETRY)
     results, before, after = [], {}, {}
     try:
         latest = latest_job_definitions(batch, [spec["name"] for spec in module.params["job_definitions"]])
@@ -166,7 +166,7 @@ def main():
                     before[name], after[name] = {"active_revisions": revisions}, {"active_revisions": []}
                     if not module.check_mode:
                         for arn in revisions:
-                            RETRY(batch.deregister_job_definition)(jobDefinition=arn)
+                            batch.deregister_job_definition(aws_retry=True, jobDefinition=arn)
                 results.append(result)
                 continue
             wanted = content(spec)
@@ -175,7 +175,7 @@ def main():
                 before[name] = normalize(described(found)) if found else None
                 after[name] = normalize(wanted)
                 if not module.check_mode:
-                    registered = RETRY(batch.register_job_definition)(jobDefinitionName=name, tags=spec.get("tags") or {}, **wanted)
+                    registered = batch.register_job_definition(aws_retry=True, jobDefinitionName=name, tags=spec.get("tags") or {}, **wanted)
                     result["arn"], result["revision"] = registered["jobDefinitionArn"], registered["revision"]
             elif spec.get("tags") is not None and (found.get("tags") or {}) != spec["tags"]:
                 result["tags_changed"] = True

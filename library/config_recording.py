@@ -99,10 +99,10 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    config = module.client("config")
+    config = module.client("config", retry_decorator=RETRY)
     changed, before, after = [], {}, {}
     try:
-        recorders = RETRY(config.describe_configuration_recorders)()["ConfigurationRecorders"]
+        recorders = config.describe_configuration_recorders(aws_retry=True)["ConfigurationRecorders"]
         recorder_name = recorders[0]["name"] if recorders else p["name"]
         wanted_recorder = {"name": recorder_name, "roleARN": p["role_arn"], "recordingGroup": {
             "allSupported": True, "includeGlobalResourceTypes": p["include_global_resources"]}}
@@ -115,9 +115,9 @@ def main():
             changed.append("recorder")
             before["recorder"], after["recorder"] = have, wanted_recorder
             if not module.check_mode:
-                RETRY(config.put_configuration_recorder)(ConfigurationRecorder=wanted_recorder)
+                config.put_configuration_recorder(aws_retry=True, ConfigurationRecorder=wanted_recorder)
 
-        channels = RETRY(config.describe_delivery_channels)()["DeliveryChannels"]
+        channels = config.describe_delivery_channels(aws_retry=True)["DeliveryChannels"]
         wanted_channel = {"name": channels[0]["name"] if channels else p["name"], "s3BucketName": p["bucket"],
                           "configSnapshotDeliveryProperties": {"deliveryFrequency": p["delivery_frequency"]}}
         if p["prefix"]:
@@ -133,16 +133,16 @@ def main():
             changed.append("delivery_channel")
             before["delivery_channel"], after["delivery_channel"] = have_channel, wanted_channel
             if not module.check_mode:
-                RETRY(config.put_delivery_channel)(DeliveryChannel=wanted_channel)
+                config.put_delivery_channel(aws_retry=True, DeliveryChannel=wanted_channel)
 
-        status = [] if not recorders else RETRY(config.describe_configuration_recorder_status)(
+        status = [] if not recorders else config.describe_configuration_recorder_status(aws_retry=True,
             ConfigurationRecorderNames=[recorder_name])["ConfigurationRecordersStatus"]
         recording = bool(status and status[0].get("recording"))
         if not recording:
             changed.append("recording")
             before["recording"], after["recording"] = False, True
             if not module.check_mode:
-                RETRY(config.start_configuration_recorder)(ConfigurationRecorderName=recorder_name)
+                config.start_configuration_recorder(aws_retry=True, ConfigurationRecorderName=recorder_name)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set up AWS Config's recording")
     module.exit_json(changed=bool(changed), changed_parts=changed,

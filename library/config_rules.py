@@ -144,7 +144,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params["name_prefix"]
-    config = module.client("config")
+    config = module.client("config", retry_decorator=RETRY)
     results, deleted, before, after = [], [], {}, {}
     try:
         existing = {r["ConfigRuleName"]: r for r in paginate(config, "describe_config_rules", "ConfigRules")}
@@ -160,14 +160,14 @@ def main():
                 before[name] = comparable(found) if found else None
                 after[name] = comparable(rule)
                 if not module.check_mode:
-                    RETRY(config.put_config_rule)(ConfigRule=rule)
+                    config.put_config_rule(aws_retry=True, ConfigRule=rule)
             results.append({"name": name, "state": state})
         if module.params["purge"] and prefix:
             deleted = sorted(n for n in existing if n.startswith(prefix) and n not in names)
             for name in deleted:
                 before[name], after[name] = comparable(existing[name]), None
                 if not module.check_mode:
-                    RETRY(config.delete_config_rule)(ConfigRuleName=name)
+                    config.delete_config_rule(aws_retry=True, ConfigRuleName=name)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the AWS Config rules")
     changed = bool(deleted) or any(r["state"] != "unchanged" for r in results)

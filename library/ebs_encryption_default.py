@@ -50,21 +50,21 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(kms_key_id=dict(type="str")), supports_check_mode=True)
-    ec2 = module.client("ec2")
+    ec2 = module.client("ec2", retry_decorator=RETRY)
     key = module.params["kms_key_id"]
     before, after = {}, {}
     try:
-        enabled = RETRY(ec2.get_ebs_encryption_by_default)()["EbsEncryptionByDefault"]
+        enabled = ec2.get_ebs_encryption_by_default(aws_retry=True)["EbsEncryptionByDefault"]
         if not enabled:
             before["enabled"], after["enabled"] = False, True
             if not module.check_mode:
-                RETRY(ec2.enable_ebs_encryption_by_default)()
+                ec2.enable_ebs_encryption_by_default(aws_retry=True)
         if key:
-            current = RETRY(ec2.get_ebs_default_kms_key_id)()["KmsKeyId"]
+            current = ec2.get_ebs_default_kms_key_id(aws_retry=True)["KmsKeyId"]
             if current != key:
                 before["kms_key_id"], after["kms_key_id"] = current, key
                 if not module.check_mode:
-                    RETRY(ec2.modify_ebs_default_kms_key_id)(KmsKeyId=key)
+                    ec2.modify_ebs_default_kms_key_id(aws_retry=True, KmsKeyId=key)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set EBS encryption by default")
     module.exit_json(changed=bool(after), enabled=True, diff={"before": before, "after": after})

@@ -132,7 +132,7 @@ def readable(routes):
 class RouteTables:
     def __init__(self, module):
         self.module = module
-        self.ec2 = module.client("ec2")
+        self.ec2 = module.client("ec2", retry_decorator=RETRY)
         self.check = module.check_mode
         self.before, self.after, self.changes = {}, {}, {}
 
@@ -169,10 +169,10 @@ class RouteTables:
             self.note(key, "routes")
             if not self.check:
                 for dest in stale:
-                    RETRY(self.ec2.delete_route)(RouteTableId=table_id, DestinationCidrBlock=dest)
+                    self.ec2.delete_route(aws_retry=True, RouteTableId=table_id, DestinationCidrBlock=dest)
                 for operation, routes in ((self.ec2.replace_route, changed), (self.ec2.create_route, missing)):
                     for dest, (field, target) in routes.items():
-                        RETRY(operation)(RouteTableId=table_id, DestinationCidrBlock=dest, **{field: target})
+                        operation(RouteTableId=table_id, DestinationCidrBlock=dest, aws_retry=True, **{field: target})
 
         leaving = [subnet for subnet in associated if subnet not in spec["subnets"]]
         joining = [subnet for subnet in spec["subnets"] if subnet not in associated]
@@ -180,7 +180,7 @@ class RouteTables:
             self.note(key, "subnets")
             if not self.check:
                 for subnet in leaving:
-                    RETRY(self.ec2.disassociate_route_table)(AssociationId=associated[subnet])
+                    self.ec2.disassociate_route_table(aws_retry=True, AssociationId=associated[subnet])
                 self.associate(table_id, joining)
 
         if sync_ec2_tags(self.ec2, table_id, tags, spec["tags"], self.check):
@@ -198,9 +198,9 @@ class RouteTables:
                     elsewhere[association["SubnetId"]] = association["RouteTableAssociationId"]
         for subnet in subnets:
             if subnet in elsewhere:
-                RETRY(self.ec2.replace_route_table_association)(AssociationId=elsewhere[subnet], RouteTableId=table_id)
+                self.ec2.replace_route_table_association(aws_retry=True, AssociationId=elsewhere[subnet], RouteTableId=table_id)
             else:
-                RETRY(self.ec2.associate_route_table)(RouteTableId=table_id, SubnetId=subnet)
+                self.ec2.associate_route_table(aws_retry=True, RouteTableId=table_id, SubnetId=subnet)
 
 
 def main():

@@ -227,7 +227,7 @@ class SecurityGroups:
 
     def __init__(self, module):
         self.module = module
-        self.ec2 = module.client("ec2")
+        self.ec2 = module.client("ec2", retry_decorator=RETRY)
         self.vpc_id = module.params["vpc_id"]
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
@@ -269,7 +269,7 @@ class SecurityGroups:
             calls = ((revoke, stale), (authorize, missing), (describe, redescribed))
             for operation, atoms in calls:
                 if atoms:
-                    RETRY(getattr(self.ec2, operation))(GroupId=group["GroupId"], IpPermissions=ip_permissions(atoms))
+                    getattr(self.ec2, operation)(GroupId=group["GroupId"], IpPermissions=ip_permissions(atoms), aws_retry=True)
         if spec["tags"] is not None:
             current_tags = tag_dict(group["Tags"]) if group else {}
             before["tags"], after["tags"] = current_tags, spec["tags"]
@@ -289,7 +289,7 @@ class SecurityGroups:
         params = {"GroupName": name, "Description": spec["description"], "VpcId": self.vpc_id}
         if spec["tags"]:
             params["TagSpecifications"] = [{"ResourceType": "security-group", "Tags": tag_list(spec["tags"])}]
-        group_id = RETRY(self.ec2.create_security_group)(**params)["GroupId"]
+        group_id = self.ec2.create_security_group(aws_retry=True, **params)["GroupId"]
         self.found[name] = {"group_id": group_id}
         self.group_ids[name] = group_id
         # Read back the rules EC2 gave it (all traffic out, IPv6 too in a dual-stack VPC), so that

@@ -105,7 +105,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     wanted = {option: module.params[option] for option in PASSWORD_POLICY_FIELDS}
-    iam = module.client("iam")
+    iam = module.client("iam", retry_decorator=RETRY)
     try:
         current = read_password_policy(iam)
         changed = current != wanted
@@ -115,7 +115,7 @@ def main():
             for field in ("MaxPasswordAge", "PasswordReusePrevention"):
                 if not update[field]:
                     del update[field]
-            RETRY(iam.update_account_password_policy)(**update)
+            iam.update_account_password_policy(aws_retry=True, **update)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set the account password policy")
     module.exit_json(changed=changed, policy=wanted, diff={"before": current, "after": wanted})

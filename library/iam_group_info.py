@@ -75,8 +75,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def policy_document(iam, arn):
-    version = RETRY(iam.get_policy)(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = RETRY(iam.get_policy_version)(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    version = iam.get_policy(aws_retry=True, PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(aws_retry=True, PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
     return json.loads(unquote(document)) if isinstance(document, str) else document
 
 
@@ -84,7 +84,7 @@ def member(iam, user):
     name = user["UserName"]
     keys = paginate(iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
     try:
-        RETRY(iam.get_login_profile)(UserName=name)
+        iam.get_login_profile(aws_retry=True, UserName=name)
         login_profile = True
     except is_boto3_error_code("NoSuchEntity"):
         login_profile = False
@@ -99,7 +99,7 @@ def member(iam, user):
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(name=dict(type="str", required=True)), supports_check_mode=True)
-    iam = module.client("iam")
+    iam = module.client("iam", retry_decorator=RETRY)
     name = module.params["name"]
     try:
         try:

@@ -95,7 +95,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 class Groups:
     def __init__(self, module):
         self.module = module
-        self.iam = module.client("iam")
+        self.iam = module.client("iam", retry_decorator=RETRY)
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
 
@@ -119,7 +119,7 @@ class Groups:
             self.note(name, "created")
             self.found[name] = {"arn": ""}
             if not self.check:
-                group = RETRY(self.iam.create_group)(GroupName=name)["Group"]
+                group = self.iam.create_group(aws_retry=True, GroupName=name)["Group"]
         if group:
             self.found[name] = {"arn": group["Arn"]}
         exists = before is not None
@@ -137,9 +137,9 @@ class Groups:
                 self.note(name, "managed_policies")
                 if not self.check:
                     for arn in detach:
-                        RETRY(self.iam.detach_group_policy)(GroupName=name, PolicyArn=arn)
+                        self.iam.detach_group_policy(aws_retry=True, GroupName=name, PolicyArn=arn)
                     for arn in attach:
-                        RETRY(self.iam.attach_group_policy)(GroupName=name, PolicyArn=arn)
+                        self.iam.attach_group_policy(aws_retry=True, GroupName=name, PolicyArn=arn)
 
         if spec["users"] is not None:
             wanted = sorted(set(spec["users"]))
@@ -150,14 +150,14 @@ class Groups:
                 self.note(name, "users")
                 if not self.check:
                     for user in remove:
-                        RETRY(self.iam.remove_user_from_group)(GroupName=name, UserName=user)
+                        self.iam.remove_user_from_group(aws_retry=True, GroupName=name, UserName=user)
                     for user in add:
                         self.add_user(name, user)
         self.before[name], self.after[name] = before, after
 
     def add_user(self, name, user):
         try:
-            RETRY(self.iam.add_user_to_group)(GroupName=name, UserName=user)
+            self.iam.add_user_to_group(aws_retry=True, GroupName=name, UserName=user)
         except is_boto3_error_code("NoSuchEntity"):
             self.module.fail_json(msg=f"The user {user} does not exist: create it before adding it to the group {name}")
 

@@ -68,11 +68,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(names=dict(type="list", elements="str", required=True)), supports_check_mode=True)
-    iam = module.client("iam")
+    iam = module.client("iam", retry_decorator=RETRY)
     roles, missing = {}, []
     for name in dict.fromkeys(module.params["names"]):
         try:
-            role = RETRY(iam.get_role)(RoleName=name)["Role"]
+            role = iam.get_role(aws_retry=True, RoleName=name)["Role"]
         except is_boto3_error_code("NoSuchEntity"):
             missing.append(name)
             continue

@@ -99,7 +99,7 @@ def main():
     account = module.params["account_id"]
     wanted = {option: module.params[option] for option in PUBLIC_ACCESS_BLOCK_KEYS}
 
-    s3control = unprefix_account_host(module.client("s3control"))
+    s3control = unprefix_account_host(module.client("s3control", retry_decorator=RETRY))
 
     def not_allowed(e):
         if module.params["required"]:
@@ -117,7 +117,7 @@ def main():
     changed = current != wanted
     if changed and not module.check_mode:
         try:
-            RETRY(s3control.put_public_access_block)(
+            s3control.put_public_access_block(aws_retry=True,
                 AccountId=account, PublicAccessBlockConfiguration=public_access_block_configuration(wanted)
             )
         except is_boto3_error_code("AccessDenied") as e:

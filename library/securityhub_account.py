@@ -72,11 +72,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 def main():
     argument_spec = dict(standards=dict(type="list", elements="str", default=[]), tags=dict(type="dict"))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    hub = module.client("securityhub")
+    hub = module.client("securityhub", retry_decorator=RETRY)
     changed, hub_arn, enabled, unavailable = False, None, [], []
     try:
         try:
-            hub_arn = RETRY(hub.describe_hub)()["HubArn"]
+            hub_arn = hub.describe_hub(aws_retry=True)["HubArn"]
         except botocore.exceptions.ClientError as e:
             if e.response["Error"]["Code"] not in ("InvalidAccessException", "ResourceNotFoundException"):
                 raise
@@ -86,8 +86,8 @@ def main():
                 params = {"EnableDefaultStandards": False}
                 if module.params["tags"]:
                     params["Tags"] = module.params["tags"]
-                RETRY(hub.enable_security_hub)(**params)
-                hub_arn = RETRY(hub.describe_hub)()["HubArn"]
+                hub.enable_security_hub(aws_retry=True, **params)
+                hub_arn = hub.describe_hub(aws_retry=True)["HubArn"]
         if module.params["standards"]:
             offered = [s["StandardsArn"] for s in paginate(hub, "describe_standards", "Standards")]
             subscribed = {} if not hub_arn else {
@@ -105,7 +105,7 @@ def main():
             if missing:
                 changed = True
                 if not module.check_mode:
-                    RETRY(hub.batch_enable_standards)(StandardsSubscriptionRequests=[{"StandardsArn": arn} for arn in missing])
+                    hub.batch_enable_standards(aws_retry=True, StandardsSubscriptionRequests=[{"StandardsArn": arn} for arn in missing])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to turn on Security Hub")
     if unavailable:

@@ -83,7 +83,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    ec2 = module.client("ec2")
+    ec2 = module.client("ec2", retry_decorator=RETRY)
     results, before, after = [], {}, {}
     wanted = {"traffic_type": p["traffic_type"], "role_arn": p["role_arn"]}
     try:
@@ -108,7 +108,7 @@ def main():
                     if p["tags"]:
                         request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log",
                                                          "Tags": tag_list(p["tags"])}]
-                    created = RETRY(ec2.create_flow_logs)(**request)
+                    created = ec2.create_flow_logs(aws_retry=True, **request)
                     if created.get("Unsuccessful"):
                         module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
                     result["id"] = created["FlowLogIds"][0]
@@ -116,7 +116,7 @@ def main():
                 result["state"] = "duplicates removed"
                 before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
             if stale and not module.check_mode:
-                RETRY(ec2.delete_flow_logs)(FlowLogIds=stale)
+                ec2.delete_flow_logs(aws_retry=True, FlowLogIds=stale)
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the VPC flow logs")

@@ -25,8 +25,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
 
-# Every call a module makes goes through this: throttling and transient errors
-# are retried with jittered exponential backoff.
+# Every client a module makes takes this as its retry_decorator, and every call
+# passes aws_retry=True, as in amazon.aws's modules: throttling and transient
+# errors are retried with jittered exponential backoff.
 RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
 
 # Error codes that mean "the credentials are the problem", not the request.
@@ -144,6 +145,22 @@ def tag_changes(current, wanted):
     return sorted(to_unset), to_set
 
 
+def purged_tags(current, wanted, purge_tags):
+    """(tags to set, keys to remove, the tags after) to give a resource `wanted`, with amazon.aws's
+    compare_aws_tags; other tags stay when purge_tags is false."""
+    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=purge_tags)
+    after = {**{k: v for k, v in current.items() if k not in to_unset}, **to_set}
+    return to_set, sorted(to_unset), after
+
+
+def record_changes(result, diff, name, changes):
+    """A list module's record of one item's {part: (current, declared)}: its result's `changed`, and the diff."""
+    result["changed"] = sorted(changes)
+    if changes:
+        diff["before"][name] = {part: old for part, (old, _new) in changes.items()}
+        diff["after"][name] = {part: new for part, (_old, new) in changes.items()}
+
+
 def tag_list(tags, key="Key", value="Value"):
     """{k: v} as [{'Key': k, 'Value': v}, ...], sorted by key (amazon.aws's conversion)."""
     return ansible_dict_to_boto3_tag_list(dict(sorted(tags.items())), key, value)
@@ -160,9 +177,9 @@ def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):
     stale, missing = tag_changes(current, wanted)
     if not check_mode:
         if stale:
-            RETRY(ec2.delete_tags)(Resources=[resource_id], Tags=[{"Key": k} for k in stale])
+            ec2.delete_tags(aws_retry=True, Resources=[resource_id], Tags=[{"Key": k} for k in stale])
         if missing:
-            RETRY(ec2.create_tags)(Resources=[resource_id], Tags=tag_list(missing))
+            ec2.create_tags(aws_retry=True, Resources=[resource_id], Tags=tag_list(missing))
     return bool(stale or missing)
 
 

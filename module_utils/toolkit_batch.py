@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import paginate
 
 # Batch's status while it works on a compute environment or job queue.
@@ -47,9 +46,9 @@ def replace_tags(batch, arn, current, wanted):
     longer has, then tag (which also overwrites changed values)."""
     stale = [key for key in (current or {}) if key not in wanted]
     if stale:
-        RETRY(batch.untag_resource)(resourceArn=arn, tagKeys=stale)
+        batch.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=stale)
     if wanted:
-        RETRY(batch.tag_resource)(resourceArn=arn, tags=wanted)
+        batch.tag_resource(aws_retry=True, resourceArn=arn, tags=wanted)
 
 
 def wait_settled(module, describe, names, timeout, gone_ok=False):

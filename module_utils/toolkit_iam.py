@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-from ansible.module_utils.toolkit_aws import RETRY
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
@@ -28,7 +27,7 @@ PASSWORD_POLICY_FIELDS = {
 def read_password_policy(iam):
     """The account password policy as module options; AWS's defaults when it has none."""
     try:
-        found = RETRY(iam.get_account_password_policy)()["PasswordPolicy"]
+        found = iam.get_account_password_policy(aws_retry=True)["PasswordPolicy"]
     except is_boto3_error_code("NoSuchEntity"):
         found = {}
     return {option: found.get(field, absent) for option, (field, absent) in PASSWORD_POLICY_FIELDS.items()}

@@ -76,7 +76,7 @@ def test_findings_that_do_not_reach_the_topic_fail_aud_15(audit, kind, change, f
 def test_the_finding_rules_send_each_kind_of_finding_the_issue_names():
     import yaml
 
-    rules = {r["name"].rsplit("}}", 1)[-1]: r["pattern"]
+    rules = {r["name"].rsplit("}}", 1)[-1]: r["event_pattern"]
              for r in yaml.safe_load((Path(__file__).parents[2] / "roles/audit/vars/main.yml").read_text())["audit_finding_rules"]}
     assert rules["guardduty"]["detail"]["severity"] == [{"numeric": [">=", 4]}], "medium (4.0) and above"
     assert rules["securityhub"]["detail"]["findings"]["Severity"]["Label"] == ["CRITICAL", "HIGH"]

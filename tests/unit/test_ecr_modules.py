@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from support.module_harness import load_module, run_module
+from support.module_harness import load_module, module_client, run_module
 
 ecr_repository = load_module("ecr_repository")
 ecr_repository_info = load_module("ecr_repository_info")
@@ -33,7 +33,7 @@ def spec(key, name="rnaseq/fastqc", **extra):
 
 
 def ecr():
-    return boto3.client("ecr", region_name="us-east-1")
+    return module_client("ecr")
 
 
 def test_check_mode_plans_repositories_without_creating_them(aws):

@@ -14,10 +14,9 @@ import contextlib
 import hashlib
 import json
 
-import boto3
 import pytest
 
-from support.module_harness import load_module, run_module
+from support.module_harness import load_module, module_client, run_module
 
 ecr_image = load_module("ecr_image")
 ecr_image_info = load_module("ecr_image_info")
@@ -58,7 +57,7 @@ class EcrRegistry:
 
 @pytest.fixture
 def ecr(mocked_aws, monkeypatch):
-    client = boto3.client("ecr", region_name="us-east-1")
+    client = module_client("ecr")
     client.create_repository(repositoryName="rnaseq/fastqc", imageScanningConfiguration={"scanOnPush": True})
     registries = []
 

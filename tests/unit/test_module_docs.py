@@ -33,9 +33,11 @@ def argument_spec(name):
 
 
 def upstream_construction(fqcn):
-    """What an amazon.aws or community.aws module passes to AnsibleAWSModule: its argument spec and check mode."""
+    """What an amazon.aws or community.aws module passes to AnsibleAWSModule (its argument spec and check
+    mode), and its source."""
     namespace, collection, name = fqcn.split(".")
-    return construction(importlib.import_module(f"ansible_collections.{namespace}.{collection}.plugins.modules.{name}"), fqcn)
+    module = importlib.import_module(f"ansible_collections.{namespace}.{collection}.plugins.modules.{name}")
+    return {**construction(module, fqcn), "source": Path(module.__file__).read_text()}
 
 
 def construction(module, name):
@@ -122,6 +124,11 @@ def no_kms_option(spec):
     return not any("kms" in option for option in spec["argument_spec"])
 
 
+def never_calls(operation):
+    """The upstream module's source makes no call of this boto3 operation."""
+    return lambda spec: f".{operation}(" not in spec["source"]
+
+
 STANDS_IN_FOR = {
     "batch_compute_environment": {"community.aws.batch_compute_environment": lacks("launch_template", "allocation_strategy")},
     "batch_job_queue": {"community.aws.batch_job_queue": lacks("tags")},
@@ -146,6 +153,8 @@ STANDS_IN_FOR = {
     "ec2_route_tables": {"amazon.aws.ec2_vpc_route_table": None},
     "ec2_instances": {"amazon.aws.ec2_instance": None, "amazon.aws.ec2_eip": None},
     "s3_objects": {"amazon.aws.s3_object": None},
+    "log_groups": {"amazon.aws.cloudwatchlogs_log_group": never_calls("associate_kms_key")},
+    "eventbridge_rules": {"amazon.aws.cloudwatchevent_rule": no_check_mode},
     "log_metric_alarms": {"amazon.aws.cloudwatchlogs_log_group_metric_filter": None,
                           "amazon.aws.cloudwatch_metric_alarm": None},
 }
@@ -173,3 +182,15 @@ def test_a_premise_that_no_longer_holds_is_noticed():
     """The checks themselves: community.aws.sns_topic has check mode and ecs_ecr has a policy option."""
     assert not no_check_mode(upstream_construction("community.aws.sns_topic"))
     assert not lacks("policy")(upstream_construction("community.aws.ecs_ecr"))
+
+
+def test_every_client_retries_as_amazon_aws_modules_do():
+    """Clients are made with retry_decorator and called with aws_retry=True, not wrapped call by call: a client
+    made without the decorator would reject aws_retry, and a call without it would not retry."""
+    sources = {path: path.read_text() for path in [*(REPO / "library").glob("*.py"), *(REPO / "module_utils").glob("*.py")]}
+    bare_clients = [f"{path.name}: {line.strip()}" for path, text in sources.items() for line in text.splitlines()
+                    if "module.client(" in line and "retry_decorator=RETRY" not in line]
+    assert not bare_clients, bare_clients
+    wrapped_calls = [f"{path.name}: {match}" for path, text in sources.items()
+                     for match in re.findall(r"\bRETRY\((?!paginator|self\.\w+\.get_paginator)[^)]*\)\(", text)]
+    assert not wrapped_calls, wrapped_calls
