@@ -100,7 +100,6 @@ rules:
 """
 
 import json
-import os
 
 try:
     import botocore.exceptions
@@ -109,6 +108,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import purged_tags
@@ -120,10 +120,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def existing_rules(events, names):
-    """{name: rule} of the listed rules that exist: one paginated read by their common prefix."""
-    prefix = os.path.commonprefix(names)
-    kwargs = {"NamePrefix": prefix} if prefix else {}
-    return {r["Name"]: r for r in paginate(events, "list_rules", "Rules", **kwargs) if r["Name"] in names}
+    """{name: rule} of the listed rules that exist."""
+    return existing_by_name(events, "list_rules", "Rules", "Name", "NamePrefix", names)
 
 
 def rule_request(spec, tags=None):
@@ -160,7 +158,7 @@ def converge(module, events, spec, rule, result, diff):
                 events.remove_targets(Rule=name, Ids=stale, aws_retry=True)
     if module.params["tags"] is not None:
         tags = tag_dict(events.list_tags_for_resource(ResourceARN=rule["Arn"], aws_retry=True).get("Tags"))
-        to_set, to_unset, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
+        to_unset, to_set, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
         if to_set or to_unset:
             wanted["tags"] = (tags, after)
             if not check:
@@ -195,7 +193,7 @@ def main():
     events = module.client("events", retry_decorator=RETRY)
     results, diff = [], {"before": {}, "after": {}}
     try:
-        rules = existing_rules(events, [s["name"] for s in specs]) if specs else {}
+        rules = existing_rules(events, [s["name"] for s in specs])
         for spec in specs:
             name, rule = spec["name"], rules.get(spec["name"])
             result = {"name": name, "arn": rule["Arn"] if rule else None, "created": False, "deleted": False, "changed": []}

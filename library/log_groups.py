@@ -81,7 +81,6 @@ log_groups:
             created: false, deleted: false, changed: [retention]}]
 """
 
-import os
 
 try:
     import botocore.exceptions
@@ -90,8 +89,8 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
-from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import record_changes
 
@@ -99,11 +98,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def existing_groups(logs, names):
-    """{name: described group} of the listed groups that exist: one paginated read by their common prefix."""
-    prefix = os.path.commonprefix(names)
-    kwargs = {"logGroupNamePrefix": prefix} if prefix else {}
-    return {g["logGroupName"]: g for g in paginate(logs, "describe_log_groups", "logGroups", **kwargs)
-            if g["logGroupName"] in names}
+    """{name: described group} of the listed groups that exist."""
+    return existing_by_name(logs, "describe_log_groups", "logGroups", "logGroupName", "logGroupNamePrefix", names)
 
 
 def group_arn(group):
@@ -126,7 +122,7 @@ def converge(module, logs, spec, group, result, diff):
     if module.params["tags"] is not None:
         arn = group_arn(group)
         tags = logs.list_tags_for_resource(resourceArn=arn, aws_retry=True).get("tags", {})
-        to_set, to_unset, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
+        to_unset, to_set, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
         if to_set or to_unset:
             wanted["tags"] = (tags, after)
             if not check:
@@ -154,7 +150,7 @@ def main():
     logs = module.client("logs", retry_decorator=RETRY)
     results, diff = [], {"before": {}, "after": {}}
     try:
-        groups = existing_groups(logs, [s["name"] for s in specs]) if specs else {}
+        groups = existing_groups(logs, [s["name"] for s in specs])
         for spec in specs:
             name, group = spec["name"], groups.get(spec["name"])
             result = {"name": name, "arn": group_arn(group) if group else None,

@@ -138,19 +138,27 @@ def by_name(items):
     return found
 
 
-def tag_changes(current, wanted):
+def tag_changes(current, wanted, purge_tags=True):
     """(keys to remove, tags to set) to turn current tags into the wanted ones: amazon.aws's
-    compare_aws_tags, which never removes AWS's own aws: tags."""
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=True)
+    compare_aws_tags, which never removes AWS's own aws: tags (nor, without purge_tags, any other)."""
+    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=purge_tags)
     return sorted(to_unset), to_set
 
 
 def purged_tags(current, wanted, purge_tags):
-    """(tags to set, keys to remove, the tags after) to give a resource `wanted`, with amazon.aws's
-    compare_aws_tags; other tags stay when purge_tags is false."""
-    to_set, to_unset = compare_aws_tags(current, wanted, purge_tags=purge_tags)
-    after = {**{k: v for k, v in current.items() if k not in to_unset}, **to_set}
-    return to_set, sorted(to_unset), after
+    """tag_changes, and the tags a resource has after them (for a diff)."""
+    stale, missing = tag_changes(current, wanted, purge_tags)
+    return stale, missing, {**{k: v for k, v in current.items() if k not in stale}, **missing}
+
+
+def existing_by_name(client, operation, result_key, name_key, prefix_parameter, names):
+    """{name: item} of the named resources that exist, read with one paginated listing filtered by
+    the names' common prefix (the whole listing when they share none); no call for no names."""
+    if not names:
+        return {}
+    prefix = os.path.commonprefix(names)
+    kwargs = {prefix_parameter: prefix} if prefix else {}
+    return {item[name_key]: item for item in paginate(client, operation, result_key, **kwargs) if item[name_key] in names}
 
 
 def record_changes(result, diff, name, changes):
