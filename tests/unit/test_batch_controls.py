@@ -19,7 +19,7 @@ from diagram import network_diagram
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = json.loads((Path(__file__).parent / "fixtures" / "batch_state.json").read_text())
-JOBS = yaml.safe_load((REPO / "roles" / "batch" / "defaults" / "main.yml").read_text())["batch_jobs"]
+JOBS = yaml.safe_load((REPO / "roles" / "contract" / "defaults" / "main.yml").read_text())["batch_jobs"]
 BASELINE = {"compute_environments": ["rnaseq-on-demand", "rnaseq-spot"], "launch_template": "rnaseq-batch-instances",
             "queues": [{"name": "rnaseq-priority", "compute_environments": ["rnaseq-on-demand"]},
                        {"name": "rnaseq-default", "compute_environments": ["rnaseq-spot", "rnaseq-on-demand"]}],

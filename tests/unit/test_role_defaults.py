@@ -10,10 +10,16 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml"))
+# The phases, in the order playbooks/site.yml runs them.
+PHASES = [entry["ansible.builtin.import_playbook"].removesuffix(".yml")
+          for entry in yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())]
 
 
 def load(path):
     return yaml.safe_load(path.read_text()) or {}
+
+
+CONTRACT = load(REPO / "roles" / "contract" / "defaults" / "main.yml")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -23,7 +29,43 @@ def test_every_default_is_described_in_the_argument_spec_and_the_reverse(role):
     assert sorted(defaults) == sorted(options)
     for name, spec in options.items():
         assert spec.get("description"), f"{name} has no description"
-        assert name.startswith(f"{role}_"), f"{name} lacks the role prefix"
+        # The contract's names keep the prefix of the phase that makes them.
+        prefixes = tuple(f"{phase}_" for phase in PHASES) if role == "contract" else (f"{role}_",)
+        assert name.startswith(prefixes), f"{name} lacks the role prefix"
+
+
+def settings_loaded(role: str) -> list[str]:
+    """The roles whose settings.yml a role's task files include, by name or in a loop."""
+    loaded = []
+    for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
+        tasks = list(load_list(path))
+        for task in tasks:
+            tasks += [t for key in ("block", "rescue", "always") for t in task.get(key) or []]
+            include = task.get("ansible.builtin.include_role") or {}
+            if include.get("tasks_from") == "settings.yml":
+                loaded += task.get("loop") if "{{" in str(include["name"]) else [include["name"]]
+    return loaded
+
+
+def load_list(path):
+    return yaml.safe_load(path.read_text()) or []
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_a_phase_reads_the_shared_names_from_the_contract_and_loads_no_later_phase(phase):
+    """No cycle between the phases: each depends on roles/contract for the names
+    they share, and loads the settings of earlier phases only."""
+    meta = load(REPO / "roles" / phase / "meta" / "main.yml")
+    assert {"role": "contract"} in meta["dependencies"]
+    loaded = settings_loaded(phase)
+    assert loaded == [name for name in loaded if name in PHASES], loaded
+    later = [name for name in loaded if PHASES.index(name) >= PHASES.index(phase)]
+    assert later == [], f"{phase} loads the settings of {later}, which run after it: move the names into roles/contract"
+
+
+def test_the_check_of_loaded_settings_sees_a_loop_and_a_single_include():
+    assert settings_loaded("audit") == ["network", "identity", "storage"]
+    assert settings_loaded("verify")[:2] == ["network", "identity"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -36,5 +78,6 @@ def test_literal_defaults_match_the_argument_spec(role):
             continue
         if isinstance(value, str) and "{{" in value:
             continue  # follows an inventory value; documented in prose
-        rendered = yaml.safe_load(env.from_string(yaml.safe_dump(value)).render(**defaults))
+        # A phase's defaults may follow the contract's names (roles/contract, a dependency).
+        rendered = yaml.safe_load(env.from_string(yaml.safe_dump(value)).render(**{**CONTRACT, **defaults}))
         assert rendered == options[name]["default"], name
