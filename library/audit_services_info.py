@@ -111,7 +111,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_s3 import read_object_lock
@@ -122,10 +121,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def config_state(config):
-    recorders = config.describe_configuration_recorders(aws_retry=True)["ConfigurationRecorders"]
+    recorders = config.describe_configuration_recorders()["ConfigurationRecorders"]
     statuses = {}
     if recorders:
-        for status in config.describe_configuration_recorder_status(aws_retry=True)["ConfigurationRecordersStatus"]:
+        for status in config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]:
             statuses[status["name"]] = status
     result = []
     for recorder in recorders:
@@ -141,7 +140,7 @@ def config_state(config):
         })
     channels = [
         {"name": c["name"], "s3_bucket_name": c.get("s3BucketName"), "s3_key_prefix": c.get("s3KeyPrefix")}
-        for c in config.describe_delivery_channels(aws_retry=True)["DeliveryChannels"]
+        for c in config.describe_delivery_channels()["DeliveryChannels"]
     ]
     return result, channels
 
@@ -149,7 +148,7 @@ def config_state(config):
 def guardduty_state(guardduty):
     detectors = []
     for detector_id in paginate(guardduty, "list_detectors", "DetectorIds"):
-        detector = guardduty.get_detector(aws_retry=True, DetectorId=detector_id)
+        detector = guardduty.get_detector(DetectorId=detector_id)
         s3_logs = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
         features = {f.get("Name"): f.get("Status") for f in detector.get("Features") or []}
         detectors.append({
@@ -182,7 +181,7 @@ def event_selectors(cloudtrail, trail):
     if not trail:
         return none
     try:
-        found = cloudtrail.get_event_selectors(aws_retry=True, TrailName=trail)
+        found = cloudtrail.get_event_selectors(TrailName=trail)
     except is_boto3_error_code("TrailNotFoundException"):
         return none
     return {"EventSelectors": found.get("EventSelectors") or [], "AdvancedEventSelectors": found.get("AdvancedEventSelectors") or []}
@@ -202,7 +201,7 @@ def event_rules(events, names):
     result = {}
     for name in names:
         try:
-            rule = events.describe_rule(aws_retry=True, Name=name)
+            rule = events.describe_rule(Name=name)
         except is_boto3_error_code("ResourceNotFoundException"):
             result[name] = {}
             continue
@@ -216,7 +215,7 @@ def documents(ssm, names):
     result = {}
     for name in names:
         try:
-            result[name] = json.loads(ssm.get_document(aws_retry=True, Name=name, DocumentFormat="JSON")["Content"])
+            result[name] = json.loads(ssm.get_document(Name=name, DocumentFormat="JSON")["Content"])
         except is_boto3_error_code("InvalidDocument"):
             result[name] = {}
     return result
@@ -236,14 +235,14 @@ def main():
     params = module.params
     # What each part reads, and what a failure says.
     reads = [
-        (("config_recorders", "delivery_channels"), lambda: config_state(module.client("config", retry_decorator=RETRY)), "AWS Config's recorders"),
-        (("guardduty_detectors",), lambda: (guardduty_state(module.client("guardduty", retry_decorator=RETRY)),), "the GuardDuty detectors"),
-        (("flow_logs",), lambda: (flow_logs(module.client("ec2", retry_decorator=RETRY), params["vpc_ids"]),), "the VPCs' flow logs"),
-        (("event_selectors",), lambda: (event_selectors(module.client("cloudtrail", retry_decorator=RETRY), params["trail"]),), "the trail's event selectors"),
-        (("object_lock",), lambda: (object_lock(module.client("s3", retry_decorator=RETRY), params["object_lock_buckets"]),),
+        (("config_recorders", "delivery_channels"), lambda: config_state(module.client("config")), "AWS Config's recorders"),
+        (("guardduty_detectors",), lambda: (guardduty_state(module.client("guardduty")),), "the GuardDuty detectors"),
+        (("flow_logs",), lambda: (flow_logs(module.client("ec2"), params["vpc_ids"]),), "the VPCs' flow logs"),
+        (("event_selectors",), lambda: (event_selectors(module.client("cloudtrail"), params["trail"]),), "the trail's event selectors"),
+        (("object_lock",), lambda: (object_lock(module.client("s3"), params["object_lock_buckets"]),),
          "the buckets' Object Lock configuration"),
-        (("event_rules",), lambda: (event_rules(module.client("events", retry_decorator=RETRY), params["event_rules"]),), "the EventBridge rules"),
-        (("documents",), lambda: (documents(module.client("ssm", retry_decorator=RETRY), params["documents"]),), "the Systems Manager documents"),
+        (("event_rules",), lambda: (event_rules(module.client("events"), params["event_rules"]),), "the EventBridge rules"),
+        (("documents",), lambda: (documents(module.client("ssm"), params["documents"]),), "the Systems Manager documents"),
     ]
     result = {}
     for keys, read, what in reads:

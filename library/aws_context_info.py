@@ -266,7 +266,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import endpoint_in_use
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import is_loopback_host
@@ -301,10 +300,10 @@ def check_region_known(module):
 def caller_identity(module):
     # The first call doubles as the connectivity probe: an unreachable endpoint
     # or missing credentials should fail in seconds, not after the ten
-    # backed-off attempts the inventory's retry settings allow for the rest.
-    sts = module.client("sts", retry_decorator=RETRY, aws_config={"retries": {"mode": "standard", "max_attempts": 2}, "connect_timeout": 5})
+    # backed-off retries the inventory's retry settings allow for the rest.
+    sts = module.client("sts", aws_config={"retries": {"mode": "standard", "max_attempts": 2}, "connect_timeout": 5})
     try:
-        identity = sts.get_caller_identity(aws_retry=True)
+        identity = sts.get_caller_identity()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to read the caller identity")
     return identity
@@ -312,7 +311,7 @@ def caller_identity(module):
 
 def availability_zones(module, ec2):
     try:
-        zones = ec2.describe_availability_zones(aws_retry=True,
+        zones = ec2.describe_availability_zones(
             Filters=[
                 {"Name": "state", "Values": ["available"]},
                 {"Name": "opt-in-status", "Values": ["opt-in-not-required"]},
@@ -436,7 +435,7 @@ def main():
         endpoint_url=endpoint_in_use(module),
     )
     needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged"))
-    ec2 = module.client("ec2", retry_decorator=RETRY) if needs_ec2 or params["owned_vpc_tags"] is not None else None
+    ec2 = module.client("ec2") if needs_ec2 or params["owned_vpc_tags"] is not None else None
     if params["availability_zones"]:
         result["availability_zones"] = availability_zones(module, ec2)
     result["prefix_lists"] = prefix_lists(module, ec2, params["prefix_list_services"])
@@ -445,11 +444,11 @@ def main():
 
     result.update(principals=[], missing_principals=[])
     if params["principal_arns"] or params["resolve_caller"]:
-        principals = check_principals(module, module.client("iam", retry_decorator=RETRY), params["principal_arns"], identity["Arn"])
+        principals = check_principals(module, module.client("iam"), params["principal_arns"], identity["Arn"])
         result.update(principals=principals["principals"], missing_principals=principals["missing"],
                       caller_principal_arn=principals["caller_principal_arn"])
 
-    keys = keys_by_alias(module, module.client("kms", retry_decorator=RETRY), params["key_aliases"]) if params["key_aliases"] else {}
+    keys = keys_by_alias(module, module.client("kms"), params["key_aliases"]) if params["key_aliases"] else {}
     result.update(aliased_keys=keys, missing_keys=[alias for alias in params["key_aliases"] if alias not in keys])
 
     if params["tagged"]:

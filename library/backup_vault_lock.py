@@ -100,7 +100,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_changes
 
@@ -125,7 +124,7 @@ def _tags(module, client, vault, name, wanted, before, after):
     """Make the vault's tags exactly `wanted`; note the change."""
     arn = vault["BackupVaultArn"]
     try:
-        current = client.list_tags(aws_retry=True, ResourceArn=arn).get("Tags") or {}
+        current = client.list_tags(ResourceArn=arn).get("Tags") or {}
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to read the tags of backup vault {name}")
     stale, missing = tag_changes(current, wanted)
@@ -136,9 +135,9 @@ def _tags(module, client, vault, name, wanted, before, after):
         return
     try:
         if stale:
-            client.untag_resource(aws_retry=True, ResourceArn=arn, TagKeyList=stale)
+            client.untag_resource(ResourceArn=arn, TagKeyList=stale)
         if missing:
-            client.tag_resource(aws_retry=True, ResourceArn=arn, Tags=missing)
+            client.tag_resource(ResourceArn=arn, Tags=missing)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to tag backup vault {name}")
 
@@ -158,13 +157,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("backup", retry_decorator=RETRY)
+    client = module.client("backup")
     present = module.params["state"] == "present"
     before, after, locks, immutable, created = {}, {}, {}, [], []
     for want in module.params["vaults"]:
         name = want["name"]
         try:
-            vault = client.describe_backup_vault(aws_retry=True, BackupVaultName=name)
+            vault = client.describe_backup_vault(BackupVaultName=name)
         # AWS answers AccessDenied for a vault that does not exist.
         except is_boto3_error_code(["AccessDeniedException", "ResourceNotFoundException"]):
             vault = {}
@@ -182,8 +181,8 @@ def main():
             if not module.check_mode:
                 params = {"BackupVaultName": name, "EncryptionKeyArn": key, "BackupVaultTags": tags or None}
                 try:
-                    client.create_backup_vault(aws_retry=True, **{k: v for k, v in params.items() if v is not None})
-                    vault = client.describe_backup_vault(aws_retry=True, BackupVaultName=name)
+                    client.create_backup_vault(**{k: v for k, v in params.items() if v is not None})
+                    vault = client.describe_backup_vault(BackupVaultName=name)
                 except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                     fail_aws(module, e, f"Failed to create backup vault {name}")
         elif vault and tags is not None:
@@ -211,10 +210,10 @@ def main():
             if present:
                 params = {"MinRetentionDays": want["min_retention_days"], "MaxRetentionDays": want["max_retention_days"],
                           "ChangeableForDays": want["changeable_for_days"]}
-                client.put_backup_vault_lock_configuration(aws_retry=True,
+                client.put_backup_vault_lock_configuration(
                     BackupVaultName=name, **{k: v for k, v in params.items() if v is not None})
             else:
-                client.delete_backup_vault_lock_configuration(aws_retry=True, BackupVaultName=name)
+                client.delete_backup_vault_lock_configuration(BackupVaultName=name)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to {'lock' if present else 'unlock'} backup vault {name}")
     module.exit_json(changed=bool(after), locks=locks, created=created, immutable=immutable,

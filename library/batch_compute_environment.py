@@ -151,7 +151,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_batch import compute_environments
@@ -289,7 +288,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["compute_environments"]
-    batch = module.client("batch", retry_decorator=RETRY)
+    batch = module.client("batch")
     names = [spec["name"] for spec in specs]
     results, before, after, touched = [], {}, {}, []
     try:
@@ -314,7 +313,7 @@ def main():
             disabling = [spec["name"] for spec in specs if spec["state"] == "absent"
                          and existing.get(spec["name"], {}).get("state") == "ENABLED"]
             for name in disabling:
-                batch.update_compute_environment(aws_retry=True, computeEnvironment=name, state="DISABLED")
+                batch.update_compute_environment(computeEnvironment=name, state="DISABLED")
             if disabling:
                 wait_settled(module, lambda n: compute_environments(batch, n), disabling, module.params["wait_timeout"])
         for spec in specs:
@@ -325,7 +324,7 @@ def main():
                     result["deleted"] = True
                     before[name], after[name] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
-                        batch.delete_compute_environment(aws_retry=True, computeEnvironment=name)
+                        batch.delete_compute_environment(computeEnvironment=name)
                         touched.append(name)
                 results.append(result)
                 continue
@@ -339,7 +338,7 @@ def main():
                         params["serviceRole"] = spec["service_role"]
                     if spec.get("tags"):
                         params["tags"] = spec["tags"]
-                    result["arn"] = batch.create_compute_environment(aws_retry=True, **params)["computeEnvironmentArn"]
+                    result["arn"] = batch.create_compute_environment(**params)["computeEnvironmentArn"]
                     touched.append(name)
                 results.append(result)
                 continue
@@ -368,7 +367,7 @@ def main():
                     if compute_changes:
                         update["computeResources"] = compute_changes
                     if len(update) > 1:
-                        batch.update_compute_environment(aws_retry=True, **update)
+                        batch.update_compute_environment(**update)
                         touched.append(name)
                     if "tags" in changed:
                         replace_tags(batch, found["computeEnvironmentArn"], found.get("tags"), spec["tags"])

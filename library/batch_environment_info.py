@@ -65,7 +65,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import job_queues
@@ -81,7 +80,7 @@ def main():
         job_definitions=dict(type="list", elements="str", default=[]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    batch = module.client("batch", retry_decorator=RETRY)
+    batch = module.client("batch")
     try:
         result = dict(
             compute_environments=compute_environments(batch, module.params["compute_environments"]),

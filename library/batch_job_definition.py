@@ -98,7 +98,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_batch import active_revisions
 from ansible.module_utils.toolkit_batch import canonical
@@ -151,7 +150,7 @@ def main():
         ),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    batch = module.client("batch", retry_decorator=RETRY)
+    batch = module.client("batch")
     results, before, after = [], {}, {}
     try:
         latest = latest_job_definitions(batch, [spec["name"] for spec in module.params["job_definitions"]])
@@ -166,7 +165,7 @@ def main():
                     before[name], after[name] = {"active_revisions": revisions}, {"active_revisions": []}
                     if not module.check_mode:
                         for arn in revisions:
-                            batch.deregister_job_definition(aws_retry=True, jobDefinition=arn)
+                            batch.deregister_job_definition(jobDefinition=arn)
                 results.append(result)
                 continue
             wanted = content(spec)
@@ -175,7 +174,7 @@ def main():
                 before[name] = normalize(described(found)) if found else None
                 after[name] = normalize(wanted)
                 if not module.check_mode:
-                    registered = batch.register_job_definition(aws_retry=True, jobDefinitionName=name, tags=spec.get("tags") or {}, **wanted)
+                    registered = batch.register_job_definition(jobDefinitionName=name, tags=spec.get("tags") or {}, **wanted)
                     result["arn"], result["revision"] = registered["jobDefinitionArn"], registered["revision"]
             elif spec.get("tags") is not None and (found.get("tags") or {}) != spec["tags"]:
                 result["tags_changed"] = True

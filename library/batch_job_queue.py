@@ -86,7 +86,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import job_queues
@@ -105,7 +104,7 @@ def disable_all(module, batch, names):
     """Disable the named queues, then wait once for all of them: Batch deletes
     only a disabled queue."""
     for name in names:
-        batch.update_job_queue(aws_retry=True, jobQueue=name, state="DISABLED")
+        batch.update_job_queue(jobQueue=name, state="DISABLED")
     if names:
         wait_settled(module, lambda n: job_queues(batch, n), names, module.params["wait_timeout"])
 
@@ -128,7 +127,7 @@ def main():
         wait_timeout=dict(type="int", default=900),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    batch = module.client("batch", retry_decorator=RETRY)
+    batch = module.client("batch")
     results, before, after, touched = [], {}, {}, []
     try:
         specs = module.params["job_queues"]
@@ -151,7 +150,7 @@ def main():
                     result["deleted"] = True
                     before[name], after[name] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
-                        batch.delete_job_queue(aws_retry=True, jobQueue=name)
+                        batch.delete_job_queue(jobQueue=name)
                         touched.append(name)
             elif not found:
                 result["created"] = True
@@ -162,7 +161,7 @@ def main():
                               "computeEnvironmentOrder": order(ce_arns, spec["compute_environments"])}
                     if spec.get("tags"):
                         params["tags"] = spec["tags"]
-                    result["arn"] = batch.create_job_queue(aws_retry=True, **params)["jobQueueArn"]
+                    result["arn"] = batch.create_job_queue(**params)["jobQueueArn"]
                     touched.append(name)
             else:
                 wanted_order = order(ce_arns, spec["compute_environments"])
@@ -186,7 +185,7 @@ def main():
                         if "compute_environments" in changed:
                             update["computeEnvironmentOrder"] = wanted_order
                         if len(update) > 1:
-                            batch.update_job_queue(aws_retry=True, **update)
+                            batch.update_job_queue(**update)
                             touched.append(name)
                         if "tags" in changed:
                             replace_tags(batch, found["jobQueueArn"], current["tags"], spec["tags"])

@@ -98,7 +98,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -122,7 +121,7 @@ def describe(batch, ids):
     """{job id: description}, 100 at a time (DescribeJobs' limit)."""
     found = {}
     for start in range(0, len(ids), 100):
-        for job in batch.describe_jobs(aws_retry=True, jobs=ids[start:start + 100])["jobs"]:
+        for job in batch.describe_jobs(jobs=ids[start:start + 100])["jobs"]:
             found[job["jobId"]] = job
     return found
 
@@ -131,7 +130,7 @@ def log_tail(logs, group, stream, lines):
     if not (logs and group and stream and lines):
         return []
     try:
-        events = logs.get_log_events(aws_retry=True, logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False)["events"]
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False)["events"]
     except botocore.exceptions.ClientError as e:
         if e.response["Error"]["Code"] == "ResourceNotFoundException":
             return []
@@ -164,10 +163,10 @@ def main():
     specs = module.params["jobs"]
     if module.check_mode:
         module.exit_json(changed=True, jobs=[{"name": spec["name"], "id": None, "status": "NOT_SUBMITTED (check mode)"} for spec in specs])
-    batch = module.client("batch", retry_decorator=RETRY)
-    logs = module.client("logs", retry_decorator=RETRY) if module.params["log_group"] else None
+    batch = module.client("batch")
+    logs = module.client("logs") if module.params["log_group"] else None
     try:
-        ids = [batch.submit_job(aws_retry=True, **submission(spec))["jobId"] for spec in specs]
+        ids = [batch.submit_job(**submission(spec))["jobId"] for spec in specs]
         found = describe(batch, ids)
         deadline = time.monotonic() + module.params["wait_timeout"]
         while module.params["wait"] and any(found[i]["status"] not in ENDED for i in ids) and time.monotonic() < deadline:

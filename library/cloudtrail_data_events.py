@@ -68,7 +68,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -118,11 +117,11 @@ def main():
     overlap = sorted(set(p["s3_buckets"]) & set(p["s3_log_buckets"]))
     if overlap:
         module.fail_json(msg=f"A bucket is either in s3_buckets or in s3_log_buckets, not both: {', '.join(overlap)}")
-    cloudtrail = module.client("cloudtrail", retry_decorator=RETRY)
+    cloudtrail = module.client("cloudtrail")
     wanted = wanted_selectors(p["s3_buckets"], p["s3_log_buckets"], p["partition"])
     try:
         try:
-            current = cloudtrail.get_event_selectors(aws_retry=True, TrailName=p["trail"])
+            current = cloudtrail.get_event_selectors(TrailName=p["trail"])
         except botocore.exceptions.ClientError as e:
             # In check mode the trail may be only planned.
             if e.response["Error"]["Code"] != "TrailNotFoundException" or not module.check_mode:
@@ -133,7 +132,7 @@ def main():
                 "AdvancedEventSelectors": normal(current.get("AdvancedEventSelectors"))}
         changed = have != {"EventSelectors": [], "AdvancedEventSelectors": normal(wanted)}
         if changed and not module.check_mode:
-            cloudtrail.put_event_selectors(aws_retry=True, TrailName=p["trail"], AdvancedEventSelectors=wanted)
+            cloudtrail.put_event_selectors(TrailName=p["trail"], AdvancedEventSelectors=wanted)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set the trail's event selectors")
     module.exit_json(changed=changed, advanced_event_selectors=wanted,

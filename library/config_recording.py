@@ -80,7 +80,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -99,10 +98,10 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    config = module.client("config", retry_decorator=RETRY)
+    config = module.client("config")
     changed, before, after = [], {}, {}
     try:
-        recorders = config.describe_configuration_recorders(aws_retry=True)["ConfigurationRecorders"]
+        recorders = config.describe_configuration_recorders()["ConfigurationRecorders"]
         recorder_name = recorders[0]["name"] if recorders else p["name"]
         wanted_recorder = {"name": recorder_name, "roleARN": p["role_arn"], "recordingGroup": {
             "allSupported": True, "includeGlobalResourceTypes": p["include_global_resources"]}}
@@ -115,9 +114,9 @@ def main():
             changed.append("recorder")
             before["recorder"], after["recorder"] = have, wanted_recorder
             if not module.check_mode:
-                config.put_configuration_recorder(aws_retry=True, ConfigurationRecorder=wanted_recorder)
+                config.put_configuration_recorder(ConfigurationRecorder=wanted_recorder)
 
-        channels = config.describe_delivery_channels(aws_retry=True)["DeliveryChannels"]
+        channels = config.describe_delivery_channels()["DeliveryChannels"]
         wanted_channel = {"name": channels[0]["name"] if channels else p["name"], "s3BucketName": p["bucket"],
                           "configSnapshotDeliveryProperties": {"deliveryFrequency": p["delivery_frequency"]}}
         if p["prefix"]:
@@ -133,16 +132,16 @@ def main():
             changed.append("delivery_channel")
             before["delivery_channel"], after["delivery_channel"] = have_channel, wanted_channel
             if not module.check_mode:
-                config.put_delivery_channel(aws_retry=True, DeliveryChannel=wanted_channel)
+                config.put_delivery_channel(DeliveryChannel=wanted_channel)
 
-        status = [] if not recorders else config.describe_configuration_recorder_status(aws_retry=True,
+        status = [] if not recorders else config.describe_configuration_recorder_status(
             ConfigurationRecorderNames=[recorder_name])["ConfigurationRecordersStatus"]
         recording = bool(status and status[0].get("recording"))
         if not recording:
             changed.append("recording")
             before["recording"], after["recording"] = False, True
             if not module.check_mode:
-                config.start_configuration_recorder(aws_retry=True, ConfigurationRecorderName=recorder_name)
+                config.start_configuration_recorder(ConfigurationRecorderName=recorder_name)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set up AWS Config's recording")
     module.exit_json(changed=bool(changed), changed_parts=changed,

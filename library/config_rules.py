@@ -97,7 +97,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -144,7 +143,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params["name_prefix"]
-    config = module.client("config", retry_decorator=RETRY)
+    config = module.client("config")
     results, deleted, before, after = [], [], {}, {}
     try:
         existing = {r["ConfigRuleName"]: r for r in paginate(config, "describe_config_rules", "ConfigRules")}
@@ -160,14 +159,14 @@ def main():
                 before[name] = comparable(found) if found else None
                 after[name] = comparable(rule)
                 if not module.check_mode:
-                    config.put_config_rule(aws_retry=True, ConfigRule=rule)
+                    config.put_config_rule(ConfigRule=rule)
             results.append({"name": name, "state": state})
         if module.params["purge"] and prefix:
             deleted = sorted(n for n in existing if n.startswith(prefix) and n not in names)
             for name in deleted:
                 before[name], after[name] = comparable(existing[name]), None
                 if not module.check_mode:
-                    config.delete_config_rule(aws_retry=True, ConfigRuleName=name)
+                    config.delete_config_rule(ConfigRuleName=name)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the AWS Config rules")
     changed = bool(deleted) or any(r["state"] != "unchanged" for r in results)

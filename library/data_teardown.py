@@ -98,7 +98,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
@@ -115,10 +114,10 @@ def find_trails(cloudtrail, names):
     """{name: tags} of the named trails that exist."""
     if not names:
         return {}
-    trails = cloudtrail.describe_trails(aws_retry=True, trailNameList=names, includeShadowTrails=False)["trailList"]
+    trails = cloudtrail.describe_trails(trailNameList=names, includeShadowTrails=False)["trailList"]
     found = {}
     for trail in trails:
-        tags = cloudtrail.list_tags(aws_retry=True, ResourceIdList=[trail["TrailARN"]])["ResourceTagList"]
+        tags = cloudtrail.list_tags(ResourceIdList=[trail["TrailARN"]])["ResourceTagList"]
         found[trail["Name"]] = tag_dict(tags[0].get("TagsList", []) if tags else [])
     return found
 
@@ -127,11 +126,11 @@ def find_buckets(s3, names):
     found = {}
     for name in names:
         try:
-            s3.head_bucket(aws_retry=True, Bucket=name)
+            s3.head_bucket(Bucket=name)
         except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
             continue
         try:
-            found[name] = tag_dict(s3.get_bucket_tagging(aws_retry=True, Bucket=name)["TagSet"])
+            found[name] = tag_dict(s3.get_bucket_tagging(Bucket=name)["TagSet"])
         except is_boto3_error_code("NoSuchTagSet"):
             found[name] = {}
     return found
@@ -144,7 +143,7 @@ def locked(s3, buckets, bypass):
         lock = read_object_lock(s3, name)
         if not lock:
             continue
-        page = s3.list_object_versions(aws_retry=True, Bucket=name, MaxKeys=1)
+        page = s3.list_object_versions(Bucket=name, MaxKeys=1)
         if not (page.get("Versions") or page.get("DeleteMarkers")):
             continue
         if lock["mode"] == "COMPLIANCE":
@@ -163,7 +162,7 @@ def find_log_groups(logs, names):
         for group in groups:
             if group["logGroupName"] == name:
                 arn = group["arn"].removesuffix(":*")
-                found[name] = logs.list_tags_for_resource(aws_retry=True, resourceArn=arn).get("tags", {})
+                found[name] = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
     return found
 
 
@@ -172,12 +171,12 @@ def find_keys(kms, names):
     found = {}
     for name in names:
         try:
-            key = kms.describe_key(aws_retry=True, KeyId=name)["KeyMetadata"]
+            key = kms.describe_key(KeyId=name)["KeyMetadata"]
         except is_boto3_error_code("NotFoundException"):
             continue
         if key["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
             continue
-        tags = kms.list_resource_tags(aws_retry=True, KeyId=key["KeyId"]).get("Tags", [])
+        tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
         found[name] = (key["KeyId"], tag_dict(tags, "TagKey", "TagValue"))
     return found
 
@@ -186,7 +185,7 @@ def find_delivery_channels(config, buckets):
     """Config delivery channels that write to one of the buckets."""
     if not buckets:
         return []
-    channels = config.describe_delivery_channels(aws_retry=True).get("DeliveryChannels", [])
+    channels = config.describe_delivery_channels().get("DeliveryChannels", [])
     return [c["name"] for c in channels if c.get("s3BucketName") in buckets]
 
 
@@ -201,7 +200,7 @@ def not_owned(kind, found, tags):
 
 def empty_and_delete_bucket(s3, name, bypass=False):
     """Removes the policy, every object version and delete marker, then the bucket; returns the count."""
-    s3.delete_bucket_policy(aws_retry=True, Bucket=name)
+    s3.delete_bucket_policy(Bucket=name)
     count = 0
     batch = []
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
@@ -212,13 +211,13 @@ def empty_and_delete_bucket(s3, name, bypass=False):
                 batch = []
     if batch:
         count += delete_batch(s3, name, batch, bypass)
-    s3.delete_bucket(aws_retry=True, Bucket=name)
+    s3.delete_bucket(Bucket=name)
     return count
 
 
 def delete_batch(s3, name, batch, bypass=False):
     extra = {"BypassGovernanceRetention": True} if bypass else {}
-    errors = s3.delete_objects(aws_retry=True, Bucket=name, Delete={"Objects": batch, "Quiet": True}, **extra).get("Errors", [])
+    errors = s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True}, **extra).get("Errors", [])
     if errors:
         first = errors[0]
         raise RuntimeError(f"{len(errors)} objects in {name} could not be deleted, {first['Key']}: {first['Code']} {first['Message']}")
@@ -226,10 +225,10 @@ def delete_batch(s3, name, batch, bypass=False):
 
 
 def stop_delivery(config, channels):
-    for recorder in config.describe_configuration_recorders(aws_retry=True).get("ConfigurationRecorders", []):
-        config.stop_configuration_recorder(aws_retry=True, ConfigurationRecorderName=recorder["name"])
+    for recorder in config.describe_configuration_recorders().get("ConfigurationRecorders", []):
+        config.stop_configuration_recorder(ConfigurationRecorderName=recorder["name"])
     for channel in channels:
-        config.delete_delivery_channel(aws_retry=True, DeliveryChannelName=channel)
+        config.delete_delivery_channel(DeliveryChannelName=channel)
 
 
 def main():
@@ -250,7 +249,7 @@ def main():
         module.fail_json(msg=f"key_pending_window_days must be between 7 and 30, not {params['key_pending_window_days']}")
     if not params["tags"]:
         module.fail_json(msg="tags must name the environment's ownership tags: without them any resource of those names would go")
-    cloudtrail, s3, logs, kms, config = (module.client(s, retry_decorator=RETRY) for s in ("cloudtrail", "s3", "logs", "kms", "config"))
+    cloudtrail, s3, logs, kms, config = (module.client(s) for s in ("cloudtrail", "s3", "logs", "kms", "config"))
 
     try:
         trails = find_trails(cloudtrail, params["trails"])
@@ -278,7 +277,7 @@ def main():
     step = "the trails"
     try:
         for name in trails:
-            cloudtrail.delete_trail(aws_retry=True, Name=name)
+            cloudtrail.delete_trail(Name=name)
         step = "the Config delivery channel"
         if channels:
             stop_delivery(config, channels)
@@ -287,10 +286,10 @@ def main():
             deleted["buckets"][name] = empty_and_delete_bucket(s3, name, params["bypass_governance_retention"])
         step = "the log groups"
         for name in log_groups:
-            logs.delete_log_group(aws_retry=True, logGroupName=name)
+            logs.delete_log_group(logGroupName=name)
         step = "the keys"
         for key_id, _tags in keys.values():
-            kms.schedule_key_deletion(aws_retry=True, KeyId=key_id, PendingWindowInDays=params["key_pending_window_days"])
+            kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=params["key_pending_window_days"])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to delete {step} (run again to finish: what is gone is skipped)")
     except RuntimeError as e:

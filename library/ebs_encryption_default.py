@@ -42,7 +42,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -50,21 +49,21 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(kms_key_id=dict(type="str")), supports_check_mode=True)
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     key = module.params["kms_key_id"]
     before, after = {}, {}
     try:
-        enabled = ec2.get_ebs_encryption_by_default(aws_retry=True)["EbsEncryptionByDefault"]
+        enabled = ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
         if not enabled:
             before["enabled"], after["enabled"] = False, True
             if not module.check_mode:
-                ec2.enable_ebs_encryption_by_default(aws_retry=True)
+                ec2.enable_ebs_encryption_by_default()
         if key:
-            current = ec2.get_ebs_default_kms_key_id(aws_retry=True)["KmsKeyId"]
+            current = ec2.get_ebs_default_kms_key_id()["KmsKeyId"]
             if current != key:
                 before["kms_key_id"], after["kms_key_id"] = current, key
                 if not module.check_mode:
-                    ec2.modify_ebs_default_kms_key_id(aws_retry=True, KmsKeyId=key)
+                    ec2.modify_ebs_default_kms_key_id(KmsKeyId=key)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set EBS encryption by default")
     module.exit_json(changed=bool(after), enabled=True, diff={"before": before, "after": after})

@@ -190,7 +190,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
@@ -220,7 +219,7 @@ def find_addresses(ec2, match_tags, names):
     if not names:
         return {}
     # DescribeAddresses has no paginator and answers in one page.
-    return by_name(ec2.describe_addresses(aws_retry=True, Filters=ec2_tag_filters(match_tags, names))["Addresses"])
+    return by_name(ec2.describe_addresses(Filters=ec2_tag_filters(match_tags, names))["Addresses"])
 
 
 def primary_interface(instance):
@@ -308,11 +307,11 @@ def launch(ec2, spec):
         params["IamInstanceProfile"] = {"Name": spec["iam_instance_profile"]}
     deadline = time.monotonic() + PROFILE_PROPAGATION_SECONDS
     while True:
-        # Retries of one launch request are idempotent (RETRY resends it with
-        # this token); a later attempt or run launches anew.
+        # Retries of one launch request are idempotent (botocore's retries
+        # resend it with this token); a later attempt or run launches anew.
         params["ClientToken"] = str(uuid.uuid4())
         try:
-            return ec2.run_instances(aws_retry=True, **params)["Instances"][0]
+            return ec2.run_instances(**params)["Instances"][0]
         except botocore.exceptions.ClientError as e:
             error = e.response.get("Error", {})
             if not (error.get("Code") == "InvalidParameterValue" and "iamInstanceProfile" in error.get("Message", "")
@@ -328,38 +327,38 @@ def converge_instance(module, ec2, spec, instance, changes):
     if sorted(spec["security_group_ids"]) != current["security_group_ids"]:
         changes.append("security_group_ids")
         if not check:
-            ec2.modify_network_interface_attribute(aws_retry=True,
+            ec2.modify_network_interface_attribute(
                 NetworkInterfaceId=primary_interface(instance)["NetworkInterfaceId"], Groups=spec["security_group_ids"])
     if spec["metadata_options"] != current["metadata_options"]:
         changes.append("metadata_options")
         if not check:
             metadata = spec["metadata_options"]
-            ec2.modify_instance_metadata_options(aws_retry=True,
+            ec2.modify_instance_metadata_options(
                 InstanceId=instance_id, HttpEndpoint=metadata["http_endpoint"], HttpTokens=metadata["http_tokens"],
                 HttpPutResponseHopLimit=metadata["http_put_response_hop_limit"])
     if spec["iam_instance_profile"] and spec["iam_instance_profile"] != current["iam_instance_profile"]:
         changes.append("iam_instance_profile")
         if not check:
             profile = {"Name": spec["iam_instance_profile"]}
-            associations = ec2.describe_iam_instance_profile_associations(aws_retry=True,
+            associations = ec2.describe_iam_instance_profile_associations(
                 Filters=[{"Name": "instance-id", "Values": [instance_id]}, {"Name": "state", "Values": ["associated"]}]
             )["IamInstanceProfileAssociations"]
             if associations:
-                ec2.replace_iam_instance_profile_association(aws_retry=True,
+                ec2.replace_iam_instance_profile_association(
                     IamInstanceProfile=profile, AssociationId=associations[0]["AssociationId"])
             else:
-                ec2.associate_iam_instance_profile(aws_retry=True, IamInstanceProfile=profile, InstanceId=instance_id)
+                ec2.associate_iam_instance_profile(IamInstanceProfile=profile, InstanceId=instance_id)
     _stale, missing = tag_changes(current["tags"], spec["all_tags"])
     if missing:
         changes.append("tags")
         if not check:
-            ec2.create_tags(aws_retry=True, Resources=[instance_id], Tags=tag_list(missing))
+            ec2.create_tags(Resources=[instance_id], Tags=tag_list(missing))
     if current["state"] in ("stopping", "stopped"):
         changes.append("started")
         if not check:
             if current["state"] == "stopping":
                 ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id])
-            ec2.start_instances(aws_retry=True, InstanceIds=[instance_id])
+            ec2.start_instances(InstanceIds=[instance_id])
         return True
     return False
 
@@ -372,14 +371,14 @@ def converge_address(module, ec2, spec, address, instance_id, tags, changes):
         if check:
             address = {"AllocationId": ""}
         else:
-            address = ec2.allocate_address(aws_retry=True,
+            address = ec2.allocate_address(
                 Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tag_list(wanted)}])
     elif sync_ec2_tags(ec2, address["AllocationId"], tag_dict(address.get("Tags")), wanted, check):
         changes.append("elastic_ip tags")
     if address.get("InstanceId") != instance_id:
         changes.append("elastic_ip associated")
         if not check:
-            ec2.associate_address(aws_retry=True, AllocationId=address["AllocationId"], InstanceId=instance_id, AllowReassociation=False)
+            ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=instance_id, AllowReassociation=False)
     return address["AllocationId"]
 
 
@@ -470,7 +469,7 @@ def main():
     match_tags = {str(k): str(v) for k, v in module.params["match_tags"].items()}
     for spec in specs:
         spec["all_tags"] = {**tags, **{str(k): str(v) for k, v in spec["tags"].items()}, "Name": spec["name"]}
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     try:
         instances = find_instances(ec2, match_tags, [spec["name"] for spec in specs])
         addresses = find_addresses(ec2, match_tags, [spec["elastic_ip"] for spec in specs if spec["elastic_ip"]])

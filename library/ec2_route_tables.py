@@ -43,14 +43,22 @@ options:
         elements: dict
         default: []
       subnets:
-        description: IDs of the subnets associated with it; other subnets are disassociated.
+        description: IDs of the subnets associated with it; other subnets are disassociated, unless O(route_tables[].purge_subnets=false).
         type: list
         elements: str
         default: []
+      purge_subnets:
+        description: Whether subnets associated with the table but not in O(route_tables[].subnets) are disassociated.
+        type: bool
+        default: true
       tags:
-        description: The table's tags; others are removed.
+        description: The table's tags; others are removed, unless O(route_tables[].purge_tags=false).
         type: dict
         default: {}
+      purge_tags:
+        description: Whether tags not in O(route_tables[].tags) are removed.
+        type: bool
+        default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -84,7 +92,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
@@ -132,7 +139,7 @@ def readable(routes):
 class RouteTables:
     def __init__(self, module):
         self.module = module
-        self.ec2 = module.client("ec2", retry_decorator=RETRY)
+        self.ec2 = module.client("ec2")
         self.check = module.check_mode
         self.before, self.after, self.changes = {}, {}, {}
 
@@ -151,8 +158,8 @@ class RouteTables:
     def converge(self, spec, table):
         key = spec["id"] or "(planned)"
         wanted = declared_routes(self.module, spec["routes"])
-        self.after[key] = {"routes": readable(wanted), "subnets": sorted(spec["subnets"]), "tags": spec["tags"]}
         if table is None:
+            self.after[key] = {"routes": readable(wanted), "subnets": sorted(spec["subnets"]), "tags": spec["tags"]}
             self.before[key] = None
             self.note(key, "created")
             return
@@ -161,6 +168,10 @@ class RouteTables:
         associated = {a["SubnetId"]: a["RouteTableAssociationId"] for a in table.get("Associations", []) if a.get("SubnetId")}
         tags = tag_dict(table.get("Tags"))
         self.before[key] = {"routes": readable(current), "subnets": sorted(associated), "tags": tags}
+        kept_subnets = [] if spec["purge_subnets"] else list(associated)
+        kept_tags = {} if spec["purge_tags"] else tags
+        self.after[key] = {"routes": readable(wanted), "subnets": sorted(set(spec["subnets"]) | set(kept_subnets)),
+                           "tags": {**kept_tags, **spec["tags"]}}
 
         stale = [dest for dest in current if dest not in wanted]
         changed = {dest: target for dest, target in wanted.items() if dest in current and current[dest] != target}
@@ -169,21 +180,21 @@ class RouteTables:
             self.note(key, "routes")
             if not self.check:
                 for dest in stale:
-                    self.ec2.delete_route(aws_retry=True, RouteTableId=table_id, DestinationCidrBlock=dest)
+                    self.ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock=dest)
                 for operation, routes in ((self.ec2.replace_route, changed), (self.ec2.create_route, missing)):
                     for dest, (field, target) in routes.items():
-                        operation(RouteTableId=table_id, DestinationCidrBlock=dest, aws_retry=True, **{field: target})
+                        operation(RouteTableId=table_id, DestinationCidrBlock=dest, **{field: target})
 
-        leaving = [subnet for subnet in associated if subnet not in spec["subnets"]]
+        leaving = [subnet for subnet in associated if subnet not in spec["subnets"] and spec["purge_subnets"]]
         joining = [subnet for subnet in spec["subnets"] if subnet not in associated]
         if leaving or joining:
             self.note(key, "subnets")
             if not self.check:
                 for subnet in leaving:
-                    self.ec2.disassociate_route_table(aws_retry=True, AssociationId=associated[subnet])
+                    self.ec2.disassociate_route_table(AssociationId=associated[subnet])
                 self.associate(table_id, joining)
 
-        if sync_ec2_tags(self.ec2, table_id, tags, spec["tags"], self.check):
+        if sync_ec2_tags(self.ec2, table_id, tags, spec["tags"], self.check, purge_tags=spec["purge_tags"]):
             self.note(key, "tags")
 
     def associate(self, table_id, subnets):
@@ -198,9 +209,9 @@ class RouteTables:
                     elsewhere[association["SubnetId"]] = association["RouteTableAssociationId"]
         for subnet in subnets:
             if subnet in elsewhere:
-                self.ec2.replace_route_table_association(aws_retry=True, AssociationId=elsewhere[subnet], RouteTableId=table_id)
+                self.ec2.replace_route_table_association(AssociationId=elsewhere[subnet], RouteTableId=table_id)
             else:
-                self.ec2.associate_route_table(aws_retry=True, RouteTableId=table_id, SubnetId=subnet)
+                self.ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet)
 
 
 def main():
@@ -214,7 +225,9 @@ def main():
                     id=dict(type="str", required=True),
                     routes=dict(type="list", elements="dict", default=[]),
                     subnets=dict(type="list", elements="str", default=[]),
+                    purge_subnets=dict(type="bool", default=True),
                     tags=dict(type="dict", default={}),
+                    purge_tags=dict(type="bool", default=True),
                 ),
             ),
         ),

@@ -54,11 +54,19 @@ options:
         type: list
         elements: dict
         default: []
+      purge_rules:
+        description: Whether inbound rules not in O(security_groups[].rules) are revoked.
+        type: bool
+        default: true
       rules_egress:
-        description: Outbound rules, as O(security_groups[].rules); others are revoked.
+        description: Outbound rules, as O(security_groups[].rules); others are revoked, unless O(security_groups[].purge_rules_egress=false).
         type: list
         elements: dict
         default: []
+      purge_rules_egress:
+        description: Whether outbound rules not in O(security_groups[].rules_egress) are revoked.
+        type: bool
+        default: true
       tags:
         description: The group's tags; others are removed. Omitted, the tags are left alone.
         type: dict
@@ -116,7 +124,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -218,16 +225,17 @@ def readable(atoms):
 
 
 class SecurityGroups:
+    # option: (field, authorize, revoke, update descriptions, purge option)
     DIRECTIONS = {
         "rules": ("IpPermissions", "authorize_security_group_ingress", "revoke_security_group_ingress",
-                  "update_security_group_rule_descriptions_ingress"),
+                  "update_security_group_rule_descriptions_ingress", "purge_rules"),
         "rules_egress": ("IpPermissionsEgress", "authorize_security_group_egress", "revoke_security_group_egress",
-                         "update_security_group_rule_descriptions_egress"),
+                         "update_security_group_rule_descriptions_egress", "purge_rules_egress"),
     }
 
     def __init__(self, module):
         self.module = module
-        self.ec2 = module.client("ec2", retry_decorator=RETRY)
+        self.ec2 = module.client("ec2")
         self.vpc_id = module.params["vpc_id"]
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
@@ -255,13 +263,14 @@ class SecurityGroups:
                 warn(self.module, f"EC2 cannot change the description of the security group {name} "
                                   f"({group['GroupId']}): it keeps {group.get('Description', '')!r}.")
         before, after = {}, {}
-        for option, (field, authorize, revoke, describe) in self.DIRECTIONS.items():
+        for option, (field, authorize, revoke, describe, purge) in self.DIRECTIONS.items():
             wanted = declared_rules(spec[option], self.group_ids)
             current = existing_rules(group[field]) if group else {}
             missing = {atom: d for atom, d in wanted.items() if atom not in current}
-            stale = {atom: d for atom, d in current.items() if atom not in wanted}
+            stale = {atom: d for atom, d in current.items() if atom not in wanted} if spec[purge] else {}
             redescribed = {atom: d for atom, d in wanted.items() if atom in current and d is not None and current[atom] != d}
-            before[option], after[option] = readable(current), readable(wanted)
+            kept = {} if spec[purge] else current
+            before[option], after[option] = readable(current), readable({**kept, **wanted})
             if missing or stale or redescribed:
                 self.note(name, option)
             if self.check:
@@ -269,7 +278,7 @@ class SecurityGroups:
             calls = ((revoke, stale), (authorize, missing), (describe, redescribed))
             for operation, atoms in calls:
                 if atoms:
-                    getattr(self.ec2, operation)(GroupId=group["GroupId"], IpPermissions=ip_permissions(atoms), aws_retry=True)
+                    getattr(self.ec2, operation)(GroupId=group["GroupId"], IpPermissions=ip_permissions(atoms))
         if spec["tags"] is not None:
             current_tags = tag_dict(group["Tags"]) if group else {}
             before["tags"], after["tags"] = current_tags, spec["tags"]
@@ -289,7 +298,7 @@ class SecurityGroups:
         params = {"GroupName": name, "Description": spec["description"], "VpcId": self.vpc_id}
         if spec["tags"]:
             params["TagSpecifications"] = [{"ResourceType": "security-group", "Tags": tag_list(spec["tags"])}]
-        group_id = self.ec2.create_security_group(aws_retry=True, **params)["GroupId"]
+        group_id = self.ec2.create_security_group(**params)["GroupId"]
         self.found[name] = {"group_id": group_id}
         self.group_ids[name] = group_id
         # Read back the rules EC2 gave it (all traffic out, IPv6 too in a dual-stack VPC), so that
@@ -309,7 +318,9 @@ def main():
                     name=dict(type="str", required=True),
                     description=dict(type="str", required=True),
                     rules=dict(type="list", elements="dict", default=[]),
+                    purge_rules=dict(type="bool", default=True),
                     rules_egress=dict(type="list", elements="dict", default=[]),
+                    purge_rules_egress=dict(type="bool", default=True),
                     tags=dict(type="dict"),
                 ),
             ),

@@ -89,7 +89,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
@@ -121,10 +120,10 @@ def create(module, ec2, resource, tags):
     tag_spec = [{"ResourceType": spec_type, "Tags": tag_list(tags)}]
     try:
         if resource["type"] == "network_acl":
-            return ec2.create_network_acl(aws_retry=True, VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["NetworkAcl"][id_key]
+            return ec2.create_network_acl(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["NetworkAcl"][id_key]
         if resource["type"] == "route_table":
-            return ec2.create_route_table(aws_retry=True, VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["RouteTable"][id_key]
-        return ec2.create_internet_gateway(aws_retry=True, TagSpecifications=tag_spec)["InternetGateway"][id_key]
+            return ec2.create_route_table(VpcId=resource["vpc_id"], TagSpecifications=tag_spec)["RouteTable"][id_key]
+        return ec2.create_internet_gateway(TagSpecifications=tag_spec)["InternetGateway"][id_key]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to create {resource['type']} {resource['name']}")
 
@@ -150,7 +149,7 @@ def main():
         if resource["type"] in IN_A_VPC and not resource["vpc_id"]:
             module.fail_json(msg=f"{resource['type']} {resource['name']} needs vpc_id")
 
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     by_type = {}
     for resource in resources:
         by_type.setdefault(resource["type"], set()).add(resource["name"])

@@ -91,7 +91,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -121,10 +120,10 @@ def converge(module, ec2, vpc_id, specs, found):
                 params = {"VpcId": vpc_id, "CidrBlock": cidr, "AvailabilityZone": spec["az"]}
                 if spec["tags"]:
                     params["TagSpecifications"] = [{"ResourceType": "subnet", "Tags": tag_list(spec["tags"])}]
-                subnet_id = ec2.create_subnet(aws_retry=True, **params)["Subnet"]["SubnetId"]
+                subnet_id = ec2.create_subnet(**params)["Subnet"]["SubnetId"]
                 created.append(subnet_id)
                 if spec["map_public"]:
-                    ec2.modify_subnet_attribute(aws_retry=True, SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+                    ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
             results.append({"cidr": cidr, "az": spec["az"], "id": subnet_id})
             continue
         subnet_id = subnet["SubnetId"]
@@ -133,7 +132,7 @@ def converge(module, ec2, vpc_id, specs, found):
         if current["map_public"] != spec["map_public"]:
             changes.setdefault(cidr, []).append("map_public")
             if not check:
-                ec2.modify_subnet_attribute(aws_retry=True, SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": spec["map_public"]})
+                ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": spec["map_public"]})
         if sync_ec2_tags(ec2, subnet_id, current["tags"], spec["tags"], check):
             changes.setdefault(cidr, []).append("tags")
     if created:
@@ -167,7 +166,7 @@ def main():
     tags = {str(k): str(v) for k, v in module.params["tags"].items()}
     for spec in specs:
         spec["tags"] = {**tags, "Name": spec["name"]} if spec["name"] else tags
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     try:
         subnets = paginate(ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
         found = {subnet["CidrBlock"]: subnet for subnet in subnets}

@@ -56,7 +56,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import warn
@@ -139,12 +138,12 @@ def endpoints_remaining(ec2, ids):
 
 def delete_contents(module, ec2, vpc_id, found):
     if found["flow_logs"]:
-        ec2.delete_flow_logs(aws_retry=True, FlowLogIds=found["flow_logs"])
+        ec2.delete_flow_logs(FlowLogIds=found["flow_logs"])
     if found["endpoints"]:
-        ec2.delete_vpc_endpoints(aws_retry=True, VpcEndpointIds=found["endpoints"])
+        ec2.delete_vpc_endpoints(VpcEndpointIds=found["endpoints"])
         wait_until_gone(module, lambda: endpoints_remaining(ec2, found["endpoints"]), "VPC endpoints")
     for nat in found["nat_gateways"]:
-        ec2.delete_nat_gateway(aws_retry=True, NatGatewayId=nat["NatGatewayId"])
+        ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
     if found["nat_gateways"]:
         ids = [n["NatGatewayId"] for n in found["nat_gateways"]]
         wait_until_gone(module, lambda: [n["NatGatewayId"] for n in paginate(
@@ -152,27 +151,27 @@ def delete_contents(module, ec2, vpc_id, found):
         for nat in found["nat_gateways"]:
             for address in nat.get("NatGatewayAddresses", []):
                 if address.get("AllocationId"):
-                    ec2.release_address(aws_retry=True, AllocationId=address["AllocationId"])
+                    ec2.release_address(AllocationId=address["AllocationId"])
     for peering_id in found["peerings"]:
-        ec2.delete_vpc_peering_connection(aws_retry=True, VpcPeeringConnectionId=peering_id)
+        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=peering_id)
     for gateway_id in found["internet_gateways"]:
-        ec2.detach_internet_gateway(aws_retry=True, InternetGatewayId=gateway_id, VpcId=vpc_id)
-        ec2.delete_internet_gateway(aws_retry=True, InternetGatewayId=gateway_id)
+        ec2.detach_internet_gateway(InternetGatewayId=gateway_id, VpcId=vpc_id)
+        ec2.delete_internet_gateway(InternetGatewayId=gateway_id)
     # Groups may refer to each other: empty them all before deleting any.
     for group in found["security_groups"]:
         if group.get("IpPermissions"):
-            ec2.revoke_security_group_ingress(aws_retry=True, GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+            ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
         if group.get("IpPermissionsEgress"):
-            ec2.revoke_security_group_egress(aws_retry=True, GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
+            ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
     for group in found["security_groups"]:
         RETRY_DEPENDENCY(ec2.delete_security_group)(GroupId=group["GroupId"])
     for table in found["route_tables"]:
         for association in table.get("Associations", []):
-            ec2.disassociate_route_table(aws_retry=True, AssociationId=association["RouteTableAssociationId"])
+            ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
     # A subnet always has a NACL: hand ours back to the default before both go.
     for acl in found["network_acls"]:
         for association in acl.get("Associations", []):
-            ec2.replace_network_acl_association(aws_retry=True, AssociationId=association["NetworkAclAssociationId"],
+            ec2.replace_network_acl_association(AssociationId=association["NetworkAclAssociationId"],
                                                        NetworkAclId=found["default_network_acl"])
     for subnet_id in found["subnets"]:
         RETRY_DEPENDENCY(ec2.delete_subnet)(SubnetId=subnet_id)
@@ -191,7 +190,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     plans = {}
     try:
         existing = [v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs", Filters=[

@@ -96,7 +96,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import by_name
 from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
@@ -143,21 +142,21 @@ def converge(module, ec2, spec, vpc, tags):
         changes.append("created")
         if check:
             return {"id": "", "cidr_block": spec["cidr_block"]}, changes, None, wanted
-        vpc = ec2.create_vpc(aws_retry=True, CidrBlock=spec["cidr_block"], InstanceTenancy=spec["tenancy"],
+        vpc = ec2.create_vpc(CidrBlock=spec["cidr_block"], InstanceTenancy=spec["tenancy"],
                                     TagSpecifications=[{"ResourceType": "vpc", "Tags": tag_list(tags)}])["Vpc"]
         ec2.get_waiter("vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
         vpc["Tags"] = tag_list(tags)
     vpc_id = vpc["VpcId"]
     current = {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags"))}
     for option, (attribute, parameter) in DNS_ATTRIBUTES.items():
-        answer = ec2.describe_vpc_attribute(aws_retry=True, VpcId=vpc_id, Attribute=attribute)
+        answer = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
         current[option] = answer[parameter]["Value"]
         if current[option] != spec[option]:
             if "created" not in changes:
                 changes.append(option)
             if not check:
                 # One attribute per call: EC2 refuses both in one request.
-                ec2.modify_vpc_attribute(aws_retry=True, VpcId=vpc_id, **{parameter: {"Value": spec[option]}})
+                ec2.modify_vpc_attribute(VpcId=vpc_id, **{parameter: {"Value": spec[option]}})
     if sync_ec2_tags(ec2, vpc_id, current["tags"], tags, check):
         changes.append("tags")  # never for a VPC just created: it was tagged in the create call
     before = None if changes[:1] == ["created"] else current
@@ -187,7 +186,7 @@ def main():
     specs = module.params["vpcs"]
     fail_on_repeated_names(module, [spec["name"] for spec in specs], "VPCs")
     common = {str(k): str(v) for k, v in module.params["tags"].items()}
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     results, changes, before, after = {}, {}, {}, {}
     try:
         found = find(module, ec2, specs)

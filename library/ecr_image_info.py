@@ -101,7 +101,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_registry import REGISTRY_OPTIONS
 from ansible.module_utils.toolkit_registry import RegistryError
@@ -128,7 +127,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    with registry_session(module, module.client("ecr", retry_decorator=RETRY)) as registry:
+    with registry_session(module, module.client("ecr")) as registry:
         # Credentials first, in this thread: a failure is reported once, from here.
         registry.connect()
         with ThreadPoolExecutor(max_workers=4) as pool:

@@ -102,7 +102,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_ecr import describe_repositories
@@ -155,7 +154,7 @@ def create(module, ecr, spec):
         params["encryptionConfiguration"]["kmsKey"] = encryption["kms_key"]
     if spec.get("tags"):
         params["tags"] = tag_list(spec["tags"])
-    return ecr.create_repository(aws_retry=True, **params)["repository"]
+    return ecr.create_repository(**params)["repository"]
 
 
 def converge(module, ecr, spec, found):
@@ -176,12 +175,12 @@ def converge(module, ecr, spec, found):
         result["changed"].append("tag_mutability")
         before["tag_mutability"], after["tag_mutability"] = settings["tag_mutability"], spec["tag_mutability"]
         if not module.check_mode:
-            ecr.put_image_tag_mutability(aws_retry=True, repositoryName=name, imageTagMutability=spec["tag_mutability"])
+            ecr.put_image_tag_mutability(repositoryName=name, imageTagMutability=spec["tag_mutability"])
     if settings["scan_on_push"] != spec["scan_on_push"]:
         result["changed"].append("scan_on_push")
         before["scan_on_push"], after["scan_on_push"] = settings["scan_on_push"], spec["scan_on_push"]
         if not module.check_mode:
-            ecr.put_image_scanning_configuration(aws_retry=True, repositoryName=name, imageScanningConfiguration={"scanOnPush": spec["scan_on_push"]})
+            ecr.put_image_scanning_configuration(repositoryName=name, imageScanningConfiguration={"scanOnPush": spec["scan_on_push"]})
 
     if spec.get("lifecycle_policy") is not None:
         wanted = _document(spec["lifecycle_policy"])
@@ -190,7 +189,7 @@ def converge(module, ecr, spec, found):
             result["changed"].append("lifecycle_policy")
             before["lifecycle_policy"], after["lifecycle_policy"] = current, wanted
             if not module.check_mode:
-                ecr.put_lifecycle_policy(aws_retry=True, repositoryName=name, lifecyclePolicyText=json.dumps(wanted))
+                ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(wanted))
 
     if spec.get("repository_policy") is not None:
         wanted = _document(spec["repository_policy"])
@@ -199,7 +198,7 @@ def converge(module, ecr, spec, found):
             result["changed"].append("repository_policy")
             before["repository_policy"], after["repository_policy"] = current, wanted
             if not module.check_mode:
-                ecr.set_repository_policy(aws_retry=True, repositoryName=name, policyText=json.dumps(wanted))
+                ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(wanted))
 
     if spec.get("tags") is not None and not result["created"]:
         wanted = {str(k): str(v) for k, v in spec["tags"].items()}
@@ -210,10 +209,10 @@ def converge(module, ecr, spec, found):
             if not module.check_mode:
                 stale = [k for k in current if k not in wanted]
                 if stale:
-                    ecr.untag_resource(aws_retry=True, resourceArn=settings["arn"], tagKeys=stale)
+                    ecr.untag_resource(resourceArn=settings["arn"], tagKeys=stale)
                 fresh = {k: v for k, v in wanted.items() if current.get(k) != v}
                 if fresh:
-                    ecr.tag_resource(aws_retry=True, resourceArn=settings["arn"], tags=tag_list(fresh))
+                    ecr.tag_resource(resourceArn=settings["arn"], tags=tag_list(fresh))
     return result, before, after
 
 
@@ -238,7 +237,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["repositories"]
-    ecr = module.client("ecr", retry_decorator=RETRY)
+    ecr = module.client("ecr")
     results, before, after = [], {}, {}
     try:
         existing = describe_repositories(ecr, [spec["name"] for spec in specs])
@@ -250,7 +249,7 @@ def main():
                 if found is not None:
                     before[spec["name"]], after[spec["name"]] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
-                        ecr.delete_repository(aws_retry=True, repositoryName=spec["name"], force=spec["force"])
+                        ecr.delete_repository(repositoryName=spec["name"], force=spec["force"])
                 results.append(result)
                 continue
             result, was, will = converge(module, ecr, spec, found)

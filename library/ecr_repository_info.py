@@ -54,7 +54,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_ecr import describe_repositories
 from ansible.module_utils.toolkit_ecr import read_lifecycle_policy
@@ -67,7 +66,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(names=dict(type="list", elements="str", required=True)), supports_check_mode=True)
-    ecr = module.client("ecr", retry_decorator=RETRY)
+    ecr = module.client("ecr")
     result = {}
     try:
         existing = describe_repositories(ecr, module.params["names"])

@@ -106,7 +106,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
@@ -144,7 +143,7 @@ def converge(module, events, spec, rule, result, diff):
     name, check = spec["name"], module.check_mode
     wanted = rule_differences(spec, rule)
     if wanted and not check:
-        events.put_rule(**rule_request(spec), aws_retry=True)
+        events.put_rule(**rule_request(spec))
     targets = {t["Id"]: t["Arn"] for t in paginate(events, "list_targets_by_rule", "Targets", Rule=name)}
     declared = {t["id"]: t["arn"] for t in spec["targets"]}
     if targets != declared:
@@ -153,19 +152,19 @@ def converge(module, events, spec, rule, result, diff):
             put = [{"Id": i, "Arn": arn} for i, arn in sorted(declared.items()) if targets.get(i) != arn]
             stale = sorted(set(targets) - set(declared))
             if put:
-                events.put_targets(Rule=name, Targets=put, aws_retry=True)
+                events.put_targets(Rule=name, Targets=put)
             if stale:
-                events.remove_targets(Rule=name, Ids=stale, aws_retry=True)
+                events.remove_targets(Rule=name, Ids=stale)
     if module.params["tags"] is not None:
-        tags = tag_dict(events.list_tags_for_resource(ResourceARN=rule["Arn"], aws_retry=True).get("Tags"))
+        tags = tag_dict(events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags"))
         to_unset, to_set, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
         if to_set or to_unset:
             wanted["tags"] = (tags, after)
             if not check:
                 if to_unset:
-                    events.untag_resource(ResourceARN=rule["Arn"], TagKeys=to_unset, aws_retry=True)
+                    events.untag_resource(ResourceARN=rule["Arn"], TagKeys=to_unset)
                 if to_set:
-                    events.tag_resource(ResourceARN=rule["Arn"], Tags=tag_list(to_set), aws_retry=True)
+                    events.tag_resource(ResourceARN=rule["Arn"], Tags=tag_list(to_set))
     record_changes(result, diff, name, wanted)
 
 
@@ -190,7 +189,7 @@ def main():
     fail_on_repeated_names(module, [s["name"] for s in specs], "Rules")
     for spec in specs:
         fail_on_repeated_names(module, [t["id"] for t in spec["targets"]], f"Targets of {spec['name']}")
-    events = module.client("events", retry_decorator=RETRY)
+    events = module.client("events")
     results, diff = [], {"before": {}, "after": {}}
     try:
         rules = existing_rules(events, [s["name"] for s in specs])
@@ -205,8 +204,8 @@ def main():
                     if not module.check_mode:
                         ids = [t["Id"] for t in paginate(events, "list_targets_by_rule", "Targets", Rule=name)]
                         if ids:
-                            events.remove_targets(Rule=name, Ids=ids, aws_retry=True)
-                        events.delete_rule(Name=name, aws_retry=True)
+                            events.remove_targets(Rule=name, Ids=ids)
+                        events.delete_rule(Name=name)
             elif rule:
                 converge(module, events, spec, rule, result, diff)
             else:
@@ -216,10 +215,9 @@ def main():
                                        "targets": {t["id"]: t["arn"] for t in spec["targets"]}}
                 if module.check_mode:
                     continue
-                result["arn"] = events.put_rule(**rule_request(spec, module.params["tags"]), aws_retry=True)["RuleArn"]
+                result["arn"] = events.put_rule(**rule_request(spec, module.params["tags"]))["RuleArn"]
                 if spec["targets"]:
-                    events.put_targets(Rule=name, Targets=[{"Id": t["id"], "Arn": t["arn"]} for t in spec["targets"]],
-                                       aws_retry=True)
+                    events.put_targets(Rule=name, Targets=[{"Id": t["id"], "Arn": t["arn"]} for t in spec["targets"]])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the EventBridge rules")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)

@@ -52,7 +52,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -76,7 +75,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    guardduty = module.client("guardduty", retry_decorator=RETRY)
+    guardduty = module.client("guardduty")
     wanted = {"enabled": True, "s3_protection": p["s3_protection"], "finding_publishing_frequency": p["finding_publishing_frequency"]}
     request = {"Enable": True, "FindingPublishingFrequency": p["finding_publishing_frequency"],
                "DataSources": {"S3Logs": {"Enable": p["s3_protection"]}}}
@@ -85,17 +84,17 @@ def main():
         ids = paginate(guardduty, "list_detectors", "DetectorIds")
         if ids:
             detector_id = ids[0]
-            before = settings(guardduty.get_detector(aws_retry=True, DetectorId=detector_id))
+            before = settings(guardduty.get_detector(DetectorId=detector_id))
             if before != wanted:
                 changed = True
                 if not module.check_mode:
-                    guardduty.update_detector(aws_retry=True, DetectorId=detector_id, **request)
+                    guardduty.update_detector(DetectorId=detector_id, **request)
         else:
             changed = True
             if not module.check_mode:
                 if p["tags"]:
                     request["Tags"] = p["tags"]
-                detector_id = guardduty.create_detector(aws_retry=True, **request)["DetectorId"]
+                detector_id = guardduty.create_detector(**request)["DetectorId"]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to turn on GuardDuty")
     module.exit_json(changed=changed, detector_id=detector_id, diff={"before": before or {}, "after": wanted})

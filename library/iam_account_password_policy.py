@@ -82,7 +82,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_iam import PASSWORD_POLICY_FIELDS
 from ansible.module_utils.toolkit_iam import read_password_policy
@@ -105,7 +104,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     wanted = {option: module.params[option] for option in PASSWORD_POLICY_FIELDS}
-    iam = module.client("iam", retry_decorator=RETRY)
+    iam = module.client("iam")
     try:
         current = read_password_policy(iam)
         changed = current != wanted
@@ -115,7 +114,7 @@ def main():
             for field in ("MaxPasswordAge", "PasswordReusePrevention"):
                 if not update[field]:
                     del update[field]
-            iam.update_account_password_policy(aws_retry=True, **update)
+            iam.update_account_password_policy(**update)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to set the account password policy")
     module.exit_json(changed=changed, policy=wanted, diff={"before": current, "after": wanted})

@@ -41,7 +41,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_iam import read_password_policy
 
@@ -51,7 +50,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 def main():
     module = AnsibleAWSModule(argument_spec={}, supports_check_mode=True)
     try:
-        policy = read_password_policy(module.client("iam", retry_decorator=RETRY))
+        policy = read_password_policy(module.client("iam"))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to read the account password policy")
     module.exit_json(changed=False, policy=policy)

@@ -66,7 +66,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -75,8 +74,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 
 def policy_document(iam, arn):
-    version = iam.get_policy(aws_retry=True, PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = iam.get_policy_version(aws_retry=True, PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
     return json.loads(unquote(document)) if isinstance(document, str) else document
 
 
@@ -84,7 +83,7 @@ def member(iam, user):
     name = user["UserName"]
     keys = paginate(iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
     try:
-        iam.get_login_profile(aws_retry=True, UserName=name)
+        iam.get_login_profile(UserName=name)
         login_profile = True
     except is_boto3_error_code("NoSuchEntity"):
         login_profile = False
@@ -99,7 +98,7 @@ def member(iam, user):
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(name=dict(type="str", required=True)), supports_check_mode=True)
-    iam = module.client("iam", retry_decorator=RETRY)
+    iam = module.client("iam")
     name = module.params["name"]
     try:
         try:

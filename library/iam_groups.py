@@ -83,7 +83,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -95,7 +94,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 class Groups:
     def __init__(self, module):
         self.module = module
-        self.iam = module.client("iam", retry_decorator=RETRY)
+        self.iam = module.client("iam")
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
 
@@ -105,7 +104,7 @@ class Groups:
     def read(self, name):
         """(group, member names), or (None, []) when the group does not exist."""
         try:
-            pages = RETRY(self.iam.get_paginator("get_group").paginate(GroupName=name).build_full_result)()
+            pages = self.iam.get_paginator("get_group").paginate(GroupName=name).build_full_result()
         except is_boto3_error_code("NoSuchEntity"):
             return None, []
         return pages["Group"], sorted(user["UserName"] for user in pages.get("Users", []))
@@ -119,7 +118,7 @@ class Groups:
             self.note(name, "created")
             self.found[name] = {"arn": ""}
             if not self.check:
-                group = self.iam.create_group(aws_retry=True, GroupName=name)["Group"]
+                group = self.iam.create_group(GroupName=name)["Group"]
         if group:
             self.found[name] = {"arn": group["Arn"]}
         exists = before is not None
@@ -137,9 +136,9 @@ class Groups:
                 self.note(name, "managed_policies")
                 if not self.check:
                     for arn in detach:
-                        self.iam.detach_group_policy(aws_retry=True, GroupName=name, PolicyArn=arn)
+                        self.iam.detach_group_policy(GroupName=name, PolicyArn=arn)
                     for arn in attach:
-                        self.iam.attach_group_policy(aws_retry=True, GroupName=name, PolicyArn=arn)
+                        self.iam.attach_group_policy(GroupName=name, PolicyArn=arn)
 
         if spec["users"] is not None:
             wanted = sorted(set(spec["users"]))
@@ -150,14 +149,14 @@ class Groups:
                 self.note(name, "users")
                 if not self.check:
                     for user in remove:
-                        self.iam.remove_user_from_group(aws_retry=True, GroupName=name, UserName=user)
+                        self.iam.remove_user_from_group(GroupName=name, UserName=user)
                     for user in add:
                         self.add_user(name, user)
         self.before[name], self.after[name] = before, after
 
     def add_user(self, name, user):
         try:
-            self.iam.add_user_to_group(aws_retry=True, GroupName=name, UserName=user)
+            self.iam.add_user_to_group(GroupName=name, UserName=user)
         except is_boto3_error_code("NoSuchEntity"):
             self.module.fail_json(msg=f"The user {user} does not exist: create it before adding it to the group {name}")
 

@@ -104,7 +104,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -128,7 +127,7 @@ def current_state(policy, document):
 class Policies:
     def __init__(self, module, arn_prefix):
         self.module = module
-        self.iam = module.client("iam", retry_decorator=RETRY)
+        self.iam = module.client("iam")
         self.arn_prefix = arn_prefix
         self.tags = {str(k): str(v) for k, v in module.params["tags"].items()}
         self.check = module.check_mode
@@ -143,10 +142,10 @@ class Policies:
     def read(self, spec):
         """The policy and its default version's document, or (None, None)."""
         try:
-            policy = self.iam.get_policy(aws_retry=True, PolicyArn=self.arn(spec))["Policy"]
+            policy = self.iam.get_policy(PolicyArn=self.arn(spec))["Policy"]
         except is_boto3_error_code("NoSuchEntity"):
             return None, None
-        version = self.iam.get_policy_version(aws_retry=True, PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        version = self.iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
         return policy, policy_document(version["PolicyVersion"]["Document"])
 
     def declared(self, spec):
@@ -174,9 +173,9 @@ class Policies:
             self.note(name, "tags")
             if not self.check:
                 if stale:
-                    self.iam.untag_policy(aws_retry=True, PolicyArn=policy["Arn"], TagKeys=stale)
+                    self.iam.untag_policy(PolicyArn=policy["Arn"], TagKeys=stale)
                 if missing:
-                    self.iam.tag_policy(aws_retry=True, PolicyArn=policy["Arn"], Tags=tag_list(missing))
+                    self.iam.tag_policy(PolicyArn=policy["Arn"], Tags=tag_list(missing))
 
     def create(self, spec):
         name = spec["name"]
@@ -190,19 +189,19 @@ class Policies:
             params["Description"] = spec["description"]
         if self.tags:
             params["Tags"] = tag_list(self.tags)
-        policy = self.iam.create_policy(aws_retry=True, **params)["Policy"]
+        policy = self.iam.create_policy(**params)["Policy"]
         self.found[name] = {"arn": policy["Arn"], "default_version_id": policy["DefaultVersionId"]}
 
     def new_version(self, arn, document):
         """Make the document the default version; at IAM's limit, delete the oldest other version first."""
         params = {"PolicyArn": arn, "PolicyDocument": json.dumps(document), "SetAsDefault": True}
         try:
-            created = self.iam.create_policy_version(aws_retry=True, **params)
+            created = self.iam.create_policy_version(**params)
         except is_boto3_error_code("LimitExceeded"):
             versions = paginate(self.iam, "list_policy_versions", "Versions", PolicyArn=arn)
             oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
-            self.iam.delete_policy_version(aws_retry=True, PolicyArn=arn, VersionId=oldest["VersionId"])
-            created = self.iam.create_policy_version(aws_retry=True, **params)
+            self.iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+            created = self.iam.create_policy_version(**params)
         return created["PolicyVersion"]["VersionId"]
 
     def absent(self, spec):
@@ -223,16 +222,16 @@ class Policies:
                    "PolicyRoles": ("RoleName", self.iam.detach_role_policy)}
         for field, (key, detach) in holders.items():
             for holder in paginate(self.iam, "list_entities_for_policy", field, PolicyArn=arn):
-                detach(PolicyArn=arn, aws_retry=True, **{key: holder[key]})
+                detach(PolicyArn=arn, **{key: holder[key]})
         for version in paginate(self.iam, "list_policy_versions", "Versions", PolicyArn=arn):
             if not version["IsDefaultVersion"]:
-                self.iam.delete_policy_version(aws_retry=True, PolicyArn=arn, VersionId=version["VersionId"])
-        self.iam.delete_policy(aws_retry=True, PolicyArn=arn)
+                self.iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        self.iam.delete_policy(PolicyArn=arn)
 
 
 def arn_prefix(module):
     """arn:<partition>:iam::<account>:policy, from the caller's identity."""
-    caller = split_arn(module.client("sts", retry_decorator=RETRY).get_caller_identity(aws_retry=True)["Arn"])
+    caller = split_arn(module.client("sts").get_caller_identity()["Arn"])
     return f"arn:{caller['partition']}:iam::{caller['account']}:policy"
 
 

@@ -103,7 +103,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -120,7 +119,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 class Roles:
     def __init__(self, module):
         self.module = module
-        self.iam = module.client("iam", retry_decorator=RETRY)
+        self.iam = module.client("iam")
         self.tags = {str(k): str(v) for k, v in module.params["tags"].items()}
         self.check = module.check_mode
         self.before, self.after, self.changes, self.arns = {}, {}, {}, {}
@@ -130,7 +129,7 @@ class Roles:
 
     def read(self, name):
         try:
-            return self.iam.get_role(aws_retry=True, RoleName=name)["Role"]
+            return self.iam.get_role(RoleName=name)["Role"]
         except is_boto3_error_code("NoSuchEntity"):
             return None
 
@@ -142,7 +141,7 @@ class Roles:
             return
         attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
         inline_names = paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=name)
-        inline = {policy: policy_document(self.iam.get_role_policy(aws_retry=True, RoleName=name, PolicyName=policy)["PolicyDocument"])
+        inline = {policy: policy_document(self.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
                   for policy in inline_names}
         current = {
             "trust_policy": policy_document(role["AssumeRolePolicyDocument"]),
@@ -180,11 +179,11 @@ class Roles:
                   "Description": spec["description"]}
         if self.tags:
             params["Tags"] = tag_list(self.tags)
-        self.arns[name]["arn"] = self.iam.create_role(aws_retry=True, **params)["Role"]["Arn"]
+        self.arns[name]["arn"] = self.iam.create_role(**params)["Role"]["Arn"]
         for arn in spec["managed_policies"]:
-            self.iam.attach_role_policy(aws_retry=True, RoleName=name, PolicyArn=arn)
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for policy, document in spec["inline_policies"].items():
-            self.iam.put_role_policy(aws_retry=True, RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document))
+            self.iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document))
         if spec["instance_profile"]:
             self.arns[name]["instance_profile_arn"] = self.instance_profile(name)
 
@@ -193,36 +192,36 @@ class Roles:
         if compare_policies(current["trust_policy"], spec["trust_policy"]):
             self.note(name, "trust policy")
             if not self.check:
-                self.iam.update_assume_role_policy(aws_retry=True, RoleName=name, PolicyDocument=json.dumps(spec["trust_policy"]))
+                self.iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(spec["trust_policy"]))
         if current["description"] != spec["description"]:
             self.note(name, "description")
             if not self.check:
-                self.iam.update_role(aws_retry=True, RoleName=name, Description=spec["description"])
+                self.iam.update_role(RoleName=name, Description=spec["description"])
         for arn in sorted(set(spec["managed_policies"]) - set(current["managed_policies"])):
             self.note(name, f"attach {arn}")
             if not self.check:
-                self.iam.attach_role_policy(aws_retry=True, RoleName=name, PolicyArn=arn)
+                self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for arn in sorted(set(current["managed_policies"]) - set(spec["managed_policies"])):
             self.note(name, f"detach {arn}")
             if not self.check:
-                self.iam.detach_role_policy(aws_retry=True, RoleName=name, PolicyArn=arn)
+                self.iam.detach_role_policy(RoleName=name, PolicyArn=arn)
         for policy, document in sorted(spec["inline_policies"].items()):
             if policy not in current["inline_policies"] or compare_policies(current["inline_policies"][policy], document):
                 self.note(name, f"inline policy {policy}")
                 if not self.check:
-                    self.iam.put_role_policy(aws_retry=True, RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document))
+                    self.iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document))
         for policy in sorted(set(current["inline_policies"]) - set(spec["inline_policies"])):
             self.note(name, f"delete inline policy {policy}")
             if not self.check:
-                self.iam.delete_role_policy(aws_retry=True, RoleName=name, PolicyName=policy)
+                self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
         stale, missing = tag_changes(current["tags"], self.tags)
         if stale or missing:
             self.note(name, "tags")
             if not self.check:
                 if stale:
-                    self.iam.untag_role(aws_retry=True, RoleName=name, TagKeys=stale)
+                    self.iam.untag_role(RoleName=name, TagKeys=stale)
                 if missing:
-                    self.iam.tag_role(aws_retry=True, RoleName=name, Tags=tag_list(missing))
+                    self.iam.tag_role(RoleName=name, Tags=tag_list(missing))
 
     def profile_tags(self, name, current):
         stale, missing = tag_changes(current, self.tags)
@@ -232,14 +231,14 @@ class Roles:
         if self.check:
             return
         if stale:
-            self.iam.untag_instance_profile(aws_retry=True, InstanceProfileName=name, TagKeys=stale)
+            self.iam.untag_instance_profile(InstanceProfileName=name, TagKeys=stale)
         if missing:
-            self.iam.tag_instance_profile(aws_retry=True, InstanceProfileName=name, Tags=tag_list(missing))
+            self.iam.tag_instance_profile(InstanceProfileName=name, Tags=tag_list(missing))
 
     def instance_profile(self, name):
         """The ARN of the instance profile named like the role, made to hold only it."""
         try:
-            profile = self.iam.get_instance_profile(aws_retry=True, InstanceProfileName=name)["InstanceProfile"]
+            profile = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
         except is_boto3_error_code("NoSuchEntity"):
             profile = None
         if profile is None:
@@ -247,7 +246,7 @@ class Roles:
             if self.check:
                 return ""
             params = {"InstanceProfileName": name, **({"Tags": tag_list(self.tags)} if self.tags else {})}
-            profile = self.iam.create_instance_profile(aws_retry=True, **params)["InstanceProfile"]
+            profile = self.iam.create_instance_profile(**params)["InstanceProfile"]
             profile["Roles"] = []
         else:
             self.profile_tags(name, tag_dict(profile.get("Tags", [])))
@@ -256,11 +255,11 @@ class Roles:
             if other != name:
                 self.note(name, f"instance profile: remove {other}")
                 if not self.check:
-                    self.iam.remove_role_from_instance_profile(aws_retry=True, InstanceProfileName=name, RoleName=other)
+                    self.iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=other)
         if name not in held:
             self.note(name, "instance profile: add the role")
             if not self.check:
-                self.iam.add_role_to_instance_profile(aws_retry=True, InstanceProfileName=name, RoleName=name)
+                self.iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
         return profile["Arn"]
 
 

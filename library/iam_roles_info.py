@@ -58,7 +58,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_iam import policy_document
 
@@ -68,11 +67,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(names=dict(type="list", elements="str", required=True)), supports_check_mode=True)
-    iam = module.client("iam", retry_decorator=RETRY)
+    iam = module.client("iam")
     roles, missing = {}, []
     for name in dict.fromkeys(module.params["names"]):
         try:
-            role = iam.get_role(aws_retry=True, RoleName=name)["Role"]
+            role = iam.get_role(RoleName=name)["Role"]
         except is_boto3_error_code("NoSuchEntity"):
             missing.append(name)
             continue

@@ -54,7 +54,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -73,7 +72,7 @@ KNOWN_NAMES = {
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(services=dict(type="list", elements="str", required=True)), supports_check_mode=True)
-    iam = module.client("iam", retry_decorator=RETRY)
+    iam = module.client("iam")
     roles, created = {}, []
     try:
         for service in module.params["services"]:
@@ -83,11 +82,11 @@ def main():
                 continue
             created.append(service)
             if module.check_mode:
-                caller = module.client("sts", retry_decorator=RETRY).get_caller_identity(aws_retry=True)
+                caller = module.client("sts").get_caller_identity()
                 partition, name = caller["Arn"].split(":")[1], KNOWN_NAMES.get(service, "(named by AWS)")
                 roles[service] = f"arn:{partition}:iam::{caller['Account']}:role/aws-service-role/{service}/{name}"
                 continue
-            roles[service] = iam.create_service_linked_role(aws_retry=True, AWSServiceName=service)["Role"]["Arn"]
+            roles[service] = iam.create_service_linked_role(AWSServiceName=service)["Role"]["Arn"]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to make sure the service-linked roles exist")
     module.exit_json(changed=bool(created), roles=roles, created=created)

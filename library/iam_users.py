@@ -68,7 +68,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -79,7 +78,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def read_user(iam, name):
     try:
-        return iam.get_user(aws_retry=True, UserName=name)["User"]
+        return iam.get_user(UserName=name)["User"]
     except is_boto3_error_code("NoSuchEntity"):
         return None
 
@@ -92,7 +91,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    iam = module.client("iam", retry_decorator=RETRY)
+    iam = module.client("iam")
     wanted = {str(k): str(v) for k, v in module.params["tags"].items()}
     new_user_tags = tag_list(wanted)
     created, tagged, arns = [], [], {}
@@ -106,7 +105,7 @@ def main():
                 arns[name] = ""
                 if not module.check_mode:
                     params = {"UserName": name, **({"Tags": new_user_tags} if new_user_tags else {})}
-                    arns[name] = iam.create_user(aws_retry=True, **params)["User"]["Arn"]
+                    arns[name] = iam.create_user(**params)["User"]["Arn"]
                 continue
             arns[name] = user["Arn"]
             current = tag_dict(user.get("Tags", []))
@@ -115,7 +114,7 @@ def main():
                 tagged.append(name)
                 before[name], after[name] = {"tags": current}, {"tags": {**current, **missing}}
                 if not module.check_mode:
-                    iam.tag_user(aws_retry=True, UserName=name, Tags=tag_list(missing))
+                    iam.tag_user(UserName=name, Tags=tag_list(missing))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to create or tag the IAM user {name}")
     module.exit_json(changed=bool(created or tagged), created=created, tagged=tagged, arns=arns,

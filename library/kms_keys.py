@@ -110,7 +110,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
@@ -136,7 +135,7 @@ def kms_tag_list(tags):
 class Keys:
     def __init__(self, module):
         self.module = module
-        self.kms = module.client("kms", retry_decorator=RETRY)
+        self.kms = module.client("kms")
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
         self._unaliased = None
@@ -146,7 +145,7 @@ class Keys:
 
     def describe(self, key_id):
         try:
-            return self.kms.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
+            return self.kms.describe_key(KeyId=key_id)["KeyMetadata"]
         except is_boto3_error_code("NotFoundException"):
             return None
 
@@ -189,7 +188,7 @@ class Keys:
         if adopted:
             self.note(alias, "alias")
             if not self.check:
-                self.kms.create_alias(aws_retry=True, AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
+                self.kms.create_alias(AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
         self.update(spec, metadata)
 
     def refuse_unchangeable(self, spec, metadata):
@@ -210,15 +209,15 @@ class Keys:
         if state == "PendingDeletion":
             self.note(alias, "deletion cancelled")
             if not self.check:
-                self.kms.cancel_key_deletion(aws_retry=True, KeyId=key_id)
+                self.kms.cancel_key_deletion(KeyId=key_id)
             state = "Disabled"
         if state == "Disabled":
             self.note(alias, "enabled")
             if not self.check:
-                self.kms.enable_key(aws_retry=True, KeyId=key_id)
-        policy = policy_document(self.kms.get_key_policy(aws_retry=True, KeyId=key_id, PolicyName="default")["Policy"])
+                self.kms.enable_key(KeyId=key_id)
+        policy = policy_document(self.kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
         try:
-            rotation = self.kms.get_key_rotation_status(aws_retry=True, KeyId=key_id)["KeyRotationEnabled"]
+            rotation = self.kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
         except is_boto3_error_code("KMSInvalidStateException"):
             rotation = None  # a key still disabled (check mode) does not say
         tags = kms_tag_dict(paginate(self.kms, "list_resource_tags", "Tags", KeyId=key_id))
@@ -228,25 +227,25 @@ class Keys:
         if metadata.get("Description", "") != spec["description"]:
             self.note(alias, "description")
             if not self.check:
-                self.kms.update_key_description(aws_retry=True, KeyId=key_id, Description=spec["description"])
+                self.kms.update_key_description(KeyId=key_id, Description=spec["description"])
         if compare_policies(policy, spec["policy"]):
             self.note(alias, "policy")
             if not self.check:
-                self.kms.put_key_policy(aws_retry=True, KeyId=key_id, PolicyName="default", Policy=json.dumps(spec["policy"]),
+                self.kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(spec["policy"]),
                                                BypassPolicyLockoutSafetyCheck=False)
         if rotation != spec["enable_key_rotation"]:
             self.note(alias, "rotation")
             if not self.check:
                 toggle = self.kms.enable_key_rotation if spec["enable_key_rotation"] else self.kms.disable_key_rotation
-                toggle(KeyId=key_id, aws_retry=True)
+                toggle(KeyId=key_id)
         stale, missing = tag_changes(tags, spec["tags"])
         if stale or missing:
             self.note(alias, "tags")
             if not self.check:
                 if stale:
-                    self.kms.untag_resource(aws_retry=True, KeyId=key_id, TagKeys=stale)
+                    self.kms.untag_resource(KeyId=key_id, TagKeys=stale)
                 if missing:
-                    self.kms.tag_resource(aws_retry=True, KeyId=key_id, Tags=kms_tag_list(missing))
+                    self.kms.tag_resource(KeyId=key_id, Tags=kms_tag_list(missing))
 
     def create(self, spec):
         alias = spec["alias"]
@@ -260,11 +259,11 @@ class Keys:
                   "Origin": "AWS_KMS", "BypassPolicyLockoutSafetyCheck": False, "Tags": kms_tag_list(spec["tags"])}
         if spec["description"]:
             params["Description"] = spec["description"]
-        metadata = self.kms.create_key(aws_retry=True, **params)["KeyMetadata"]
+        metadata = self.kms.create_key(**params)["KeyMetadata"]
         self.found[alias] = {"key_arn": metadata["Arn"], "key_id": metadata["KeyId"]}
-        self.kms.create_alias(aws_retry=True, AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
+        self.kms.create_alias(AliasName=alias_name(alias), TargetKeyId=metadata["KeyId"])
         if spec["enable_key_rotation"]:
-            self.kms.enable_key_rotation(aws_retry=True, KeyId=metadata["KeyId"])
+            self.kms.enable_key_rotation(KeyId=metadata["KeyId"])
 
 
 def main():

@@ -87,7 +87,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
@@ -114,22 +113,22 @@ def converge(module, logs, spec, group, result, diff):
     if spec.get("kms_key_id") and group.get("kmsKeyId") != spec["kms_key_id"]:
         wanted["kms_key_id"] = (group.get("kmsKeyId"), spec["kms_key_id"])
         if not check:
-            logs.associate_kms_key(logGroupName=name, kmsKeyId=spec["kms_key_id"], aws_retry=True)
+            logs.associate_kms_key(logGroupName=name, kmsKeyId=spec["kms_key_id"])
     if spec.get("retention") is not None and group.get("retentionInDays") != spec["retention"]:
         wanted["retention"] = (group.get("retentionInDays"), spec["retention"])
         if not check:
-            logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"], aws_retry=True)
+            logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"])
     if module.params["tags"] is not None:
         arn = group_arn(group)
-        tags = logs.list_tags_for_resource(resourceArn=arn, aws_retry=True).get("tags", {})
+        tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
         to_unset, to_set, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
         if to_set or to_unset:
             wanted["tags"] = (tags, after)
             if not check:
                 if to_unset:
-                    logs.untag_resource(resourceArn=arn, tagKeys=to_unset, aws_retry=True)
+                    logs.untag_resource(resourceArn=arn, tagKeys=to_unset)
                 if to_set:
-                    logs.tag_resource(resourceArn=arn, tags=to_set, aws_retry=True)
+                    logs.tag_resource(resourceArn=arn, tags=to_set)
     record_changes(result, diff, name, wanted)
 
 
@@ -147,7 +146,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["log_groups"]
     fail_on_repeated_names(module, [s["name"] for s in specs], "Log groups")
-    logs = module.client("logs", retry_decorator=RETRY)
+    logs = module.client("logs")
     results, diff = [], {"before": {}, "after": {}}
     try:
         groups = existing_groups(logs, [s["name"] for s in specs])
@@ -161,7 +160,7 @@ def main():
                     result["deleted"] = True
                     diff["before"][name], diff["after"][name] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
-                        logs.delete_log_group(logGroupName=name, aws_retry=True)
+                        logs.delete_log_group(logGroupName=name)
             elif group:
                 converge(module, logs, spec, group, result, diff)
             else:
@@ -175,9 +174,9 @@ def main():
                     create["kmsKeyId"] = spec["kms_key_id"]
                 if module.params["tags"]:
                     create["tags"] = module.params["tags"]
-                logs.create_log_group(**create, aws_retry=True)
+                logs.create_log_group(**create)
                 if spec.get("retention") is not None:
-                    logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"], aws_retry=True)
+                    logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"])
                 result["arn"] = group_arn(existing_groups(logs, [name])[name])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the log groups")

@@ -108,7 +108,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -161,7 +160,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     group, prefix, namespace = params["log_group"], params["name_prefix"], params["namespace"]
-    logs, cloudwatch = module.client("logs", retry_decorator=RETRY), module.client("cloudwatch", retry_decorator=RETRY)
+    logs, cloudwatch = module.client("logs"), module.client("cloudwatch")
     results, deleted, before, after = [], [], {}, {}
     try:
         filters = {}
@@ -174,7 +173,7 @@ def main():
                 alarms[found["AlarmName"]] = found
         else:
             for start in range(0, len(names), 100):
-                for found in cloudwatch.describe_alarms(aws_retry=True, AlarmNames=names[start:start + 100])["MetricAlarms"]:
+                for found in cloudwatch.describe_alarms(AlarmNames=names[start:start + 100])["MetricAlarms"]:
                     alarms[found["AlarmName"]] = found
         for entry, name in zip(params["alarms"], names):
             result = {"name": name, "filter": "unchanged", "alarm": "unchanged"}
@@ -186,8 +185,8 @@ def main():
                 after.setdefault(name, {})["filter"] = want_filter
                 if not module.check_mode:
                     for _duplicate in have:
-                        logs.delete_metric_filter(aws_retry=True, logGroupName=group, filterName=name)
-                    logs.put_metric_filter(aws_retry=True, logGroupName=group, filterName=name, **want_filter)
+                        logs.delete_metric_filter(logGroupName=group, filterName=name)
+                    logs.put_metric_filter(logGroupName=group, filterName=name, **want_filter)
             want_alarm = wanted_alarm(entry, name, namespace, params["alarm_actions"])
             have_alarm = alarms.get(name)
             if not have_alarm or current_alarm(have_alarm) != want_alarm:
@@ -195,18 +194,18 @@ def main():
                 before.setdefault(name, {})["alarm"] = current_alarm(have_alarm) if have_alarm else None
                 after.setdefault(name, {})["alarm"] = want_alarm
                 if not module.check_mode:
-                    cloudwatch.put_metric_alarm(aws_retry=True, **want_alarm)
+                    cloudwatch.put_metric_alarm(**want_alarm)
             results.append(result)
         if params["purge"] and prefix:
             for name in sorted(set(filters) - set(names)):
                 deleted.append(f"filter {name}")
                 if not module.check_mode:
                     for _each in filters[name]:
-                        logs.delete_metric_filter(aws_retry=True, logGroupName=group, filterName=name)
+                        logs.delete_metric_filter(logGroupName=group, filterName=name)
             stale = sorted(set(alarms) - set(names))
             deleted += [f"alarm {name}" for name in stale]
             if stale and not module.check_mode:
-                cloudwatch.delete_alarms(aws_retry=True, AlarmNames=stale)
+                cloudwatch.delete_alarms(AlarmNames=stale)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the metric filters and alarms")
     changed = bool(deleted) or any(r["filter"] != "unchanged" or r["alarm"] != "unchanged" for r in results)

@@ -73,7 +73,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import warn
 from ansible.module_utils.toolkit_aws import unprefix_account_host
@@ -99,7 +98,7 @@ def main():
     account = module.params["account_id"]
     wanted = {option: module.params[option] for option in PUBLIC_ACCESS_BLOCK_KEYS}
 
-    s3control = unprefix_account_host(module.client("s3control", retry_decorator=RETRY))
+    s3control = unprefix_account_host(module.client("s3control"))
 
     def not_allowed(e):
         if module.params["required"]:
@@ -117,7 +116,7 @@ def main():
     changed = current != wanted
     if changed and not module.check_mode:
         try:
-            s3control.put_public_access_block(aws_retry=True,
+            s3control.put_public_access_block(
                 AccountId=account, PublicAccessBlockConfiguration=public_access_block_configuration(wanted)
             )
         except is_boto3_error_code("AccessDenied") as e:

@@ -49,7 +49,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import unprefix_account_host
 from ansible.module_utils.toolkit_s3 import public_access_block_options
@@ -61,7 +60,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(account_id=dict(type="str", required=True)), supports_check_mode=True)
-    s3control = unprefix_account_host(module.client("s3control", retry_decorator=RETRY))
+    s3control = unprefix_account_host(module.client("s3control"))
     try:
         configuration = read_account_public_access_block(s3control, module.params["account_id"])
     except is_boto3_error_code("AccessDenied"):

@@ -125,7 +125,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -173,11 +172,11 @@ class Setting:
 
 
 def _read_versioning(s3, name):
-    return s3.get_bucket_versioning(aws_retry=True, Bucket=name).get("Status") == "Enabled"
+    return s3.get_bucket_versioning(Bucket=name).get("Status") == "Enabled"
 
 
 def _write_versioning(s3, name, wanted):
-    s3.put_bucket_versioning(aws_retry=True, Bucket=name, VersioningConfiguration={"Status": "Enabled" if wanted else "Suspended"})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled" if wanted else "Suspended"})
 
 
 class ObjectLockError(Exception):
@@ -202,7 +201,7 @@ def _object_lock_differs(current, wanted):
 
 
 def _write_object_lock(s3, name, wanted):
-    s3.put_object_lock_configuration(aws_retry=True,
+    s3.put_object_lock_configuration(
         Bucket=name,
         ObjectLockConfiguration={
             "ObjectLockEnabled": "Enabled",
@@ -220,7 +219,7 @@ def _normal_encryption(wanted):
 
 def _read_encryption(s3, name):
     try:
-        rules = s3.get_bucket_encryption(aws_retry=True, Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+        rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
     except is_boto3_error_code("ServerSideEncryptionConfigurationNotFoundError"):
         return {}
     default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
@@ -234,7 +233,7 @@ def _write_encryption(s3, name, wanted):
     default = {"SSEAlgorithm": wanted["algorithm"]}
     if wanted.get("kms_key_id"):
         default["KMSMasterKeyID"] = wanted["kms_key_id"]
-    s3.put_bucket_encryption(aws_retry=True,
+    s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": wanted["bucket_key"]}]
@@ -244,54 +243,54 @@ def _write_encryption(s3, name, wanted):
 
 def _read_public_access_block(s3, name):
     try:
-        found = s3.get_public_access_block(aws_retry=True, Bucket=name)["PublicAccessBlockConfiguration"]
+        found = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
     except is_boto3_error_code(NO_PUBLIC_ACCESS_BLOCK[0]):
         found = {}
     return public_access_block_options(found)
 
 
 def _write_public_access_block(s3, name, wanted):
-    s3.put_public_access_block(aws_retry=True, Bucket=name, PublicAccessBlockConfiguration=public_access_block_configuration(wanted))
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=public_access_block_configuration(wanted))
 
 
 def _read_ownership(s3, name):
     try:
-        return s3.get_bucket_ownership_controls(aws_retry=True, Bucket=name)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        return s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
     except is_boto3_error_code("OwnershipControlsNotFoundError"):
         return None
 
 
 def _write_ownership(s3, name, wanted):
-    s3.put_bucket_ownership_controls(aws_retry=True, Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": wanted}]})
+    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": wanted}]})
 
 
 def _read_tags(s3, name):
     try:
-        return tag_dict(s3.get_bucket_tagging(aws_retry=True, Bucket=name)["TagSet"])
+        return tag_dict(s3.get_bucket_tagging(Bucket=name)["TagSet"])
     except is_boto3_error_code("NoSuchTagSet"):
         return {}
 
 
 def _write_tags(s3, name, wanted):
     if wanted:
-        s3.put_bucket_tagging(aws_retry=True, Bucket=name, Tagging={"TagSet": tag_list(wanted)})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list(wanted)})
     else:
-        s3.delete_bucket_tagging(aws_retry=True, Bucket=name)
+        s3.delete_bucket_tagging(Bucket=name)
 
 
 def _read_policy(s3, name):
     try:
-        return json.loads(s3.get_bucket_policy(aws_retry=True, Bucket=name)["Policy"])
+        return json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
     except is_boto3_error_code("NoSuchBucketPolicy"):
         return None
 
 
 def _write_policy(s3, name, wanted):
-    s3.put_bucket_policy(aws_retry=True, Bucket=name, Policy=json.dumps(wanted))
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(wanted))
 
 
 def _read_logging(s3, name):
-    enabled = s3.get_bucket_logging(aws_retry=True, Bucket=name).get("LoggingEnabled")
+    enabled = s3.get_bucket_logging(Bucket=name).get("LoggingEnabled")
     if not enabled:
         return {}
     return {"target_bucket": enabled.get("TargetBucket"), "target_prefix": enabled.get("TargetPrefix", "")}
@@ -301,21 +300,21 @@ def _write_logging(s3, name, wanted):
     status = {}
     if wanted:
         status["LoggingEnabled"] = {"TargetBucket": wanted["target_bucket"], "TargetPrefix": wanted.get("target_prefix", "")}
-    s3.put_bucket_logging(aws_retry=True, Bucket=name, BucketLoggingStatus=status)
+    s3.put_bucket_logging(Bucket=name, BucketLoggingStatus=status)
 
 
 def _read_lifecycle(s3, name):
     try:
-        return s3.get_bucket_lifecycle_configuration(aws_retry=True, Bucket=name).get("Rules", [])
+        return s3.get_bucket_lifecycle_configuration(Bucket=name).get("Rules", [])
     except is_boto3_error_code("NoSuchLifecycleConfiguration"):
         return []
 
 
 def _write_lifecycle(s3, name, wanted):
     if wanted:
-        s3.put_bucket_lifecycle_configuration(aws_retry=True, Bucket=name, LifecycleConfiguration={"Rules": wanted})
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": wanted})
     else:
-        s3.delete_bucket_lifecycle(aws_retry=True, Bucket=name)
+        s3.delete_bucket_lifecycle(Bucket=name)
 
 
 # In the order they are applied: ownership and public access first, so a
@@ -346,7 +345,7 @@ SETTINGS = {
 
 def bucket_exists(s3, name):
     try:
-        s3.head_bucket(aws_retry=True, Bucket=name)
+        s3.head_bucket(Bucket=name)
         return True
     except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
         return False
@@ -357,7 +356,7 @@ def create_bucket(module, s3, name):
     if module.region and module.region != "us-east-1":
         params["CreateBucketConfiguration"] = {"LocationConstraint": module.region}
     try:
-        s3.create_bucket(aws_retry=True, **params)
+        s3.create_bucket(**params)
     except is_boto3_error_code("BucketAlreadyOwnedByYou"):
         return
     except is_boto3_error_code("BucketAlreadyExists"):  # pylint: disable=duplicate-except
@@ -433,7 +432,7 @@ def main():
         create=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    s3 = module.client("s3", retry_decorator=RETRY)
+    s3 = module.client("s3")
 
     # Every declaration is checked before the first bucket is touched.
     for bucket in module.params["buckets"]:

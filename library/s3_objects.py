@@ -97,7 +97,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -129,7 +128,7 @@ def source_sha256(item):
 
 
 def recorded_sha256(s3, bucket, key):
-    return s3.head_object(aws_retry=True, Bucket=bucket, Key=key).get("Metadata", {}).get("sha256")
+    return s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get("sha256")
 
 
 def is_current(module, s3, item, sizes):
@@ -150,9 +149,9 @@ def upload(module, s3, item, extra):
         extra = dict(extra, Metadata={"sha256": source_sha256(item)})
     if item.get("src"):
         # upload_file switches to multipart for large files.
-        s3.upload_file(item["src"], bucket, item["key"], ExtraArgs=extra, aws_retry=True)
+        s3.upload_file(item["src"], bucket, item["key"], ExtraArgs=extra)
     else:
-        s3.put_object(aws_retry=True, Bucket=bucket, Key=item["key"], Body=(item.get("content") or "").encode("utf-8"), **extra)
+        s3.put_object(Bucket=bucket, Key=item["key"], Body=(item.get("content") or "").encode("utf-8"), **extra)
 
 
 def main():
@@ -179,7 +178,7 @@ def main():
         if item.get("src") and not os.path.isfile(item["src"]):
             module.fail_json(msg=f"Source file {item['src']} for {item['key']} does not exist")
 
-    s3 = module.client("s3", retry_decorator=RETRY)
+    s3 = module.client("s3")
     extra = {"ServerSideEncryption": module.params["encryption"]}
     if module.params["encryption"] == "aws:kms" and module.params["kms_key_id"]:
         extra["SSEKMSKeyId"] = module.params["kms_key_id"]

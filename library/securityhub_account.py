@@ -62,7 +62,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 
@@ -72,11 +71,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 def main():
     argument_spec = dict(standards=dict(type="list", elements="str", default=[]), tags=dict(type="dict"))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    hub = module.client("securityhub", retry_decorator=RETRY)
+    hub = module.client("securityhub")
     changed, hub_arn, enabled, unavailable = False, None, [], []
     try:
         try:
-            hub_arn = hub.describe_hub(aws_retry=True)["HubArn"]
+            hub_arn = hub.describe_hub()["HubArn"]
         except botocore.exceptions.ClientError as e:
             if e.response["Error"]["Code"] not in ("InvalidAccessException", "ResourceNotFoundException"):
                 raise
@@ -86,8 +85,8 @@ def main():
                 params = {"EnableDefaultStandards": False}
                 if module.params["tags"]:
                     params["Tags"] = module.params["tags"]
-                hub.enable_security_hub(aws_retry=True, **params)
-                hub_arn = hub.describe_hub(aws_retry=True)["HubArn"]
+                hub.enable_security_hub(**params)
+                hub_arn = hub.describe_hub()["HubArn"]
         if module.params["standards"]:
             offered = [s["StandardsArn"] for s in paginate(hub, "describe_standards", "Standards")]
             subscribed = {} if not hub_arn else {
@@ -105,7 +104,7 @@ def main():
             if missing:
                 changed = True
                 if not module.check_mode:
-                    hub.batch_enable_standards(aws_retry=True, StandardsSubscriptionRequests=[{"StandardsArn": arn} for arn in missing])
+                    hub.batch_enable_standards(StandardsSubscriptionRequests=[{"StandardsArn": arn} for arn in missing])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to turn on Security Hub")
     if unavailable:

@@ -76,7 +76,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_dict
@@ -96,7 +95,7 @@ def main():
         )),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    sns = module.client("sns", retry_decorator=RETRY)
+    sns = module.client("sns")
     results, before, after = [], {}, {}
     try:
         existing = {arn.rsplit(":", 1)[-1]: arn for arn in (t["TopicArn"] for t in paginate(sns, "list_topics", "Topics"))}
@@ -116,9 +115,9 @@ def main():
                 create = {"Name": name, "Attributes": {k: json.dumps(v) if isinstance(v, dict) else v for k, v in attributes.items()}}
                 if spec.get("tags"):
                     create["Tags"] = tag_list(spec["tags"])
-                arn = result["arn"] = sns.create_topic(aws_retry=True, **create)["TopicArn"]
+                arn = result["arn"] = sns.create_topic(**create)["TopicArn"]
             else:
-                current = sns.get_topic_attributes(aws_retry=True, TopicArn=arn)["Attributes"]
+                current = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
                 for key, value in attributes.items():
                     have = current.get(key)
                     if isinstance(value, dict):
@@ -128,19 +127,19 @@ def main():
                         before.setdefault(name, {})[key] = have
                         after.setdefault(name, {})[key] = value
                         if not module.check_mode:
-                            sns.set_topic_attributes(aws_retry=True, TopicArn=arn, AttributeName=key,
+                            sns.set_topic_attributes(TopicArn=arn, AttributeName=key,
                                                             AttributeValue=json.dumps(value) if isinstance(value, dict) else value)
                 if spec.get("tags") is not None:
-                    tags = tag_dict(sns.list_tags_for_resource(aws_retry=True, ResourceArn=arn).get("Tags"))
+                    tags = tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
                     if tags != spec["tags"]:
                         result["changed"].append("tags")
                         before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = tags, spec["tags"]
                         if not module.check_mode:
                             stale = [k for k in tags if k not in spec["tags"]]
                             if stale:
-                                sns.untag_resource(aws_retry=True, ResourceArn=arn, TagKeys=stale)
+                                sns.untag_resource(ResourceArn=arn, TagKeys=stale)
                             if spec["tags"]:
-                                sns.tag_resource(aws_retry=True, ResourceArn=arn, Tags=tag_list(spec["tags"]))
+                                sns.tag_resource(ResourceArn=arn, Tags=tag_list(spec["tags"]))
             subscriptions = [] if result["created"] else paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
             emails = {s["Endpoint"]: s["SubscriptionArn"] for s in subscriptions if s["Protocol"] == "email"}
             missing = [e for e in spec["emails"] if e not in emails]
@@ -152,9 +151,9 @@ def main():
                 after.setdefault(name, {})["emails"] = sorted(spec["emails"])
                 if not module.check_mode:
                     for email in missing:
-                        sns.subscribe(aws_retry=True, TopicArn=arn, Protocol="email", Endpoint=email)
+                        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint=email)
                     for email in stale:
-                        sns.unsubscribe(aws_retry=True, SubscriptionArn=emails[email])
+                        sns.unsubscribe(SubscriptionArn=emails[email])
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the SNS topics")

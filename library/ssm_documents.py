@@ -76,7 +76,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
@@ -89,9 +88,9 @@ def _version_with(ssm, name, content):
     version that repeats one (DuplicateDocumentContent), so it becomes the
     default again instead."""
     # Versions are numbered from 1 to the latest.
-    latest = int(ssm.describe_document(aws_retry=True, Name=name)["Document"]["LatestVersion"])
+    latest = int(ssm.describe_document(Name=name)["Document"]["LatestVersion"])
     for version in (str(n) for n in range(latest, 0, -1)):
-        found = ssm.get_document(aws_retry=True, Name=name, DocumentVersion=version, DocumentFormat="JSON")
+        found = ssm.get_document(Name=name, DocumentVersion=version, DocumentFormat="JSON")
         if json.loads(found["Content"]) == content:
             return version
     return None
@@ -109,12 +108,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    ssm = module.client("ssm", retry_decorator=RETRY)
+    ssm = module.client("ssm")
     before, after, versions = {}, {}, {}
     for want in module.params["documents"]:
         name, content = want["name"], want["content"]
         try:
-            found = ssm.get_document(aws_retry=True, Name=name, DocumentFormat="JSON")
+            found = ssm.get_document(Name=name, DocumentFormat="JSON")
             current = json.loads(found["Content"])
         except is_boto3_error_code("InvalidDocument"):
             found, current = None, None
@@ -129,14 +128,14 @@ def main():
         body = json.dumps(content, sort_keys=True)
         try:
             if found is None:
-                created = ssm.create_document(aws_retry=True,
+                created = ssm.create_document(
                     Name=name, DocumentType=want["document_type"], DocumentFormat="JSON", Content=body,
                     Tags=ansible_dict_to_boto3_tag_list(module.params["tags"]))["DocumentDescription"]
                 versions[name] = created["DocumentVersion"]
             else:
-                version = _version_with(ssm, name, content) or ssm.update_document(aws_retry=True,
+                version = _version_with(ssm, name, content) or ssm.update_document(
                     Name=name, DocumentFormat="JSON", Content=body, DocumentVersion="$LATEST")["DocumentDescription"]["DocumentVersion"]
-                ssm.update_document_default_version(aws_retry=True, Name=name, DocumentVersion=version)
+                ssm.update_document_default_version(Name=name, DocumentVersion=version)
                 versions[name] = version
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to write document {name}")

@@ -97,7 +97,6 @@ foreign:
 
 from ansible.module_utils.toolkit_lookup import find_tagged
 
-from ansible.module_utils.toolkit_aws import RETRY
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -110,7 +109,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     ownership = {str(k): str(v) for k, v in module.params["tags"].items()}
-    found = find_tagged(module, module.client("ec2", retry_decorator=RETRY), module.params["resources"], ownership, module.params["vpc_id"])
+    found = find_tagged(module, module.client("ec2"), module.params["resources"], ownership, module.params["vpc_id"])
     module.exit_json(changed=False, **found)
 
 

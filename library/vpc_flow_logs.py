@@ -65,7 +65,6 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_list
@@ -83,7 +82,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ec2 = module.client("ec2")
     results, before, after = [], {}, {}
     wanted = {"traffic_type": p["traffic_type"], "role_arn": p["role_arn"]}
     try:
@@ -108,7 +107,7 @@ def main():
                     if p["tags"]:
                         request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log",
                                                          "Tags": tag_list(p["tags"])}]
-                    created = ec2.create_flow_logs(aws_retry=True, **request)
+                    created = ec2.create_flow_logs(**request)
                     if created.get("Unsuccessful"):
                         module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
                     result["id"] = created["FlowLogIds"][0]
@@ -116,7 +115,7 @@ def main():
                 result["state"] = "duplicates removed"
                 before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
             if stale and not module.check_mode:
-                ec2.delete_flow_logs(aws_retry=True, FlowLogIds=stale)
+                ec2.delete_flow_logs(FlowLogIds=stale)
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the VPC flow logs")

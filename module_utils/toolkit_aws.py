@@ -18,17 +18,25 @@ try:
 except ImportError:  # AnsibleAWSModule reports the missing dependency itself.
     botocore = None
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_tag_filter_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
 
-# Every client a module makes takes this as its retry_decorator, and every call
-# passes aws_retry=True, as in amazon.aws's modules: throttling and transient
-# errors are retried with jittered exponential backoff.
-RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=30)
+# Retries: one layer, botocore's. The inventory's connection settings
+# (toolkit_aws_connection, aws_config) give every client, the toolkit's and
+# amazon.aws's, botocore's adaptive retry mode with 10 attempts, which backs
+# off on every service's throttling codes, 5xx answers and dropped connections,
+# page by page in a paginator. The modules therefore make their clients
+# without amazon.aws's AWSRetry decorator. On top of botocore it multiplied the
+# attempts (10 botocore attempts for each of AWSRetry's 11), and it is the
+# weaker layer: its codes lack ThrottlingException, how the JSON APIs (KMS,
+# CloudWatch Logs, EventBridge among them) say "throttled", and S3's SlowDown,
+# and it never sees a dropped connection. AWSRetry remains only where AWS is
+# eventually consistent, with the one error code it waits out named at the
+# call: a new security group's InvalidGroup.NotFound, and DependencyViolation
+# while a VPC's network interfaces go.
 
 # Error codes that mean "the credentials are the problem", not the request.
 _CREDENTIAL_ERROR_CODES = {
@@ -119,10 +127,8 @@ def fail_aws(module, exception, msg):
 
 
 def paginate(client, operation, result_key, **kwargs):
-    """All items of a paginated call, each page fetched with retries."""
-    paginator = client.get_paginator(operation)
-    pages = RETRY(paginator.paginate(**kwargs).build_full_result)
-    return pages().get(result_key, [])
+    """All items of a paginated call (botocore retries each page's request)."""
+    return client.get_paginator(operation).paginate(**kwargs).build_full_result().get(result_key, [])
 
 
 def tag_dict(tag_list, key="Key", value="Value"):
@@ -180,14 +186,15 @@ def ec2_tag_filters(tags, names=None):
     return ansible_dict_to_boto3_filter_list({**filters, **ansible_dict_to_tag_filter_dict(tags)})
 
 
-def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode):
-    """Make an EC2 resource's tags exactly `wanted` (unless check_mode); True when they differed."""
-    stale, missing = tag_changes(current, wanted)
+def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode, purge_tags=True):
+    """Make an EC2 resource's tags `wanted`, and only those unless purge_tags is false (nothing is sent in
+    check mode); True when they differed."""
+    stale, missing = tag_changes(current, wanted, purge_tags=purge_tags)
     if not check_mode:
         if stale:
-            ec2.delete_tags(aws_retry=True, Resources=[resource_id], Tags=[{"Key": k} for k in stale])
+            ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in stale])
         if missing:
-            ec2.create_tags(aws_retry=True, Resources=[resource_id], Tags=tag_list(missing))
+            ec2.create_tags(Resources=[resource_id], Tags=tag_list(missing))
     return bool(stale or missing)
 
 

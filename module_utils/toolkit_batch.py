@@ -46,9 +46,9 @@ def replace_tags(batch, arn, current, wanted):
     longer has, then tag (which also overwrites changed values)."""
     stale = [key for key in (current or {}) if key not in wanted]
     if stale:
-        batch.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=stale)
+        batch.untag_resource(resourceArn=arn, tagKeys=stale)
     if wanted:
-        batch.tag_resource(aws_retry=True, resourceArn=arn, tags=wanted)
+        batch.tag_resource(resourceArn=arn, tags=wanted)
 
 
 def wait_settled(module, describe, names, timeout, gone_ok=False):

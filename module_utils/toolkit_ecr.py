@@ -43,17 +43,17 @@ def summary(repository):
 
 def read_lifecycle_policy(ecr, name):
     try:
-        return json.loads(ecr.get_lifecycle_policy(aws_retry=True, repositoryName=name)["lifecyclePolicyText"])
+        return json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
     except is_boto3_error_code("LifecyclePolicyNotFoundException"):
         return None
 
 
 def read_repository_policy(ecr, name):
     try:
-        return json.loads(ecr.get_repository_policy(aws_retry=True, repositoryName=name)["policyText"])
+        return json.loads(ecr.get_repository_policy(repositoryName=name)["policyText"])
     except is_boto3_error_code("RepositoryPolicyNotFoundException"):
         return None
 
 
 def read_tags(ecr, arn):
-    return tag_dict(ecr.list_tags_for_resource(aws_retry=True, resourceArn=arn).get("tags", []))
+    return tag_dict(ecr.list_tags_for_resource(resourceArn=arn).get("tags", []))

@@ -27,7 +27,7 @@ PASSWORD_POLICY_FIELDS = {
 def read_password_policy(iam):
     """The account password policy as module options; AWS's defaults when it has none."""
     try:
-        found = iam.get_account_password_policy(aws_retry=True)["PasswordPolicy"]
+        found = iam.get_account_password_policy()["PasswordPolicy"]
     except is_boto3_error_code("NoSuchEntity"):
         found = {}
     return {option: found.get(field, absent) for option, (field, absent) in PASSWORD_POLICY_FIELDS.items()}

@@ -163,8 +163,8 @@ def _principal_arn(iam, kind, name):
     """The canonical ARN of an IAM role or user, or None when there is none."""
     try:
         if kind == "role":
-            return iam.get_role(aws_retry=True, RoleName=name)["Role"]["Arn"]
-        return iam.get_user(aws_retry=True, UserName=name)["User"]["Arn"]
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        return iam.get_user(UserName=name)["User"]["Arn"]
     except is_boto3_error_code("NoSuchEntity"):
         return None
 
@@ -224,7 +224,7 @@ def keys_by_alias(module, kms, aliases):
     for alias in aliases:
         name = alias_name(alias)
         try:
-            metadata = kms.describe_key(aws_retry=True, KeyId=name)["KeyMetadata"]
+            metadata = kms.describe_key(KeyId=name)["KeyMetadata"]
         except is_boto3_error_code("NotFoundException"):
             continue
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except

@@ -18,7 +18,6 @@ try:
 except ImportError:
     botocore = None
 
-from ansible.module_utils.toolkit_aws import RETRY
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import warn
 
@@ -58,7 +57,7 @@ def ecr_findings(module, ecr, name, digest, threshold, timeout):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            result = ecr.describe_image_scan_findings(aws_retry=True, repositoryName=name, imageId={"imageDigest": digest})
+            result = ecr.describe_image_scan_findings(repositoryName=name, imageId={"imageDigest": digest})
         except botocore.exceptions.ClientError as e:
             if e.response.get("Error", {}).get("Code") != "ScanNotFoundException" or time.monotonic() > deadline:
                 raise
@@ -190,7 +189,7 @@ class Registry:
         ecr:BatchGetImage, which the repositories deny to every principal but
         their pullers and pushers: an auditor could not read the digests."""
         try:
-            details = self.ecr.describe_images(aws_retry=True, repositoryName=name, imageIds=[{"imageTag": tag}])["imageDetails"]
+            details = self.ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])["imageDetails"]
         except is_boto3_error_code(("ImageNotFoundException", "RepositoryNotFoundException")):
             return None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
@@ -226,8 +225,8 @@ def registry_session(module, ecr=None):
     def credentials():
         # Errors are returned, not raised: the module fails from its own thread.
         try:
-            client = ecr or module.client("ecr", retry_decorator=RETRY)
-            authorization = client.get_authorization_token(aws_retry=True)["authorizationData"][0]
+            client = ecr or module.client("ecr")
+            authorization = client.get_authorization_token()["authorizationData"][0]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             return e
         ecr_host = authorization["proxyEndpoint"].split("://", 1)[-1].rstrip("/")

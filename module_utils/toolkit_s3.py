@@ -27,7 +27,7 @@ def public_access_block_configuration(options):
 
 def read_account_public_access_block(s3control, account_id):
     try:
-        found = s3control.get_public_access_block(aws_retry=True, AccountId=account_id)["PublicAccessBlockConfiguration"]
+        found = s3control.get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
     except is_boto3_error_code(NO_PUBLIC_ACCESS_BLOCK[0]):
         found = {}
     return public_access_block_options(found)
@@ -39,7 +39,7 @@ def read_object_lock(s3, name):
     S3 states a retention in days or in years; it is given here in days.
     """
     try:
-        found = s3.get_object_lock_configuration(aws_retry=True, Bucket=name)["ObjectLockConfiguration"]
+        found = s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
     except is_boto3_error_code("ObjectLockConfigurationNotFoundError"):
         return {}
     if found.get("ObjectLockEnabled") != "Enabled":

@@ -53,9 +53,8 @@ def run_module(module, args: dict) -> dict:
 
 
 def module_client(service: str, region: str = "us-east-1"):
-    """A boto3 client as the toolkit's modules make one, module.client(service, retry_decorator=RETRY):
-    for tests that hand a client to a module's helpers."""
+    """A boto3 client as the toolkit's modules make one, module.client(service), with no retry
+    decorator (botocore retries): for tests that hand a client to a module's helpers."""
     import boto3
-    from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-    return RetryingBotoClientWrapper(boto3.client(service, region_name=region), toolkit_aws.RETRY)
+    return boto3.client(service, region_name=region)

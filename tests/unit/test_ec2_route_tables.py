@@ -93,3 +93,20 @@ def test_a_route_whose_target_changed_is_replaced(ec2, vpc):
 def test_a_route_table_that_does_not_exist_is_named(ec2, vpc):
     result = run_module(ec2_route_tables, {"route_tables": [{"id": "rtb-0123456789abcdef0"}]})
     assert result["failed"] is True and "rtb-0123456789abcdef0 does not exist" in result["msg"]
+
+
+def test_purge_subnets_and_tags_off_change_the_routes_only(ec2, vpc):
+    """What isolate asks of the management table: its peering routes go, its subnet and tags stay."""
+    run_module(ec2_route_tables, declared(vpc, routes=[{"dest": "0.0.0.0/0", "gateway_id": vpc["igw"]},
+                                                       {"dest": "192.168.0.0/24", "gateway_id": vpc["igw"]}]))
+    routes_only = {"route_tables": [{"id": vpc["table"], "routes": [{"dest": "0.0.0.0/0", "gateway_id": vpc["igw"]}],
+                                     "purge_subnets": False, "purge_tags": False}]}
+    plan = run_module(ec2_route_tables, {**routes_only, "_ansible_check_mode": True})
+    assert plan["changes"] == {vpc["table"]: ["routes"]}
+    assert plan["diff"]["after"][vpc["table"]]["subnets"] == sorted(vpc["subnets"])
+    assert plan["diff"]["after"][vpc["table"]]["tags"] == TAGS
+    assert run_module(ec2_route_tables, routes_only)["changes"] == {vpc["table"]: ["routes"]}
+    assert routes(ec2, vpc) == [("0.0.0.0/0", vpc["igw"]), ("10.0.0.0/16", "local")]
+    assert sorted(a["SubnetId"] for a in table(ec2, vpc)["Associations"]) == sorted(vpc["subnets"])
+    assert {t["Key"]: t["Value"] for t in table(ec2, vpc)["Tags"]} == TAGS
+    assert run_module(ec2_route_tables, routes_only)["changed"] is False

@@ -110,3 +110,31 @@ def test_a_rule_naming_a_group_that_exists_nowhere_is_refused(ec2, vpc_id):
     declared["security_groups"][0]["rules"] = [{"proto": "tcp", "ports": [22], "group_name": "nosuch"}]
     result = run_module(ec2_security_groups, declared)
     assert result["failed"] is True and "nosuch" in result["msg"] and described(ec2, vpc_id, "bastion") is None
+
+
+def test_purge_rules_egress_off_revokes_the_inbound_rules_and_leaves_the_outbound_ones(ec2, vpc_id):
+    """What isolate asks of the access groups: no way in, and the outbound rules as they were."""
+    run_module(ec2_security_groups, groups(vpc_id))
+    bastion = described(ec2, vpc_id, "bastion")
+    cut = {"vpc_id": vpc_id, "security_groups": [{"name": "bastion", "description": "SSH from the admins", "rules": [],
+                                                  "purge_rules_egress": False}]}
+    plan = run_module(ec2_security_groups, {**cut, "_ansible_check_mode": True})
+    assert plan["changed"] is True and plan["changes"] == {"bastion": ["rules"]}
+    assert plan["diff"]["after"]["bastion"]["rules_egress"] == plan["diff"]["before"]["bastion"]["rules_egress"] != []
+    assert described(ec2, vpc_id, "bastion")["IpPermissions"] == bastion["IpPermissions"]
+    assert run_module(ec2_security_groups, cut)["changed"] is True
+    after = described(ec2, vpc_id, "bastion")
+    assert after["IpPermissions"] == []
+    assert peers(after["IpPermissionsEgress"]) == peers(bastion["IpPermissionsEgress"]) != []
+    assert {t["Key"]: t["Value"] for t in after["Tags"]} == {**TAGS, "Name": "bastion"}
+    assert run_module(ec2_security_groups, cut)["changed"] is False
+
+
+def test_purge_rules_off_adds_a_rule_and_revokes_none(ec2, vpc_id):
+    run_module(ec2_security_groups, groups(vpc_id))
+    more = {"vpc_id": vpc_id, "security_groups": [{"name": "bastion", "description": "SSH from the admins", "purge_rules": False,
+                                                   "purge_rules_egress": False,
+                                                   "rules": [{"proto": "tcp", "ports": [22], "cidr_ip": "198.51.100.0/24"}]}]}
+    assert run_module(ec2_security_groups, more)["changed"] is True
+    inbound = peers(described(ec2, vpc_id, "bastion")["IpPermissions"])
+    assert [peer[3] for peer in inbound] == ["198.51.100.0/24", "203.0.113.0/24"]

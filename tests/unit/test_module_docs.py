@@ -184,13 +184,14 @@ def test_a_premise_that_no_longer_holds_is_noticed():
     assert not lacks("policy")(upstream_construction("community.aws.ecs_ecr"))
 
 
-def test_every_client_retries_as_amazon_aws_modules_do():
-    """Clients are made with retry_decorator and called with aws_retry=True, not wrapped call by call: a client
-    made without the decorator would reject aws_retry, and a call without it would not retry."""
+def test_botocore_is_the_one_retry_layer():
+    """No client is made with amazon.aws's retry decorator, whose AWSRetry would retry on top of botocore's
+    retries, and no call is wrapped in AWSRetry except where it waits out one eventual-consistency error,
+    named at the call."""
     sources = {path: path.read_text() for path in [*(REPO / "library").glob("*.py"), *(REPO / "module_utils").glob("*.py")]}
-    bare_clients = [f"{path.name}: {line.strip()}" for path, text in sources.items() for line in text.splitlines()
-                    if "module.client(" in line and "retry_decorator=RETRY" not in line]
-    assert not bare_clients, bare_clients
-    wrapped_calls = [f"{path.name}: {match}" for path, text in sources.items()
-                     for match in re.findall(r"\bRETRY\((?!paginator|self\.\w+\.get_paginator)[^)]*\)\(", text)]
-    assert not wrapped_calls, wrapped_calls
+    decorated = [f"{path.name}: {line.strip()}" for path, text in sources.items() for line in text.splitlines()
+                 if "retry_decorator=" in line or "aws_retry=" in line]
+    assert not decorated, decorated
+    backoffs = [f"{path.name}: {line.strip()}" for path, text in sources.items() for line in text.splitlines()
+                if "AWSRetry." in line and "catch_extra_error_codes=" not in line]
+    assert not backoffs, backoffs
