@@ -94,6 +94,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 
@@ -168,10 +169,9 @@ class RouteTables:
         associated = {a["SubnetId"]: a["RouteTableAssociationId"] for a in table.get("Associations", []) if a.get("SubnetId")}
         tags = tag_dict(table.get("Tags"))
         self.before[key] = {"routes": readable(current), "subnets": sorted(associated), "tags": tags}
-        kept_subnets = [] if spec["purge_subnets"] else list(associated)
-        kept_tags = {} if spec["purge_tags"] else tags
-        self.after[key] = {"routes": readable(wanted), "subnets": sorted(set(spec["subnets"]) | set(kept_subnets)),
-                           "tags": {**kept_tags, **spec["tags"]}}
+        kept_subnets = set() if spec["purge_subnets"] else set(associated)
+        self.after[key] = {"routes": readable(wanted), "subnets": sorted(set(spec["subnets"]) | kept_subnets),
+                           "tags": purged_tags(tags, spec["tags"], spec["purge_tags"])[2]}
 
         stale = [dest for dest in current if dest not in wanted]
         changed = {dest: target for dest, target in wanted.items() if dest in current and current[dest] != target}

@@ -33,10 +33,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import a
 # attempts (10 botocore attempts for each of AWSRetry's 11), and it is the
 # weaker layer: its codes lack ThrottlingException, how the JSON APIs (KMS,
 # CloudWatch Logs, EventBridge among them) say "throttled", and S3's SlowDown,
-# and it never sees a dropped connection. AWSRetry remains only where AWS is
-# eventually consistent, with the one error code it waits out named at the
-# call: a new security group's InvalidGroup.NotFound, and DependencyViolation
-# while a VPC's network interfaces go.
+# and it never sees a dropped connection. AWSRetry remains at two calls only,
+# to wait out one eventual-consistency code each, named there: a new security
+# group's InvalidGroup.NotFound (ec2_security_groups) and DependencyViolation
+# while a VPC's network interfaces go (ec2_vpc_teardown). There it also
+# retries its own throttling codes, on top of botocore's.
 
 # Error codes that mean "the credentials are the problem", not the request.
 _CREDENTIAL_ERROR_CODES = {

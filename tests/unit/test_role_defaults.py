@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
+from support.cloud import SITE_PHASES as PHASES
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml"))
-# The phases, in the order playbooks/site.yml runs them.
-PHASES = [entry["ansible.builtin.import_playbook"].removesuffix(".yml")
-          for entry in yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())]
 
 
 def load(path):
@@ -34,21 +34,15 @@ def test_every_default_is_described_in_the_argument_spec_and_the_reverse(role):
         assert name.startswith(prefixes), f"{name} lacks the role prefix"
 
 
+# scripts/gen-docs, as a module: docs/phases.md lists the settings each phase loads with the reader used here.
+_LOADER = importlib.machinery.SourceFileLoader("gen_docs", str(REPO / "scripts" / "gen-docs"))
+GEN_DOCS = importlib.util.module_from_spec(importlib.util.spec_from_loader("gen_docs", _LOADER))
+_LOADER.exec_module(GEN_DOCS)
+
+
 def settings_loaded(role: str) -> list[str]:
     """The roles whose settings.yml a role's task files include, by name or in a loop."""
-    loaded = []
-    for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
-        tasks = list(load_list(path))
-        for task in tasks:
-            tasks += [t for key in ("block", "rescue", "always") for t in task.get(key) or []]
-            include = task.get("ansible.builtin.include_role") or {}
-            if include.get("tasks_from") == "settings.yml":
-                loaded += task.get("loop") if "{{" in str(include["name"]) else [include["name"]]
-    return loaded
-
-
-def load_list(path):
-    return yaml.safe_load(path.read_text()) or []
+    return GEN_DOCS._settings_read(REPO / "roles" / role)
 
 
 @pytest.mark.parametrize("phase", PHASES)
