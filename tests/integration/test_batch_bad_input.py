@@ -19,8 +19,8 @@ CASES = {
     "an image id that is not an AMI": ({"batch_image_id": "al2023-ecs"}, "batch_image_id must be an AMI ID (ami-...) or empty"),
     "a queue outside the prefix": ({"batch_default_queue_name": "default"}, "The job queues must be named with batch_name_prefix"),
     "a job role the pipeline key does not name": (
-        {"batch_job_role_name": "rnaseq-jobs"},
-        "The role rnaseq-jobs is not in storage_key_user_role_names: the pipeline key would refuse it"),
+        {"storage_key_user_role_names": ["rnaseq-batch-head-role"]},
+        "The role rnaseq-batch-job-role is not in storage_key_user_role_names: the pipeline key would refuse it"),
     "an instance role the repositories do not name": (
         {"registry_pull_role_names": ["rnaseq-other"]},
         "The role rnaseq-batch-instance-role is not in registry_pull_role_names"),

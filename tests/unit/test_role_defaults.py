@@ -57,6 +57,29 @@ def test_a_phase_reads_the_shared_names_from_the_contract_and_loads_no_later_pha
     assert later == [], f"{phase} loads the settings of {later}, which run after it: move the names into roles/contract"
 
 
+def _literal_strings(value):
+    """The plain strings in a default, skipping templated ones (they follow other names)."""
+    if isinstance(value, str):
+        return [] if "{{" in value else [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _literal_strings(item)]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _literal_strings(item)]
+    return []
+
+
+@pytest.mark.parametrize("role", [role for role in ROLES if role != "contract"])
+def test_no_default_repeats_a_contract_name_as_a_literal(role):
+    """A name of the contract is written once: a default that needs it (the
+    key's users, the repositories' pullers) follows it by template, so renaming
+    it in an inventory renames it everywhere."""
+    # Prefixes are fragments: another "rnaseq-" (Config rules') is a name of its own.
+    names = {value for key, value in CONTRACT.items() if isinstance(value, str) and not key.endswith("_prefix")}
+    defaults = load(REPO / "roles" / role / "defaults" / "main.yml")
+    repeats = {name: text for name, value in defaults.items() for text in _literal_strings(value) if text in names}
+    assert repeats == {}
+
+
 def test_the_check_of_loaded_settings_sees_a_loop_and_a_single_include():
     assert settings_loaded("audit") == ["network", "identity", "storage"]
     assert settings_loaded("verify")[:2] == ["network", "identity"]

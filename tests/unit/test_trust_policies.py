@@ -70,6 +70,7 @@ def test_verify_checks_every_role_that_carries_conditions(trust_policies):
     assert checked == set(SOURCE_ARN_SERVICE)
     names = [role["name"] for phase in ("verify_batch", "verify_audit") for role in baseline[phase]["trusted_roles"]]
     conditioned = sorted(name for name, doc in trust_policies.items() if "Condition" in doc["Statement"][0])
-    defaults = {**yaml.safe_load((REPO / "roles" / "batch" / "defaults" / "main.yml").read_text()),
+    defaults = {**yaml.safe_load((REPO / "roles" / "contract" / "defaults" / "main.yml").read_text()),
+                **yaml.safe_load((REPO / "roles" / "batch" / "defaults" / "main.yml").read_text()),
                 **yaml.safe_load((REPO / "roles" / "audit" / "defaults" / "main.yml").read_text())}
     assert sorted(defaults[name.strip("{} ")] for name in names) == conditioned
