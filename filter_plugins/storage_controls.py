@@ -136,6 +136,15 @@ def _aws_principals(statement):
     return shared._listify(principal.get("AWS")) if isinstance(principal, dict) else shared._listify(principal)
 
 
+def key_use_principals(policy):
+    """The ARNs a key policy lets use the key for data: named as the Principal or by aws:PrincipalArn in an
+    Allow that grants kms:Decrypt (the pipeline key names its users by the condition, under the account)."""
+    document = json.loads(policy) if isinstance(policy, str) else (policy or {})
+    allows = [st for st in shared._listify(document.get("Statement")) if st.get("Effect") == "Allow"]
+    return sorted({arn for st in allows if _granted(st, ("kms:Decrypt",))
+                   for arn in _aws_principals(st) + _condition_values(st, "aws:PrincipalArn")})
+
+
 def _condition_values(statement, key):
     """The values a statement's conditions give `key`, whatever the operator."""
     values = []
@@ -397,4 +406,4 @@ def _backup_result(control, backup, baseline, key_arn, bucket_arn):
 
 class FilterModule:
     def filters(self):
-        return {"storage_controls": storage_controls}
+        return {"storage_controls": storage_controls, "key_use_principals": key_use_principals}

@@ -65,6 +65,11 @@ options:
     type: list
     elements: str
     default: []
+  key_policies:
+    description:
+      - Return each aliased key's policy too, in RV(aliased_keys) (one C(GetKeyPolicy) more per key found).
+    type: bool
+    default: false
   tagged:
     description:
       - EC2 resources of earlier phases to find by name, as in the tagged_resource_info module.
@@ -208,7 +213,8 @@ caller_principal_arn:
   sample: arn:aws:iam::123456789012:role/Admin
 aliased_keys:
   description:
-    - For each of O(key_aliases) that names a key, its ARN, ID and state.
+    - For each of O(key_aliases) that names a key, its ARN, ID and state, and with O(key_policies) its
+      policy document.
     - Not called C(keys), which a template would read as the dictionary method.
   returned: always
   type: dict
@@ -217,6 +223,7 @@ aliased_keys:
       key_arn: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
       key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
       key_state: Enabled
+      policy: {Version: "2012-10-17", Statement: []}
 missing_keys:
   description: The O(key_aliases) that name no key.
   returned: always
@@ -391,6 +398,7 @@ def main():
         principal_arns=dict(type="list", elements="str", default=[]),
         resolve_caller=dict(type="bool", default=False),
         key_aliases=dict(type="list", elements="str", default=[], no_log=False),
+        key_policies=dict(type="bool", default=False),
         tagged=dict(
             type="dict",
             options=dict(tags=dict(type="dict", default={}), resources=dict(type="dict", required=True)),
@@ -448,7 +456,7 @@ def main():
         result.update(principals=principals["principals"], missing_principals=principals["missing"],
                       caller_principal_arn=principals["caller_principal_arn"])
 
-    keys = keys_by_alias(module, module.client("kms"), params["key_aliases"]) if params["key_aliases"] else {}
+    keys = keys_by_alias(module, module.client("kms"), params["key_aliases"], params["key_policies"]) if params["key_aliases"] else {}
     result.update(aliased_keys=keys, missing_keys=[alias for alias in params["key_aliases"] if alias not in keys])
 
     if params["tagged"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: iam_groups
-short_description: Make IAM groups, their attached policies and members as declared, in one task
+short_description: Make IAM groups, their attached policies and members as declared, or delete them, in one task
 description:
   - For each group, makes sure it exists (a new one at path C(/); an existing one keeps its path)
     and, where declared, has exactly the given managed policies attached and the given users as
@@ -15,6 +15,8 @@ description:
   - One C(GetGroup) call reads a group and its members, and one C(ListAttachedGroupPolicies) call its
     policies, only when O(groups[].managed_policies) is declared.
   - Users must exist; IAM refuses to add an unknown user, and the module says which.
+  - With O(state=absent), deletes each group that exists, after removing its members (the users stay),
+    detaching its managed policies and deleting its inline policies.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.iam_group)? It reads the group and its policies twice each per module run,
@@ -46,6 +48,11 @@ options:
         description: Whether members not in O(groups[].users) are removed from it.
         type: bool
         default: false
+  state:
+    description: Whether the groups should exist. Only O(groups[].name) counts when they should not.
+    type: str
+    choices: [present, absent]
+    default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -61,11 +68,18 @@ EXAMPLES = r"""
       - name: RNASeqAdministrators
         managed_policies: [arn:aws:iam::123456789012:policy/RNASeqAdministratorPolicy]
         users: [alice, bob]
+
+- name: The teardown - delete the groups (their members stay users)
+  iam_groups:
+    groups:
+      - name: RNASeqAdministrators
+      - name: RNASeqPipelineOperators
+    state: absent
 """
 
 RETURN = r"""
 groups:
-  description: By name, each group's ARN (an empty string for a group only planned in check mode).
+  description: By name, each group's ARN (an empty string for a group only planned in check mode, or deleted).
   returned: always
   type: dict
   sample:
@@ -76,6 +90,7 @@ changes:
   type: dict
   sample:
     RNASeqAdministrators: [created, users]
+    RNASeqPipelineOperators: [deleted]
 """
 
 try:
@@ -154,6 +169,29 @@ class Groups:
                         self.add_user(name, user)
         self.before[name], self.after[name] = before, after
 
+    def absent(self, spec):
+        """Delete the group named in `spec` and what IAM refuses to delete it with."""
+        name = spec["name"]
+        group, members = self.read(name)
+        self.found[name], self.after[name] = {"arn": ""}, None
+        if group is None:
+            self.before[name] = None
+            return
+        attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_group_policies", "AttachedPolicies",
+                                                            GroupName=name))
+        inline = sorted(paginate(self.iam, "list_group_policies", "PolicyNames", GroupName=name))
+        self.before[name] = {"users": members, "managed_policies": attached, "inline_policies": inline}
+        self.note(name, "deleted")
+        if self.check:
+            return
+        for user in members:
+            self.iam.remove_user_from_group(GroupName=name, UserName=user)
+        for arn in attached:
+            self.iam.detach_group_policy(GroupName=name, PolicyArn=arn)
+        for policy in inline:
+            self.iam.delete_group_policy(GroupName=name, PolicyName=policy)
+        self.iam.delete_group(GroupName=name)
+
     def add_user(self, name, user):
         try:
             self.iam.add_user_to_group(GroupName=name, UserName=user)
@@ -176,17 +214,21 @@ def main():
                     purge_users=dict(type="bool", default=False),
                 ),
             ),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
     )
-    specs = module.params["groups"]
+    specs, state = module.params["groups"], module.params["state"]
     fail_on_repeated_names(module, [spec["name"] for spec in specs], "Groups")
     groups = Groups(module)
     for spec in specs:
         try:
-            groups.converge(spec)
+            if state == "present":
+                groups.converge(spec)
+            else:
+                groups.absent(spec)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            fail_aws(module, e, f"Failed to converge the IAM group {spec['name']}")
+            fail_aws(module, e, f"Failed to {'converge' if state == 'present' else 'delete'} the IAM group {spec['name']}")
     module.exit_json(changed=bool(groups.changes), groups=groups.found, changes=groups.changes,
                      diff={"before": groups.before, "after": groups.after})
 

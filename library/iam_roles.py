@@ -7,14 +7,17 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: iam_roles
-short_description: Make IAM service roles exactly as declared, with their policies and instance profiles, in one task
+short_description: Make IAM service roles exactly as declared, with their policies and instance profiles, or delete them, in one task
 description:
   - For each role, makes sure it exists with the given trust policy, description and tags, with
     exactly the given managed policies attached and exactly the given inline policies, and, when
     asked, an instance profile of the same name that holds it.
   - Anything attached or inlined that the declaration does not name is removed, so a policy an
     operator added by hand shows up as drift and is undone.
-  - Supports check mode and diff. Roles are never deleted here; the teardown does that.
+  - With O(state=absent), deletes each role that exists, after detaching its managed policies, deleting its
+    inline policies, taking it out of every instance profile and deleting the instance profile named like it.
+    An instance profile named like a role that is gone is deleted too, when it holds no role.
+  - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.iam_role) and M(amazon.aws.iam_policy) in a loop? Each role then costs two or
     three module runs. Measured by bench/upstream.py (5 resources, a run that changes nothing, Ansible's
@@ -32,9 +35,8 @@ options:
         type: str
         required: true
       trust_policy:
-        description: The assume-role (trust) policy document.
+        description: The assume-role (trust) policy document. Required unless O(state=absent).
         type: dict
-        required: true
       description:
         description: The role's description.
         type: str
@@ -53,9 +55,14 @@ options:
         type: bool
         default: false
   tags:
-    description: Tags every role (and instance profile) carries; other tags are removed.
+    description: Tags every role (and instance profile) carries; other tags are removed. Ignored when O(state=absent).
     type: dict
     default: {}
+  state:
+    description: Whether the roles should exist. Only O(roles[].name) counts when they should not.
+    type: str
+    choices: [present, absent]
+    default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -77,11 +84,18 @@ EXAMPLES = r"""
         managed_policies: ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
         instance_profile: true
     tags: {Project: rna-seq-hipaa, Environment: production}
+
+- name: The teardown - delete the roles, their policies and the instance profile
+  iam_roles:
+    roles:
+      - name: rnaseq-cloudtrail-logs
+      - name: rnaseq-ecs-instance
+    state: absent
 """
 
 RETURN = r"""
 roles:
-  description: By name, each role's ARN and, when it has one, its instance profile's ARN. Empty strings for roles only planned in check mode.
+  description: By name, each role's ARN and, when it has one, its instance profile's ARN. Empty strings for roles only planned in check mode, and for deleted ones.
   returned: always
   type: dict
   sample:
@@ -94,6 +108,7 @@ changes:
   type: dict
   sample:
     rnaseq-cloudtrail-logs: [created, "inline policy write-into-its-log-group"]
+    rnaseq-ecs-instance: [deleted]
 """
 
 import json
@@ -223,6 +238,48 @@ class Roles:
                 if missing:
                     self.iam.tag_role(RoleName=name, Tags=tag_list(missing))
 
+    def absent(self, spec):
+        """Delete the role named in `spec` and what IAM refuses to delete it with."""
+        name = spec["name"]
+        role = self.read(name)
+        self.arns[name], self.after[name] = {"arn": ""}, None
+        if role is None:
+            self.before[name] = None
+            self.orphan_profile(name)
+            return
+        attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
+        inline = sorted(paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=name))
+        profiles = sorted(p["InstanceProfileName"] for p in paginate(self.iam, "list_instance_profiles_for_role", "InstanceProfiles",
+                                                                      RoleName=name))
+        self.before[name] = {"managed_policies": attached, "inline_policies": inline, "instance_profiles": profiles,
+                             "tags": tag_dict(role.get("Tags", []))}
+        self.note(name, "deleted")
+        if self.check:
+            return
+        for arn in attached:
+            self.iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        for policy in inline:
+            self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for profile in profiles:
+            self.iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=name)
+            if profile == name:
+                self.iam.delete_instance_profile(InstanceProfileName=profile)
+        self.iam.delete_role(RoleName=name)
+        if name not in profiles:
+            self.orphan_profile(name)
+
+    def orphan_profile(self, name):
+        """Delete an instance profile named like a role that is gone, when the profile holds no role."""
+        try:
+            profile = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        except is_boto3_error_code("NoSuchEntity"):
+            return
+        if profile.get("Roles"):
+            return
+        self.note(name, "deleted the empty instance profile")
+        if not self.check:
+            self.iam.delete_instance_profile(InstanceProfileName=name)
+
     def profile_tags(self, name, current):
         stale, missing = tag_changes(current, self.tags)
         if not (stale or missing):
@@ -272,7 +329,7 @@ def main():
                 required=True,
                 options=dict(
                     name=dict(type="str", required=True),
-                    trust_policy=dict(type="dict", required=True),
+                    trust_policy=dict(type="dict"),
                     description=dict(type="str", default=""),
                     managed_policies=dict(type="list", elements="str", default=[]),
                     inline_policies=dict(type="dict", default={}),
@@ -280,18 +337,27 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
     )
-    fail_on_repeated_names(module, [spec["name"] for spec in module.params["roles"]], "Roles")
+    specs, state = module.params["roles"], module.params["state"]
+    fail_on_repeated_names(module, [spec["name"] for spec in specs], "Roles")
+    if state == "present":
+        untrusted = sorted(spec["name"] for spec in specs if not spec["trust_policy"])
+        if untrusted:
+            module.fail_json(msg=f"Roles without a trust policy (option trust_policy): {', '.join(untrusted)}")
 
     roles = Roles(module)
-    for spec in module.params["roles"]:
+    for spec in specs:
         spec["inline_policies"] = {str(k): policy_document(v) for k, v in spec["inline_policies"].items()}
         try:
-            roles.converge(spec)
+            if state == "present":
+                roles.converge(spec)
+            else:
+                roles.absent(spec)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            fail_aws(module, e, f"Failed to converge the IAM role {spec['name']}")
+            fail_aws(module, e, f"Failed to {'converge' if state == 'present' else 'delete'} the IAM role {spec['name']}")
     module.exit_json(changed=bool(roles.changes), roles=roles.arns, changes=roles.changes,
                      diff={"before": roles.before, "after": roles.after})
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 try:
     import botocore.exceptions
 except ImportError:
@@ -218,8 +220,9 @@ def alias_name(alias):
     return alias if alias.startswith("alias/") else f"alias/{alias}"
 
 
-def keys_by_alias(module, kms, aliases):
-    """{alias: {key_arn, key_id, key_state}} for the aliases that name a key; one DescribeKey each."""
+def keys_by_alias(module, kms, aliases, with_policy=False):
+    """{alias: {key_arn, key_id, key_state}} for the aliases that name a key; one DescribeKey each, and with
+    `with_policy` one GetKeyPolicy more for the key's policy (a dict)."""
     keys = {}
     for alias in aliases:
         name = alias_name(alias)
@@ -230,4 +233,9 @@ def keys_by_alias(module, kms, aliases):
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             fail_aws(module, e, f"Failed to look up the key {name}")
         keys[alias] = {"key_arn": metadata["Arn"], "key_id": metadata["KeyId"], "key_state": metadata["KeyState"]}
+        if with_policy:
+            try:
+                keys[alias]["policy"] = json.loads(kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"])
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                fail_aws(module, e, f"Failed to read the policy of the key {name}")
     return keys

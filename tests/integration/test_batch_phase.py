@@ -219,6 +219,25 @@ def test_a_changed_configuration_registers_a_new_revision_of_the_head_only(local
     assert batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc")["jobDefinitions"] == steps, "no step was registered again"
 
 
+def test_batch_refuses_roles_the_live_key_policy_does_not_name(local_cloud, converged):
+    """The inventory names the head role among the key's users, but storage last ran without it: the key's
+    policy, read live, would refuse the head's jobs, so batch stops before any change."""
+    head_arn = local_cloud.client("iam").get_role(RoleName="rnaseq-batch-head-role")["Role"]["Arn"]
+    narrowed = run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "key",
+                            extra_vars={"storage_key_user_role_names": ["rnaseq-batch-job-role"]})
+    assert narrowed.ok and narrowed.changed == 1, narrowed.explain()
+    policy = json.loads(local_cloud.client("kms").get_key_policy(KeyId=key_arn(local_cloud), PolicyName="default")["Policy"])
+    assert head_arn not in json.dumps(policy)
+
+    assert_refused(local_cloud, "playbooks/batch.yml", {},
+                   "The pipeline key's policy does not let rnaseq-batch-head-role use it: run playbooks/storage.yml")
+
+    restored = run_playbook(local_cloud, "playbooks/storage.yml", "--tags", "key")
+    assert restored.ok and restored.changed == 1, restored.explain()
+    again = run_playbook(local_cloud, "playbooks/batch.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+
+
 def test_the_smoke_test_refuses_the_emulator_unless_told_and_then_reports_the_failed_job(local_cloud, converged, batch):
     assert_refused(local_cloud, "playbooks/smoke.yml", {}, "smoke.yml runs a real job on the synthetic data set")
     # The synthetic data set, uploaded with the bucket policy lifted: this local

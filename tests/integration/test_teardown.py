@@ -5,6 +5,9 @@ from __future__ import annotations
 from support.api_calls import writes
 from support.cloud import run_playbook
 
+# The local inventory's names (roles/contract, roles/batch and roles/access defaults).
+HOST_AND_BATCH_ROLES = ("rnaseq-batch-service-role", "rnaseq-batch-instance-role", "rnaseq-batch-spot-fleet-role",
+                        "rnaseq-batch-job-role", "rnaseq-batch-head-role", "rna-seq-access-host-role")
 OWNED = [{"Name": "tag:Project", "Values": ["rna-seq-hipaa"]}, {"Name": "tag:Environment", "Values": ["local"]}]
 
 
@@ -53,6 +56,12 @@ def test_teardown_removes_the_environment_keeps_the_data_and_runs_again_as_a_no_
     assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleting", "deleted")] == []
     assert local_cloud.client("batch").describe_job_queues()["jobQueues"] == []
     assert local_cloud.client("ecr").describe_repositories()["repositories"] == []
+    # The Batch and access hosts' roles and instance profiles, and the groups (their users stay).
+    iam = local_cloud.client("iam")
+    assert not set(HOST_AND_BATCH_ROLES) & {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert not set(HOST_AND_BATCH_ROLES) & {p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]}
+    assert not {"RNASeqAdministrators", "RNASeqPipelineOperators"} & {g["GroupName"] for g in iam.list_groups()["Groups"]}
+    assert iam.list_users()["Users"], "the administrators and operators stay"
     # Kept: the data and log buckets, the keys, the trail, the backups.
     buckets = {b["Name"] for b in local_cloud.client("s3").list_buckets()["Buckets"]}
     assert {"rnaseq-hipaa-data-bucket", "rnaseq-hipaa-data-bucket-access-logs", "rnaseq-hipaa-data-bucket-audit-logs"} <= buckets

@@ -71,3 +71,21 @@ def test_an_existing_group_keeps_its_path(iam):
     iam.create_group(GroupName="Admins", Path="/teams/")
     assert run_module(iam_groups, group(users=["alice"]))["changes"] == {"Admins": ["users"]}
     assert iam.get_group(GroupName="Admins")["Group"]["Path"] == "/teams/"
+
+
+def test_state_absent_deletes_the_group_and_keeps_its_users_and_policy(iam):
+    admin = policy(iam, "Admin")
+    run_module(iam_groups, group(managed_policies=[admin], users=["alice", "bob"]))
+    iam.put_group_policy(GroupName="Admins", PolicyName="by-hand", PolicyDocument=DOCUMENT)
+    names = {"groups": [{"name": "Admins"}, {"name": "Never"}], "state": "absent"}
+
+    plan = run_module(iam_groups, {**names, "_ansible_check_mode": True})
+    assert plan["changes"] == {"Admins": ["deleted"]}
+    assert plan["diff"]["before"]["Admins"] == {"users": ["alice", "bob"], "managed_policies": [admin], "inline_policies": ["by-hand"]}
+    assert members(iam) == ["alice", "bob"], "check mode deletes nothing"
+
+    gone = run_module(iam_groups, names)
+    assert gone["changes"] == plan["changes"] and iam.list_groups()["Groups"] == []
+    assert sorted(u["UserName"] for u in iam.list_users()["Users"]) == ["alice", "bob", "mallory"]
+    assert iam.get_policy(PolicyArn=admin)["Policy"]["AttachmentCount"] == 0
+    assert run_module(iam_groups, names)["changed"] is False

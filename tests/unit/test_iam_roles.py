@@ -93,3 +93,39 @@ def test_check_mode_plans_new_roles_without_creating_them(iam):
 def test_refuses_a_role_declared_twice(iam):
     result = run_module(iam_roles, {"roles": [ROLES[0], ROLES[0]]})
     assert result["failed"] is True and result["msg"] == "Roles declared more than once: trail-logs"
+
+
+def test_state_absent_deletes_the_roles_with_their_policies_and_profile(iam):
+    run_module(iam_roles, {"roles": ROLES, "tags": OWNER})
+    names = [{"name": "trail-logs"}, {"name": "instance"}, {"name": "never-made"}]
+
+    plan = run_module(iam_roles, {"roles": names, "state": "absent", "_ansible_check_mode": True})
+    assert plan["changed"] is True and plan["changes"] == {"trail-logs": ["deleted"], "instance": ["deleted"]}
+    assert plan["diff"]["before"]["instance"]["instance_profiles"] == ["instance"]
+    assert len(iam.list_roles()["Roles"]) == 2, "check mode deletes nothing"
+
+    gone = run_module(iam_roles, {"roles": names, "state": "absent"})
+    assert gone["changes"] == plan["changes"]
+    assert iam.list_roles()["Roles"] == [] and iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert {p["PolicyName"]: p["AttachmentCount"] for p in iam.list_policies(Scope="Local")["Policies"]} == \
+        {"ssm": 0, "ecs": 0, "admin": 0}, "the managed policies stay, detached"
+    assert run_module(iam_roles, {"roles": names, "state": "absent"})["changed"] is False
+
+
+def test_state_absent_deletes_an_empty_instance_profile_left_by_a_role_deleted_by_hand(iam):
+    run_module(iam_roles, {"roles": ROLES[1:], "tags": OWNER})
+    iam.remove_role_from_instance_profile(InstanceProfileName="instance", RoleName="instance")
+    for arn in (ECS, SSM):
+        iam.detach_role_policy(RoleName="instance", PolicyArn=arn)
+    iam.delete_role(RoleName="instance")
+
+    gone = run_module(iam_roles, {"roles": [{"name": "instance"}], "state": "absent"})
+    assert gone["changes"] == {"instance": ["deleted the empty instance profile"]}
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+
+
+def test_a_role_to_create_needs_a_trust_policy(iam):
+    result = run_module(iam_roles, {"roles": [{"name": "trail-logs"}, {"name": "instance"}]})
+    assert result["failed"] is True
+    assert result["msg"] == "Roles without a trust policy (option trust_policy): instance, trail-logs"
+    assert iam.list_roles()["Roles"] == []

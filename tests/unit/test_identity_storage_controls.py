@@ -266,3 +266,21 @@ def test_key_administrators_may_use_the_key_through_aws_backup_and_not_other_ser
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
         "Condition": {"StringEquals": {"kms:ViaService": f"{service}.us-east-1.amazonaws.com"}}})
     assert failed(storage_controls(storage, STORAGE_BASELINE)) == ([] if passes else ["KMS-03"])
+
+
+def test_key_use_principals_names_who_may_decrypt_by_principal_or_principal_arn():
+    from storage import pipeline_key_policy
+    from storage_controls import key_use_principals
+
+    job = "arn:aws:iam::111122223333:role/rnaseq-batch-job-role"
+    admin = "arn:aws:iam::111122223333:role/KeyAdmin"
+    ebs = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    policy = pipeline_key_policy({"partition": "aws", "account_id": "111122223333", "region": "eu-west-1",
+                                  "admin_arns": [admin], "user_arns": [job], "ebs_role_arns": [ebs], "extra_statements": []})
+    users = key_use_principals(json.dumps(policy))
+    # The job role (by aws:PrincipalArn), the account it is named under, the EBS role; the administrators
+    # decrypt only through S3, EC2 and AWS Backup, in statements that also count as use.
+    assert job in users and ebs in users and "arn:aws:iam::111122223333:root" in users
+    assert key_use_principals({"Statement": [{"Effect": "Deny", "Principal": {"AWS": job}, "Action": "kms:*"}]}) == []
+    assert key_use_principals({"Statement": {"Effect": "Allow", "Principal": {"AWS": job}, "Action": "kms:Encrypt"}}) == []
+    assert key_use_principals({"Statement": [{"Effect": "Allow", "Principal": {"AWS": [job]}, "Action": "kms:*"}]}) == [job]
