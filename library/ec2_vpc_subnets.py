@@ -99,6 +99,7 @@ from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.waiters import get_waiter
 
 
 def subnet_state(subnet):
@@ -136,9 +137,12 @@ def converge(module, ec2, vpc_id, specs, found):
         if sync_ec2_tags(ec2, subnet_id, current["tags"], spec["tags"], check):
             changes.setdefault(cidr, []).append("tags")
     if created:
-        # On AWS a new subnet is pending for a moment; what follows (route table
-        # associations, instances) needs it available.
-        ec2.get_waiter("subnet_available").wait(SubnetIds=created, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+        # On AWS a new subnet may be unknown to the first reads (EC2 is
+        # eventually consistent: amazon.aws's subnet_exists rides that out),
+        # then pending for a moment; what follows (route table associations,
+        # instances) needs it available.
+        get_waiter(ec2, "subnet_exists").wait(SubnetIds=created)
+        get_waiter(ec2, "subnet_available").wait(SubnetIds=created, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
     return results, changes, before, after
 
 

@@ -106,6 +106,7 @@ from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.waiters import get_waiter
 
 # Module option: (DescribeVpcAttribute's Attribute and answer key, ModifyVpcAttribute's parameter).
 DNS_ATTRIBUTES = {
@@ -144,7 +145,10 @@ def converge(module, ec2, spec, vpc, tags):
             return {"id": "", "cidr_block": spec["cidr_block"]}, changes, None, wanted
         vpc = ec2.create_vpc(CidrBlock=spec["cidr_block"], InstanceTenancy=spec["tenancy"],
                                     TagSpecifications=[{"ResourceType": "vpc", "Tags": tag_list(tags)}])["Vpc"]
-        ec2.get_waiter("vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+        # EC2 is eventually consistent: a new VPC may be unknown to the first
+        # reads. amazon.aws's vpc_exists rides that out; then it must be available.
+        get_waiter(ec2, "vpc_exists").wait(VpcIds=[vpc["VpcId"]])
+        get_waiter(ec2, "vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
         vpc["Tags"] = tag_list(tags)
     vpc_id = vpc["VpcId"]
     current = {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags"))}

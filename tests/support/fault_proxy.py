@@ -10,6 +10,8 @@
   and the client never learns of it.
 
 Point AWS_ENDPOINT_URL at `proxy.url`; moto's own /moto-api stays direct.
+Subclasses change what reaches the emulator and what comes back through
+`before` and `after` (support/aws_model.py models AWS's timing so).
 """
 
 from __future__ import annotations
@@ -18,10 +20,23 @@ import http.client
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from .api_calls import ApiCall, call_of
+
+# An answer: status, headers and body.
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
 
 # The hop-by-hop headers a proxy must not pass on.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -90,6 +105,16 @@ class FaultProxy:
                 self.throttled.append(call)
             return throttle
 
+    def before(self, call: ApiCall, request: Request) -> Reply | None:
+        """The answer to give instead of forwarding the request, or None to forward it."""
+        if self._decide(call):
+            return throttling_error(call.service, request.headers.get("X-Amz-Target"))
+        return None
+
+    def after(self, call: ApiCall, request: Request, reply: Reply) -> Reply:
+        """The answer to give, from the emulator's `reply`."""
+        return reply
+
     def _take_interrupt(self, call: ApiCall) -> Callable[[], None] | None:
         with self._lock:
             if self._interrupt and self._interrupt[0] == call.operation:
@@ -133,8 +158,10 @@ class FaultProxy:
                 entry = {"url": self.path, "method": self.command, "headers": dict(self.headers.items()),
                          "body": body.decode("utf-8", "replace")}
                 call = call_of(entry, method=self.command)
-                if proxy._decide(call):
-                    self._reply(*throttling_error(call.service, self.headers.get("X-Amz-Target")))
+                request = Request(self.command, self.path, dict(self.headers.items()), body)
+                early = proxy.before(call, request)
+                if early is not None:
+                    self._reply(*early)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP | {"host", "content-length"}}
                 headers["Host"] = "{}:{}".format(*proxy.upstream)
@@ -152,9 +179,10 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 reply_headers = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}}
+                status, reply_headers, answer = proxy.after(call, request, (response.status, reply_headers, answer))
                 # A HEAD answer tells the length of the body it leaves out.
                 length = response.getheader("Content-Length") if self.command == "HEAD" else None
-                self._reply(response.status, reply_headers, answer, length)
+                self._reply(status, reply_headers, answer, length)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 
 @pytest.fixture
@@ -28,3 +29,13 @@ def ec2(mocked_aws):
 def vpc_id(ec2):
     """A bare VPC, 10.0.0.0/16."""
     return ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """The URL of a moto server in this process, for tests that put a proxy in front of it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from moto.server import ThreadedMotoServer
 
 from support.fault_proxy import FaultProxy
 from support.module_harness import load_module, run_module
@@ -22,15 +20,6 @@ INVENTORIES = sorted(p for p in (REPO / "inventories").glob("*/group_vars/all/*.
                      if "toolkit_aws_connection" in (yaml.safe_load(p.read_text()) or {}))
 log_groups = load_module("log_groups")
 iam_groups = load_module("iam_groups")
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def aws_config(inventory: Path) -> dict:
