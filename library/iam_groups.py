@@ -100,7 +100,9 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
-from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_iam import attached_policy_arns
+from ansible.module_utils.toolkit_iam import inline_policy_names
+from ansible.module_utils.toolkit_iam import remove_policies
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -139,8 +141,7 @@ class Groups:
         exists = before is not None
 
         if spec["managed_policies"] is not None:
-            attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_group_policies", "AttachedPolicies",
-                                                                GroupName=name)) if exists else []
+            attached = attached_policy_arns(self.iam, "group", name) if exists else []
             wanted = sorted(set(spec["managed_policies"]))
             detach = [arn for arn in attached if arn not in wanted] if spec["purge_policies"] else []
             attach = [arn for arn in wanted if arn not in attached]
@@ -177,19 +178,14 @@ class Groups:
         if group is None:
             self.before[name] = None
             return
-        attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_group_policies", "AttachedPolicies",
-                                                            GroupName=name))
-        inline = sorted(paginate(self.iam, "list_group_policies", "PolicyNames", GroupName=name))
+        attached, inline = attached_policy_arns(self.iam, "group", name), inline_policy_names(self.iam, "group", name)
         self.before[name] = {"users": members, "managed_policies": attached, "inline_policies": inline}
         self.note(name, "deleted")
         if self.check:
             return
         for user in members:
             self.iam.remove_user_from_group(GroupName=name, UserName=user)
-        for arn in attached:
-            self.iam.detach_group_policy(GroupName=name, PolicyArn=arn)
-        for policy in inline:
-            self.iam.delete_group_policy(GroupName=name, PolicyName=policy)
+        remove_policies(self.iam, "group", name, attached, inline)
         self.iam.delete_group(GroupName=name)
 
     def add_user(self, name, user):

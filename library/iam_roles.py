@@ -124,7 +124,10 @@ from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
+from ansible.module_utils.toolkit_iam import attached_policy_arns
+from ansible.module_utils.toolkit_iam import inline_policy_names
 from ansible.module_utils.toolkit_iam import policy_document
+from ansible.module_utils.toolkit_iam import remove_policies
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -154,10 +157,9 @@ class Roles:
         if role is None:
             self.create(spec)
             return
-        attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
-        inline_names = paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=name)
+        attached = attached_policy_arns(self.iam, "role", name)
         inline = {policy: policy_document(self.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
-                  for policy in inline_names}
+                  for policy in inline_policy_names(self.iam, "role", name)}
         current = {
             "trust_policy": policy_document(role["AssumeRolePolicyDocument"]),
             "description": role.get("Description", ""),
@@ -247,8 +249,7 @@ class Roles:
             self.before[name] = None
             self.orphan_profile(name)
             return
-        attached = sorted(p["PolicyArn"] for p in paginate(self.iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
-        inline = sorted(paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=name))
+        attached, inline = attached_policy_arns(self.iam, "role", name), inline_policy_names(self.iam, "role", name)
         profiles = sorted(p["InstanceProfileName"] for p in paginate(self.iam, "list_instance_profiles_for_role", "InstanceProfiles",
                                                                       RoleName=name))
         self.before[name] = {"managed_policies": attached, "inline_policies": inline, "instance_profiles": profiles,
@@ -256,10 +257,7 @@ class Roles:
         self.note(name, "deleted")
         if self.check:
             return
-        for arn in attached:
-            self.iam.detach_role_policy(RoleName=name, PolicyArn=arn)
-        for policy in inline:
-            self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        remove_policies(self.iam, "role", name, attached, inline)
         for profile in profiles:
             self.iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=name)
             if profile == name:

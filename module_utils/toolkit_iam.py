@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
+from ansible.module_utils.toolkit_aws import paginate
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
@@ -38,3 +39,26 @@ def policy_document(value):
     if isinstance(value, str):
         return json.loads(unquote(value) if value.startswith("%") else value)
     return value
+
+
+# The name parameter of a role's or a group's policy calls.
+_NAME_PARAMETER = {"role": "RoleName", "group": "GroupName"}
+
+
+def attached_policy_arns(iam, kind, name):
+    """The ARNs of the managed policies attached to the role or group (`kind`) `name`, sorted."""
+    return sorted(policy["PolicyArn"] for policy in paginate(iam, f"list_attached_{kind}_policies", "AttachedPolicies",
+                                                             **{_NAME_PARAMETER[kind]: name}))
+
+
+def inline_policy_names(iam, kind, name):
+    """The names of the role's or group's (`kind`) inline policies, sorted."""
+    return sorted(paginate(iam, f"list_{kind}_policies", "PolicyNames", **{_NAME_PARAMETER[kind]: name}))
+
+
+def remove_policies(iam, kind, name, attached, inline):
+    """Detach the managed policies and delete the inline ones: IAM deletes no role or group that still has any."""
+    for arn in attached:
+        getattr(iam, f"detach_{kind}_policy")(PolicyArn=arn, **{_NAME_PARAMETER[kind]: name})
+    for policy in inline:
+        getattr(iam, f"delete_{kind}_policy")(PolicyName=policy, **{_NAME_PARAMETER[kind]: name})
