@@ -26,7 +26,7 @@ help:
 	@echo "make unit         pytest tests/unit"
 	@echo "make integration  pytest tests/integration (starts its own emulator; make test runs it in two shards)"
 	@echo "make molecule     molecule test for every scenario in molecule/"
-	@echo "make bench        benchmarks against a local cloud of their own; writes bench/results.json, docs/performance.md"
+	@echo "make bench        benchmarks against a local cloud of their own, and under the model of AWS's timing; writes bench/results.json, docs/performance.md"
 	@echo "make docs         regenerate the role READMEs' variable tables"
 	@echo "make lock         re-resolve constraints.txt from requirements.txt"
 
@@ -107,6 +107,7 @@ bench: venv system-deps
 	python bench/converge.py
 	python bench/push.py
 	python bench/upstream.py
+	python bench/aws_model.py
 
 docs: venv
 	scripts/gen-docs

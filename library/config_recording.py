@@ -83,6 +83,11 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# IAM is eventually consistent: AWS Config refuses a role made moments ago
+# with InvalidRoleException, for seconds (the identity phase makes it just before).
+NEW_ROLE_RETRY = AWSRetry.jittered_backoff(retries=8, delay=2, max_delay=10, catch_extra_error_codes=["InvalidRoleException"])
 
 
 def main():
@@ -114,7 +119,7 @@ def main():
             changed.append("recorder")
             before["recorder"], after["recorder"] = have, wanted_recorder
             if not module.check_mode:
-                config.put_configuration_recorder(ConfigurationRecorder=wanted_recorder)
+                NEW_ROLE_RETRY(config.put_configuration_recorder)(ConfigurationRecorder=wanted_recorder)
 
         channels = config.describe_delivery_channels()["DeliveryChannels"]
         wanted_channel = {"name": channels[0]["name"] if channels else p["name"], "s3BucketName": p["bucket"],

@@ -12,6 +12,9 @@ description:
   - Finds each requested resource by its C(Name) tag and the ownership tags, and creates the missing
     ones with every tag in the create call itself (C(TagSpecifications)).
   - One describe call per resource type requested, and one create call per missing resource.
+  - What it creates it waits for until EC2 finds it by its ID, since EC2's API is eventually consistent
+    and the task after this one reads it by ID. It waits with amazon.aws's C(route_table_exists) and
+    C(internet_gateway_exists) waiters, and with one of the same shape for NACLs, which amazon.aws lacks.
 notes:
   - Why not M(amazon.aws.ec2_vpc_igw), M(amazon.aws.ec2_vpc_route_table) and M(amazon.aws.ec2_vpc_nacl)
     alone? Since amazon.aws 10 (10.1.2 is installed) all three create with their tags in the create
@@ -86,6 +89,7 @@ created:
 
 try:
     import botocore.exceptions
+    import botocore.waiter
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
@@ -96,6 +100,7 @@ from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.waiters import get_waiter
 
 # type: (describe operation, result key, id key, tag specification resource type)
 RESOURCE_TYPES = {
@@ -104,6 +109,14 @@ RESOURCE_TYPES = {
     "internet_gateway": ("describe_internet_gateways", "InternetGateways", "InternetGatewayId", "internet-gateway"),
 }
 IN_A_VPC = {"network_acl", "route_table"}
+# The waiter until a new resource is found by its ID: amazon.aws's where it has one.
+EXISTS = {"route_table": ("route_table_exists", "RouteTableIds"),
+          "internet_gateway": ("internet_gateway_exists", "InternetGatewayIds"),
+          "network_acl": (None, "NetworkAclIds")}
+NETWORK_ACL_EXISTS = {"version": 2, "waiters": {"NetworkAclExists": {
+    "operation": "DescribeNetworkAcls", "delay": 2, "maxAttempts": 30,
+    "acceptors": [{"matcher": "path", "expected": True, "argument": "length(NetworkAcls[]) > `0`", "state": "success"},
+                  {"matcher": "error", "expected": "InvalidNetworkAclID.NotFound", "state": "retry"}]}}}
 
 
 def find(module, ec2, resource_type, names, ownership):
@@ -126,6 +139,21 @@ def create(module, ec2, resource, tags):
         return ec2.create_internet_gateway(TagSpecifications=tag_spec)["InternetGateway"][id_key]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to create {resource['type']} {resource['name']}")
+
+
+def wait_until_found(module, ec2, new_ids):
+    """Wait until EC2 finds each new resource by its ID: one waiter per type."""
+    for resource_type, ids in sorted(new_ids.items()):
+        name, parameter = EXISTS[resource_type]
+        if name:
+            waiter = get_waiter(ec2, name)
+        else:
+            waiter = botocore.waiter.create_waiter_with_client(
+                "NetworkAclExists", botocore.waiter.WaiterModel(NETWORK_ACL_EXISTS), ec2)
+        try:
+            waiter.wait(**{parameter: sorted(ids)})
+        except botocore.exceptions.WaiterError as e:
+            fail_aws(module, e, f"EC2 did not find the new {resource_type} {', '.join(sorted(ids))}")
 
 
 def main():
@@ -155,7 +183,7 @@ def main():
         by_type.setdefault(resource["type"], set()).add(resource["name"])
     found = {resource_type: find(module, ec2, resource_type, names, ownership) for resource_type, names in sorted(by_type.items())}
 
-    ids, created = {}, []
+    ids, created, new_ids = {}, [], {}
     for resource in resources:
         _op, _key, id_key, _spec = RESOURCE_TYPES[resource["type"]]
         matches = [item for item in found[resource["type"]].get(resource["name"], [])
@@ -170,6 +198,9 @@ def main():
             continue
         created.append(resource["name"])
         ids[resource["name"]] = "" if module.check_mode else create(module, ec2, resource, dict(ownership, Name=resource["name"]))
+        if ids[resource["name"]]:
+            new_ids.setdefault(resource["type"], []).append(ids[resource["name"]])
+    wait_until_found(module, ec2, new_ids)
 
     module.exit_json(changed=bool(created), ids=ids, created=created)
 

@@ -33,11 +33,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import a
 # attempts (10 botocore attempts for each of AWSRetry's 11), and it is the
 # weaker layer: its codes lack ThrottlingException, how the JSON APIs (KMS,
 # CloudWatch Logs, EventBridge among them) say "throttled", and S3's SlowDown,
-# and it never sees a dropped connection. AWSRetry remains at two calls only,
+# and it never sees a dropped connection. AWSRetry remains at three calls only,
 # to wait out one eventual-consistency code each, named there: a new security
-# group's InvalidGroup.NotFound (ec2_security_groups) and DependencyViolation
-# while a VPC's network interfaces go (ec2_vpc_teardown). There it also
-# retries its own throttling codes, on top of botocore's.
+# group's InvalidGroup.NotFound (ec2_security_groups), DependencyViolation
+# while a VPC's network interfaces go (ec2_vpc_teardown), and AWS Config's
+# InvalidRoleException for a role made moments ago (config_recording). There
+# it also retries its own throttling codes, on top of botocore's.
 
 # Error codes that mean "the credentials are the problem", not the request.
 _CREDENTIAL_ERROR_CODES = {

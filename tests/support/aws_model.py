@@ -9,15 +9,19 @@ each switched on and scaled on its own:
   being made until its delay, divided by `time_scale`, has passed since the
   call that made it. AWS refuses a job queue on a compute environment that is
   not VALID yet, and so does the model.
-- Read-after-create: for CONSISTENCY_S (divided by `time_scale`) after an
+- Read-after-create: for CONSISTENCY_S (divided by `lag_scale`) after an
   EC2 call creates a resource, a Describe call that names it by ID is
   answered as AWS answers an ID it does not know yet (InvalidVpcID.NotFound,
   ...). AWS documents that its EC2 API is eventually consistent this way.
   Not modelled yet: a new resource or tag missing from a filtered listing.
-- Role propagation: for ROLE_PROPAGATION_S (divided by `time_scale`) after
+- Role propagation: for ROLE_PROPAGATION_S (divided by `lag_scale`) after
   a role is created or put in an instance profile, the services that assume
   it (CloudTrail, AWS Config, EC2's RunInstances) refuse it, with the error
   each gives for a role it cannot use.
+
+The two lags have a scale of their own, 1 by default: they are seconds
+long on AWS already, and a run that rides them out at AWS's own length
+proves more than one that meets a tenth of them.
 
 DELAYS holds each number and where it comes from (docs/performance.md lists
 them too). Point AWS_ENDPOINT_URL at `model.url`.
@@ -56,6 +60,21 @@ DELAYS = {
     "nat_gateway": Delay(90.0, "a NAT gateway stays pending for one to a few minutes (observed; the VPC user "
                                "guide says it takes a few minutes to become available)"),
 }
+# Which wait must follow which, whoever runs them: Batch refuses a job queue
+# on a compute environment that is not VALID yet. No other wait of a first
+# converge needs another to be over (the hosts launch while their NAT gateway
+# is still pending; the endpoints need only the VPC's subnets and groups).
+AFTER = {"job_queue": "compute_environment"}
+
+
+def critical_path(delays: dict[str, Delay] = DELAYS, after: dict[str, str] = AFTER) -> tuple[float, list[str]]:
+    """The longest chain of dependent waits, in AWS seconds, and the waits on it, first to last."""
+    def chain(kind: str) -> list[str]:
+        return (chain(after[kind]) if kind in after else []) + [kind]
+    longest = max((chain(kind) for kind in delays), key=lambda waits: sum(delays[w].seconds for w in waits))
+    return sum(delays[w].seconds for w in longest), longest
+
+
 # How long a new EC2 resource may be missing from reads, in AWS seconds
 # (EC2 API reference, "Eventual consistency": typically a few seconds).
 CONSISTENCY_S = 3.0
@@ -80,6 +99,13 @@ def _ec2_error(code: str, message: str) -> Reply:
     return 400, {"Content-Type": "text/xml"}, body
 
 
+def _query_error(code: str, message: str) -> Reply:
+    """An error of a query API (CloudFormation, IAM): a sender fault, as AWS answers it."""
+    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>aws-model</RequestId></ErrorResponse>").encode()
+    return 400, {"Content-Type": "text/xml"}, body
+
+
 def _json_error(code: str, message: str, version: str = "1.1") -> Reply:
     body = json.dumps({"__type": code, "message": message}).encode()
     return 400, {"Content-Type": f"application/x-amz-json-{version}", "x-amzn-ErrorType": code}, body
@@ -87,9 +113,9 @@ def _json_error(code: str, message: str, version: str = "1.1") -> Reply:
 
 class AwsModel(FaultProxy):
     def __init__(self, upstream: str, latency_ms: float = 40.0, time_scale: float = 1.0, delays: bool = True,
-                 consistency: bool = True, role_propagation: bool = True):
+                 consistency: bool = True, role_propagation: bool = True, lag_scale: float = 1.0):
         super().__init__(upstream)
-        self.latency_ms, self.time_scale = latency_ms, time_scale
+        self.latency_ms, self.time_scale, self.lag_scale = latency_ms, time_scale, lag_scale
         self.delays, self.consistency, self.role_propagation = delays, consistency, role_propagation
         self._made: dict[tuple[str, str], float] = {}  # (kind, id or name) -> when it was made
         self._state = threading.Lock()
@@ -97,7 +123,12 @@ class AwsModel(FaultProxy):
         self.in_progress: collections.Counter = collections.Counter()  # answers that said "still being made", by kind
 
     def scaled(self, seconds: float) -> float:
+        """A creation delay at the model's time scale."""
         return seconds / self.time_scale
+
+    def lag(self, seconds: float) -> float:
+        """A consistency or propagation lag at the model's lag scale."""
+        return seconds / self.lag_scale
 
     def _age(self, kind: str, key: str) -> float | None:
         with self._state:
@@ -110,7 +141,7 @@ class AwsModel(FaultProxy):
 
     def _young(self, kind: str, key: str, seconds: float) -> bool:
         age = self._age(kind, key)
-        return age is not None and age < self.scaled(seconds)
+        return age is not None and age < seconds
 
     def _refuse(self, call: ApiCall, why: str, reply: Reply) -> Reply:
         with self._state:
@@ -131,18 +162,24 @@ class AwsModel(FaultProxy):
             form = parse_qs(request.body.decode("utf-8", "replace"))
             named = " ".join(v for key, values in form.items() if not key.startswith("Filter.") for v in values)
             for match in _EC2_ID.finditer(named):
-                if self._young("ec2", match.group(0), CONSISTENCY_S):
+                if self._young("ec2", match.group(0), self.lag(CONSISTENCY_S)):
                     code = _EC2_NOT_FOUND[match.group(1)]
                     return self._refuse(call, match.group(0), _ec2_error(code, f"The ID '{match.group(0)}' does not exist"))
         if self.role_propagation:
             refusal = self._unassumable(call, request)
             if refusal is not None:
                 return self._refuse(call, "role propagation", refusal)
+        if self.delays and call.service == "cloudformation" and call.operation in ("UpdateStack", "DeleteStack"):
+            # AWS refuses to change a stack that is still being made.
+            name = parse_qs(request.body.decode()).get("StackName", [""])[0]
+            if self._young("stack", name, self.scaled(DELAYS["stack"].seconds)):
+                return self._refuse(call, name, _query_error(
+                    "ValidationError", f"Stack:{name} is in CREATE_IN_PROGRESS state and can not be updated."))
         if self.delays and call.operation == "REST POST /v1/createjobqueue":
             order = json.loads(request.body or b"{}").get("computeEnvironmentOrder", [])
             for entry in order:
                 name = entry.get("computeEnvironment", "").rsplit("/", 1)[-1]
-                if self._young("compute_environment", name, DELAYS["compute_environment"].seconds):
+                if self._young("compute_environment", name, self.scaled(DELAYS["compute_environment"].seconds)):
                     body = json.dumps({"message": f"computeEnvironment {entry['computeEnvironment']} is not in VALID state"})
                     return self._refuse(call, name, (400, {"Content-Type": "application/json",
                                                            "x-amzn-ErrorType": "ClientException"}, body.encode()))
@@ -154,7 +191,7 @@ class AwsModel(FaultProxy):
             form = parse_qs(request.body.decode())
             for field in ("IamInstanceProfile.Name", "IamInstanceProfile.Arn"):
                 for value in form.get(field, []):
-                    if self._young("instance_profile", value.rsplit("/", 1)[-1], ROLE_PROPAGATION_S):
+                    if self._young("instance_profile", value.rsplit("/", 1)[-1], self.lag(ROLE_PROPAGATION_S)):
                         parameter = "iamInstanceProfile." + field.rsplit(".", 1)[1].lower()
                         return _ec2_error("InvalidParameterValue",
                                           f"Value ({value}) for parameter {parameter} is invalid. Invalid IAM Instance Profile name")
@@ -165,12 +202,12 @@ class AwsModel(FaultProxy):
         document = json.loads(request.body or b"{}")
         if call.service == "cloudtrail" and call.operation in ("CreateTrail", "UpdateTrail"):
             role = document.get("CloudWatchLogsRoleArn", "")
-            if role and self._young("role", role.rsplit("/", 1)[-1], ROLE_PROPAGATION_S):
+            if role and self._young("role", role.rsplit("/", 1)[-1], self.lag(ROLE_PROPAGATION_S)):
                 return _json_error("InvalidCloudWatchLogsRoleArnException",
                                    "Access denied. Verify in IAM that the role has adequate permissions.")
         if call.service == "config" and call.operation == "PutConfigurationRecorder":
             role = document.get("ConfigurationRecorder", {}).get("roleARN", "")
-            if role and self._young("role", role.rsplit("/", 1)[-1], ROLE_PROPAGATION_S):
+            if role and self._young("role", role.rsplit("/", 1)[-1], self.lag(ROLE_PROPAGATION_S)):
                 return _json_error("InvalidRoleException", f"The role {role} cannot be assumed by AWS Config.")
         return None
 
@@ -208,6 +245,7 @@ class AwsModel(FaultProxy):
         elif call.service == "cloudformation" and operation in ("CreateStack", "UpdateStack"):
             for stack in re.findall(rb"<StackId>([^<]+)</StackId>", body):
                 self._note("stack", stack.decode())
+            self._note("stack", parse_qs(request.body.decode())["StackName"][0])
         elif operation == "REST POST /v1/createcomputeenvironment":
             self._note("compute_environment", json.loads(body)["computeEnvironmentName"])
         elif operation == "REST POST /v1/createjobqueue":
@@ -216,14 +254,16 @@ class AwsModel(FaultProxy):
     def _in_progress(self, call: ApiCall, body: bytes) -> bytes:
         """The emulator's answer, with what is still being made reported so."""
         operation = call.operation
-        if operation in ("DescribeStacks", "DescribeInstances", "DescribeNatGateways"):
+        # The create calls too: AWS answers them "pending", and amazon.aws.ec2_vpc_nat_gateway skips its
+        # wait when the create's answer says "available", as the emulator's does.
+        if operation in ("DescribeStacks", "DescribeInstances", "DescribeNatGateways", "CreateNatGateway", "RunInstances"):
             return self._rewrite_xml(body)
         if operation in ("REST POST /v1/describecomputeenvironments", "REST POST /v1/describejobqueues"):
             kind, field, name = (("compute_environment", "computeEnvironments", "computeEnvironmentName")
                                  if "compute" in operation else ("job_queue", "jobQueues", "jobQueueName"))
             document = json.loads(body)
             for entry in document.get(field, []):
-                if entry.get("status") == "VALID" and self._young(kind, entry[name], DELAYS[kind].seconds):
+                if entry.get("status") == "VALID" and self._young(kind, entry[name], self.scaled(DELAYS[kind].seconds)):
                     entry["status"], entry["statusReason"] = "CREATING", "being created (AWS model)"
                     self.in_progress[kind] += 1
             return json.dumps(document).encode()
@@ -239,18 +279,18 @@ class AwsModel(FaultProxy):
             if "StackId" in children and "StackStatus" in children:
                 status = children["StackStatus"]
                 if status.text in ("CREATE_COMPLETE", "UPDATE_COMPLETE") \
-                        and self._young("stack", children["StackId"].text, DELAYS["stack"].seconds):
+                        and self._young("stack", children["StackId"].text, self.scaled(DELAYS["stack"].seconds)):
                     status.text, changed = status.text.replace("COMPLETE", "IN_PROGRESS"), True
                     self.in_progress["stack"] += 1
             elif "instanceId" in children and "instanceState" in children:
                 state = {c.tag.rsplit("}", 1)[-1]: c for c in children["instanceState"]}
                 if state["name"].text == "running" and self._young("instance", children["instanceId"].text,
-                                                                    DELAYS["instance"].seconds):
+                                                                    self.scaled(DELAYS["instance"].seconds)):
                     state["code"].text, state["name"].text, changed = "0", "pending", True
                     self.in_progress["instance"] += 1
             elif "natGatewayId" in children and "state" in children:
                 if children["state"].text == "available" and self._young("nat_gateway", children["natGatewayId"].text,
-                                                                          DELAYS["nat_gateway"].seconds):
+                                                                          self.scaled(DELAYS["nat_gateway"].seconds)):
                     children["state"].text, changed = "pending", True
                     self.in_progress["nat_gateway"] += 1
         if not changed:

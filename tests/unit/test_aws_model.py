@@ -10,7 +10,10 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from support.aws_model import CONSISTENCY_S, AwsModel
+from support.aws_model import CONSISTENCY_S, DELAYS, AwsModel, Delay, critical_path
+from support.module_harness import load_module, run_module
+
+ec2_tagged_resources = load_module("ec2_tagged_resources")
 
 
 def ec2(url):
@@ -27,7 +30,7 @@ def test_every_call_waits_the_latency(emulator):
 
 def test_a_new_vpc_is_unknown_to_reads_by_id_for_a_moment_and_then_found(emulator):
     scale = CONSISTENCY_S / 0.5  # half a second
-    with AwsModel(emulator, latency_ms=0, time_scale=scale) as model:
+    with AwsModel(emulator, latency_ms=0, lag_scale=scale) as model:
         client = ec2(model.url)
         vpc_id = client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
         with pytest.raises(botocore.exceptions.ClientError) as missing:
@@ -38,3 +41,44 @@ def test_a_new_vpc_is_unknown_to_reads_by_id_for_a_moment_and_then_found(emulato
         time.sleep(0.6)
         assert client.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["VpcId"] == vpc_id
     assert model.refused == [("DescribeVpcs", vpc_id)]
+
+
+def test_the_critical_path_is_the_longest_chain_of_dependent_waits():
+    delays = {"stack": Delay(150, ""), "compute_environment": Delay(45, ""), "job_queue": Delay(15, "")}
+    assert critical_path(delays) == (150, ["stack"])
+    # A queue after a slower compute environment makes the longer chain.
+    delays["compute_environment"] = Delay(140, "")
+    assert critical_path(delays) == (155, ["compute_environment", "job_queue"])
+    assert critical_path()[0] >= max(d.seconds for d in DELAYS.values())
+
+
+def test_ec2_tagged_resources_returns_only_once_ec2_finds_what_it_made_by_its_id(emulator):
+    """The next task reads a new route table or NACL by its ID (ec2_route_tables, the NACL step): the module
+    waits until EC2 answers that read, where AWS may say NotFound for seconds after the create."""
+    vpc_id = ec2(emulator).create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    with AwsModel(emulator, latency_ms=0, lag_scale=CONSISTENCY_S / 1.0) as model:  # unknown for a second
+        result = run_module(ec2_tagged_resources, {"endpoint_url": model.url, "tags": {"Project": "model"}, "resources": [
+            {"type": "route_table", "name": "model-rt", "vpc_id": vpc_id},
+            {"type": "network_acl", "name": "model-nacl", "vpc_id": vpc_id}]})
+        assert result.get("changed"), result
+        client = ec2(model.url)
+        client.describe_route_tables(RouteTableIds=[result["ids"]["model-rt"]])
+        client.describe_network_acls(NetworkAclIds=[result["ids"]["model-nacl"]])
+    # The module's own waits met the lag (the first; by the second's first read, a second had passed).
+    assert model.refused and {operation for operation, _ in model.refused} <= {"DescribeRouteTables", "DescribeNetworkAcls"}
+
+
+def test_a_new_nat_gateway_is_pending_in_the_creates_answer_and_in_reads_until_its_delay_has_passed(emulator):
+    client = ec2(emulator)
+    vpc_id = client.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = client.create_subnet(VpcId=vpc_id, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    allocation_id = client.allocate_address(Domain="vpc")["AllocationId"]
+    scale = DELAYS["nat_gateway"].seconds / 1.0  # made in a second
+    with AwsModel(emulator, latency_ms=0, time_scale=scale, consistency=False) as model:
+        client = ec2(model.url)
+        created = client.create_nat_gateway(SubnetId=subnet_id, AllocationId=allocation_id)["NatGateway"]
+        assert created["State"] == "pending"
+        listed = [{"Name": "nat-gateway-id", "Values": [created["NatGatewayId"]]}]
+        assert client.describe_nat_gateways(Filters=listed)["NatGateways"][0]["State"] == "pending"
+        time.sleep(1.1)
+        assert client.describe_nat_gateways(Filters=listed)["NatGateways"][0]["State"] == "available"

@@ -51,9 +51,18 @@ def test_host_plays_keep_ansibles_own_strategy_and_aws_plays_take_ansible_cfgs(p
             assert "strategy" not in play, play["name"]
 
 
-def test_site_runs_the_phases_in_the_runbooks_order():
+def test_site_runs_the_phases_in_the_runbooks_order_then_waits_for_what_they_started():
     site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
-    assert [entry["ansible.builtin.import_playbook"] for entry in site] == [f"{phase}.yml" for phase in PHASES]
+    *phases, waits = site
+    assert [entry["ansible.builtin.import_playbook"] for entry in phases] == [f"{phase}.yml" for phase in PHASES]
+    # Only the phases that start a long wait are told to leave it to the last play, which waits for each of them.
+    later = [entry["ansible.builtin.import_playbook"] for entry in phases if entry.get("vars", {}).get("toolkit_wait_later")]
+    assert later == ["network.yml", "batch.yml"]
+    waited = [(task["ansible.builtin.import_role"]["name"], task["ansible.builtin.import_role"]["tasks_from"])
+              for task in waits["tasks"]]
+    assert waited == [("network", "endpoints_wait.yml"), ("batch", "compute_environments_wait.yml"),
+                      ("batch", "job_queues.yml")]
+    assert waits["hosts"] == "aws_account"
 
 
 @pytest.mark.parametrize("phase", PHASES)
