@@ -4,8 +4,8 @@ creation delays, reads that miss what was just made, and roles not yet assumable
 At a time scale of 10 a stack takes 15 s and a compute environment 4.5 s;
 the lags keep AWS's own length (a new VPC unknown to reads by ID for 3 s, a
 new role refused by CloudTrail for 10 s), which a tenth of would hide: at a
-tenth, the route table, launch template, peering and trail reads that wait
-them out now were never refused.
+tenth, the route table, peering and trail calls that wait them out now were
+never refused.
 """
 
 from __future__ import annotations
