@@ -11,6 +11,8 @@ short_description: Manage a list of AWS Batch managed compute environments in on
 description:
   - Creates, updates, disables or deletes managed EC2 or Spot compute environments. The whole list is one
     task, and the run waits once, for all of them together, until Batch has finished with each.
+  - One found still C(CREATING), C(UPDATING) or C(DELETING), as a stopped run may leave it, is waited for
+    before it is compared, so the task never ends with a compute environment a job queue cannot use yet.
   - A change Batch cannot make in place fails the task before anything is changed, naming each compute
     environment and setting; Batch updates in place the capacity (vCPUs) always, and the rest only for
     compute environments with a C(BEST_FIT_PROGRESSIVE) or C(SPOT_*) allocation strategy.
@@ -153,6 +155,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_batch import BUSY
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import replace_tags
 from ansible.module_utils.toolkit_batch import wait_settled
@@ -293,6 +296,13 @@ def main():
     results, before, after, touched = [], {}, {}, []
     try:
         existing = compute_environments(batch, names)
+        # One a stopped run left being made or changed (site.yml makes them in
+        # the background) is waited for first: Batch changes, and queues on,
+        # only a settled compute environment, and a run must not end before it is.
+        busy = [name for name, found in existing.items() if found.get("status") in BUSY]
+        if busy and not module.check_mode:
+            settled = wait_settled(module, lambda n: compute_environments(batch, n), busy, module.params["wait_timeout"], gone_ok=True)
+            existing = {**{name: found for name, found in existing.items() if name not in busy}, **settled}
         plans = {spec["name"]: differences(spec, existing[spec["name"]]) for spec in specs
                  if spec["state"] == "present" and spec["name"] in existing}
         blocked = [f"{name}: {', '.join(not_in_place(spec, existing[name], plans[name]))}"

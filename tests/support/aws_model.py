@@ -8,7 +8,8 @@ each switched on and scaled on its own:
 - Creation delays: a resource AWS takes time to make is reported as still
   being made until its delay, divided by `time_scale`, has passed since the
   call that made it. AWS refuses a job queue on a compute environment that is
-  not VALID yet, and so does the model.
+  not VALID yet, and so does the model. An image's ECR scan is IN_PROGRESS,
+  without findings, for its delay after the image is put or a scan started.
 - Read-after-create: for CONSISTENCY_S (divided by `lag_scale`) after an
   EC2 call creates a resource, a Describe call that names it by ID is
   answered as AWS answers an ID it does not know yet (InvalidVpcID.NotFound,
@@ -59,6 +60,8 @@ DELAYS = {
                             "(EC2 user guide, instance lifecycle)"),
     "nat_gateway": Delay(90.0, "a NAT gateway stays pending for one to a few minutes (observed; the VPC user "
                                "guide says it takes a few minutes to become available)"),
+    "ecr_scan": Delay(30.0, "ECR's basic scan on push reports IN_PROGRESS for seconds to a minute or two, by the "
+                            "image's size (observed; the ECR user guide gives no figure)"),
 }
 # Which wait must follow which, whoever runs them: Batch refuses a job queue
 # on a compute environment that is not VALID yet. No other wait of a first
@@ -246,6 +249,11 @@ class AwsModel(FaultProxy):
             for stack in re.findall(rb"<StackId>([^<]+)</StackId>", body):
                 self._note("stack", stack.decode())
             self._note("stack", parse_qs(request.body.decode())["StackName"][0])
+        elif call.service == "ecr" and operation in ("PutImage", "StartImageScan"):
+            document = json.loads(body)
+            digest = (document.get("image") or document).get("imageId", {}).get("imageDigest")
+            if digest:
+                self._note("ecr_scan", digest)
         elif operation == "REST POST /v1/createcomputeenvironment":
             self._note("compute_environment", json.loads(body)["computeEnvironmentName"])
         elif operation == "REST POST /v1/createjobqueue":
@@ -258,6 +266,16 @@ class AwsModel(FaultProxy):
         # wait when the create's answer says "available", as the emulator's does.
         if operation in ("DescribeStacks", "DescribeInstances", "DescribeNatGateways", "CreateNatGateway", "RunInstances"):
             return self._rewrite_xml(body)
+        if call.service == "ecr" and operation == "DescribeImageScanFindings":
+            document = json.loads(body)
+            digest = document.get("imageId", {}).get("imageDigest", "")
+            if self._young("ecr_scan", digest, self.scaled(DELAYS["ecr_scan"].seconds)):
+                # As ECR answers a scan under way: its status, and no findings yet.
+                document["imageScanStatus"] = {"status": "IN_PROGRESS", "description": "being scanned (AWS model)"}
+                document.pop("imageScanFindings", None)
+                self.in_progress["ecr_scan"] += 1
+                return json.dumps(document).encode()
+            return body
         if operation in ("REST POST /v1/describecomputeenvironments", "REST POST /v1/describejobqueues"):
             kind, field, name = (("compute_environment", "computeEnvironments", "computeEnvironmentName")
                                  if "compute" in operation else ("job_queue", "jobQueues", "jobQueueName"))

@@ -3,6 +3,7 @@ EC2 resource unknown to reads by ID for a moment while filtered listings go on."
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import boto3
@@ -11,14 +12,20 @@ import botocore.exceptions
 import pytest
 
 from support.aws_model import CONSISTENCY_S, DELAYS, AwsModel, Delay, critical_path
+from support.ecr_registry import IMAGE, EcrRegistry
 from support.module_harness import load_module, run_module
 
 ec2_tagged_resources = load_module("ec2_tagged_resources")
+ecr_image = load_module("ecr_image")
+
+
+def client(service, url):
+    return boto3.client(service, region_name="us-east-1", endpoint_url=url, aws_access_key_id="testing",
+                        aws_secret_access_key="testing", config=botocore.config.Config(retries={"max_attempts": 0}))
 
 
 def ec2(url):
-    return boto3.client("ec2", region_name="us-east-1", endpoint_url=url, aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=botocore.config.Config(retries={"max_attempts": 0}))
+    return client("ec2", url)
 
 
 def test_every_call_waits_the_latency(emulator):
@@ -82,3 +89,24 @@ def test_a_new_nat_gateway_is_pending_in_the_creates_answer_and_in_reads_until_i
         assert client.describe_nat_gateways(Filters=listed)["NatGateways"][0]["State"] == "pending"
         time.sleep(1.1)
         assert client.describe_nat_gateways(Filters=listed)["NatGateways"][0]["State"] == "available"
+
+
+def test_the_ecr_scan_gate_waits_for_a_scan_still_in_progress_and_then_fails_on_its_findings(emulator, monkeypatch):
+    """On AWS a pushed image's scan is IN_PROGRESS for a while, with no findings yet: the registry phase's
+    gate must wait for the result, not pass the image on the empty answer."""
+    client("ecr", emulator).create_repository(repositoryName=IMAGE["name"],
+                                              imageScanningConfiguration={"scanOnPush": True})
+    scale = DELAYS["ecr_scan"].seconds / 1.0  # scanned in a second
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda seconds: real_sleep(min(seconds, 0.25)))  # the gate polls every 5 s
+    with AwsModel(emulator, latency_ms=0, time_scale=scale, consistency=False, role_propagation=False) as model:
+
+        @contextlib.contextmanager
+        def session(module, ecr_client=None):
+            yield EcrRegistry(module, client("ecr", model.url))
+
+        monkeypatch.setattr(ecr_image, "registry_session", session)
+        result = run_module(ecr_image, {"endpoint_url": model.url, "images": [IMAGE], "scan": False,
+                                        "scan_threshold": "HIGH"})
+    assert model.in_progress["ecr_scan"] >= 1, "the gate never met a scan in progress"
+    assert result.get("failed") and "CVE-9999-9999 (HIGH)" in result["msg"], result

@@ -273,3 +273,25 @@ def test_a_failed_job_fails_the_task_naming_it(queue_without_docker, monkeypatch
     result = run_module(job_run, {"jobs": [job()], "wait_timeout": 60})
     assert result["failed"] is True and result["jobs"][0]["status"] == "FAILED"
     assert result["msg"].startswith(f"smoke-fastqc ({result['jobs'][0]['id']}) FAILED: ")
+
+
+def test_a_compute_environment_a_stopped_run_left_creating_is_waited_for_before_it_is_compared(aws, calls, monkeypatch):
+    """site.yml makes them in the background; a run stopped before its wait leaves one CREATING, and the next
+    batch run must not end (and go on to its queues) before Batch has finished with it."""
+    run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    reads, original = [], compute_environment.compute_environments
+
+    def still_creating_at_first(batch, names):
+        found = original(batch, names)
+        reads.append(names)
+        if len(reads) == 1:
+            found = {name: {**ce, "status": "CREATING"} for name, ce in found.items()}
+        return found
+
+    monkeypatch.setattr(compute_environment, "compute_environments", still_creating_at_first)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    calls.clear()
+    result = run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    assert result["changed"] is False, result
+    assert len(reads) == 2  # read CREATING, waited, read again VALID
+    assert writes(calls) == []

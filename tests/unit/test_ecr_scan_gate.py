@@ -3,56 +3,22 @@ the threshold forbids fails the registry phase again on the next run, and
 the batch phase never pins it.
 
 moto's ECR stores no layers, so the registry the modules copy to is a
-stand-in here: ECR's control API (the repository, the image record its
-push leaves, the scan and its findings) is moto's. moto reports one HIGH
-finding (CVE-9999-9999) for every scanned image.
+stand-in here (support/ecr_registry.py): ECR's control API (the repository,
+the image record its push leaves, the scan and its findings) is moto's. moto
+reports one HIGH finding (CVE-9999-9999) for every scanned image.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 
 import pytest
 
+from support.ecr_registry import DIGEST, IMAGE, EcrRegistry
 from support.module_harness import load_module, module_client, run_module
 
 ecr_image = load_module("ecr_image")
 ecr_image_info = load_module("ecr_image_info")
-toolkit_registry = __import__("ansible.module_utils.toolkit_registry", fromlist=["RegistryError"])
-
-MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "config": {"digest": "sha256:" + "c" * 64, "size": 2}, "layers": []}).encode()
-DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
-IMAGE = {"name": "rnaseq/fastqc", "tag": "0.12.1", "source": "docker://quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0"}
-
-
-class EcrRegistry:
-    """The Registry the modules use, with ECR's own API for what a push leaves in ECR."""
-
-    unreadable: set[str] = set()
-
-    def __init__(self, module, ecr):
-        self.module, self.ecr = module, ecr
-        self.host, self.is_ecr, self.workdir, self.pushed = "123456789012.dkr.ecr.us-east-1.amazonaws.com", True, "/tmp", []
-
-    def connect(self):
-        pass
-
-    def source_manifest(self, source, platform="linux/amd64"):
-        if source in self.unreadable:
-            raise toolkit_registry.RegistryError(f"Cannot read the source image {source}: connection refused")
-        return MANIFEST, source
-
-    def digest_at(self, name, tag):
-        images = self.ecr.describe_images(repositoryName=name)["imageDetails"]
-        return next((i["imageDigest"] for i in images if tag in i.get("imageTags", [])), None)
-
-    def push(self, name, source, tag, digest):
-        self.ecr.put_image(repositoryName=name, imageManifest=MANIFEST.decode(), imageTag=tag, imageDigest=digest)
-        self.ecr.start_image_scan(repositoryName=name, imageId={"imageDigest": digest})
-        self.pushed.append(name)
 
 
 @pytest.fixture
