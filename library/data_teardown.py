@@ -15,7 +15,7 @@ description:
     keys for deletion after a waiting period, during which the deletion can still be cancelled.
   - An AWS Config delivery channel that writes to one of the buckets is deleted with it (its recorder
     stopped first, as Config requires), since it could deliver nowhere.
-  - Every existing resource must carry all of O(tags); otherwise nothing at all is deleted and the module
+  - Every existing resource must carry all of O(match_tags); otherwise nothing at all is deleted and the module
     names each resource that does not. A resource that does not exist, or a key already pending deletion,
     is skipped, so an interrupted run can be run again.
   - A bucket under S3 Object Lock that holds object versions is deleted only when S3 allows it. In
@@ -51,7 +51,7 @@ options:
     description: Days a key waits before AWS deletes it (7 to 30); the deletion can be cancelled meanwhile.
     type: int
     default: 30
-  tags:
+  match_tags:
     description: Tags every resource to delete must carry (the environment's ownership tags).
     type: dict
     required: true
@@ -77,7 +77,7 @@ EXAMPLES = r"""
     log_groups: [/aws/cloudtrail/rnaseq, /aws/vpc/flow-logs/rnaseq, /aws/batch/rnaseq]
     keys: [alias/rnaseq-pipeline, alias/rnaseq-audit]
     key_pending_window_days: 7
-    tags: {Project: rna-seq-hipaa, Environment: production}
+    match_tags: {Project: rna-seq-hipaa, Environment: production}
 """
 
 RETURN = r"""
@@ -239,7 +239,7 @@ def main():
             log_groups=dict(type="list", elements="str", default=[]),
             keys=dict(type="list", elements="str", default=[], no_log=False),
             key_pending_window_days=dict(type="int", default=30),
-            tags=dict(type="dict", required=True),
+            match_tags=dict(type="dict", required=True),
             bypass_governance_retention=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -247,8 +247,8 @@ def main():
     params = module.params
     if not 7 <= params["key_pending_window_days"] <= 30:
         module.fail_json(msg=f"key_pending_window_days must be between 7 and 30, not {params['key_pending_window_days']}")
-    if not params["tags"]:
-        module.fail_json(msg="tags must name the environment's ownership tags: without them any resource of those names would go")
+    if not params["match_tags"]:
+        module.fail_json(msg="match_tags must name the environment's ownership tags: without them any resource of those names would go")
     cloudtrail, s3, logs, kms, config = (module.client(s) for s in ("cloudtrail", "s3", "logs", "kms", "config"))
 
     try:
@@ -261,9 +261,9 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to read the data to delete")
 
-    problems = (not_owned("Trail", trails, params["tags"]) + not_owned("Bucket", buckets, params["tags"])
-                + not_owned("Log group", log_groups, params["tags"])
-                + not_owned("Key", {name: key[1] for name, key in keys.items()}, params["tags"]) + lock_problems)
+    problems = (not_owned("Trail", trails, params["match_tags"]) + not_owned("Bucket", buckets, params["match_tags"])
+                + not_owned("Log group", log_groups, params["match_tags"])
+                + not_owned("Key", {name: key[1] for name, key in keys.items()}, params["match_tags"]) + lock_problems)
     if problems:
         module.fail_json(msg="Nothing was deleted: " + " | ".join(problems))
 

@@ -14,7 +14,7 @@ description:
   - A no-op costs four reads per key (C(DescribeKey) by alias, C(GetKeyPolicy),
     C(GetKeyRotationStatus), C(ListResourceTags)).
   - When no key has the alias, an enabled customer managed key without an alias that carries every
-    tag of O(keys[].adopt_tags) is given the alias, instead of a second key being made. That is the
+    tag of O(keys[].match_tags) is given the alias, instead of a second key being made. That is the
     key a run interrupted between C(CreateKey) and C(CreateAlias) left behind.
   - A key pending deletion (a teardown scheduled it) has its deletion cancelled and is enabled
     again; a disabled key is enabled.
@@ -62,9 +62,10 @@ options:
         description: The key's tags; other tags are removed.
         type: dict
         default: {}
-      adopt_tags:
+      match_tags:
         description:
-          - When no key has the alias, a key without an alias carrying all of these tags is given it.
+          - The ownership tags. When no key has the alias, a key without an alias carrying all of these
+            tags is taken as this one and given the alias.
           - Defaults to O(keys[].tags).
         type: dict
 author:
@@ -83,7 +84,7 @@ EXAMPLES = r"""
         description: Encrypts the RNA-seq pipeline's data
         policy: "{{ storage_key_policy }}"
         tags: {Project: rna-seq-hipaa, Environment: production, Name: rnaseq-pipeline-key}
-        adopt_tags: {Project: rna-seq-hipaa, Environment: production, Name: rnaseq-pipeline-key}
+        match_tags: {Project: rna-seq-hipaa, Environment: production, Name: rnaseq-pipeline-key}
 """
 
 RETURN = r"""
@@ -164,7 +165,7 @@ class Keys:
         return self._unaliased
 
     def adoptable(self, spec):
-        wanted = spec["adopt_tags"] if spec["adopt_tags"] is not None else spec["tags"]
+        wanted = spec["match_tags"] if spec["match_tags"] is not None else spec["tags"]
         if not wanted:
             return None
         for metadata, tags in self.unaliased_keys():
@@ -282,7 +283,7 @@ def main():
                     key_spec=dict(type="str", default="SYMMETRIC_DEFAULT", no_log=False),
                     key_usage=dict(type="str", default="ENCRYPT_DECRYPT", no_log=False),
                     tags=dict(type="dict", default={}),
-                    adopt_tags=dict(type="dict"),
+                    match_tags=dict(type="dict"),
                 ),
             ),
         ),

@@ -52,7 +52,7 @@ ARGS = {
     "log_groups": ["/aws/cloudtrail/env"],
     "keys": ["alias/env-audit"],
     "key_pending_window_days": 7,
-    "tags": OWNER,
+    "match_tags": OWNER,
 }
 
 

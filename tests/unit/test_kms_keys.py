@@ -81,7 +81,7 @@ def test_the_key_an_interrupted_run_left_without_its_alias_is_adopted_not_duplic
     wrong_owner = kms.create_key(Tags=[{"TagKey": "Name", "TagValue": "pipeline"}, {"TagKey": "Project", "TagValue": "q"}])
     orphan = kms.create_key(Policy=json.dumps(key_policy()), Description="the pipeline's key",
                             Tags=[{"TagKey": k, "TagValue": v} for k, v in TAGS.items()])["KeyMetadata"]
-    result = run_module(kms_keys, declared(adopt_tags={"Project": "p", "Name": "pipeline"}))
+    result = run_module(kms_keys, declared(match_tags={"Project": "p", "Name": "pipeline"}))
     assert result["changes"][ALIAS] == ["alias", "rotation"]
     assert kms.describe_key(KeyId=ALIAS)["KeyMetadata"]["KeyId"] == orphan["KeyId"]
     assert result["kms_keys"][ALIAS]["key_id"] == orphan["KeyId"]

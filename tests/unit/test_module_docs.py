@@ -195,3 +195,25 @@ def test_botocore_is_the_one_retry_layer():
     backoffs = [f"{path.name}: {line.strip()}" for path, text in sources.items() for line in text.splitlines()
                 if "AWSRetry." in line and "catch_extra_error_codes=" not in line]
     assert not backoffs, backoffs
+
+
+def test_docs_modules_md_names_where_a_module_departs_from_the_list_module_contract(tmp_path):
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("gen_docs_contract", str(REPO / "scripts" / "gen-docs"))
+    gen_docs = importlib.util.module_from_spec(importlib.util.spec_from_loader("gen_docs_contract", loader))
+    loader.exec_module(gen_docs)
+
+    def row(options):
+        path = tmp_path / "made_up.py"
+        path.write_text(f"DOCUMENTATION = r'''\n{yaml.safe_dump({'module': 'made_up', 'options': options})}'''\n")
+        return gen_docs.module_row(path).rsplit("|", 2)[-2].strip()
+
+    items = {"things": {"type": "list", "elements": "dict", "suboptions": {"name": {"type": "str"}}}}
+    owned = {"description": "Tags a thing found by its name must carry.", "type": "dict"}
+    assert row({**items, "tags": {"type": "dict"}, "purge_tags": {"type": "bool"}, "match_tags": owned,
+                "state": {"type": "str"}}) == "follows it"
+    assert row({**items, "tags": {"type": "dict"}, "adopt_tags": owned}) == (
+        "`tags` without `purge_tags`; ownership is `adopt_tags`; no `state`")
+    assert row({"tags": {"type": "dict"}, "purge_tags": {"type": "bool"}, "state": {"type": "str"}}) == "no list option"
