@@ -9,8 +9,9 @@ aliases, type, elements, required, default and choices.
 
 from __future__ import annotations
 
-import ast
 import importlib
+import importlib.machinery
+import importlib.util
 import re
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from support.module_harness import load_module
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.stem for p in (REPO / "library").glob("*.py"))
+
+# scripts/gen-docs, as a module: docs/modules.md reads each DOCUMENTATION with the reader used here.
+_LOADER = importlib.machinery.SourceFileLoader("gen_docs", str(REPO / "scripts" / "gen-docs"))
+GEN_DOCS = importlib.util.module_from_spec(importlib.util.spec_from_loader("gen_docs", _LOADER))
+_LOADER.exec_module(GEN_DOCS)
 
 
 class _Captured(Exception):
@@ -54,11 +60,7 @@ def construction(module, name):
 
 
 def documentation(name):
-    tree = ast.parse((REPO / "library" / f"{name}.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
-            return yaml.safe_load(node.value.value)
-    raise AssertionError(f"{name}: no DOCUMENTATION")
+    return GEN_DOCS._documentation(REPO / "library" / f"{name}.py")
 
 
 def differences(documented, spec, path=""):
@@ -198,17 +200,10 @@ def test_botocore_is_the_one_retry_layer():
 
 
 def test_docs_modules_md_names_where_a_module_departs_from_the_list_module_contract(tmp_path):
-    import importlib.machinery
-    import importlib.util
-
-    loader = importlib.machinery.SourceFileLoader("gen_docs_contract", str(REPO / "scripts" / "gen-docs"))
-    gen_docs = importlib.util.module_from_spec(importlib.util.spec_from_loader("gen_docs_contract", loader))
-    loader.exec_module(gen_docs)
-
     def row(options):
         path = tmp_path / "made_up.py"
         path.write_text(f"DOCUMENTATION = r'''\n{yaml.safe_dump({'module': 'made_up', 'options': options})}'''\n")
-        return gen_docs.module_row(path).rsplit("|", 2)[-2].strip()
+        return GEN_DOCS.module_row(path).rsplit("|", 2)[-2].strip()
 
     items = {"things": {"type": "list", "elements": "dict", "suboptions": {"name": {"type": "str"}}}}
     owned = {"description": "Tags a thing found by its name must carry.", "type": "dict"}
