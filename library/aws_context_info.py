@@ -12,8 +12,9 @@ description:
   - The preflight read every phase starts with. One task answers who the caller is and, as
     asked, which availability zones the region offers, the CIDRs of AWS-managed prefix lists
     (such as S3's), which VPC endpoint services exist in the region, whether the IAM principals
-    a policy names exist, which keys the given aliases name, and the EC2 resources of earlier
-    phases found by Name and ownership tags.
+    a policy names exist, which keys the given aliases name, the EC2 resources of earlier
+    phases found by Name and ownership tags (and of their VPCs, the default NACL, the endpoints and
+    the routes out), the images that match a lookup, and which service-linked roles and log groups exist.
   - One task instead of one per lookup, so a phase's preflight costs one module run, and each
     lookup one API call per alias, principal or resource type.
   - Fails with one readable line, and before any change, when credentials are missing or
@@ -97,6 +98,50 @@ options:
     description:
       - When set, RV(owned_vpc_ids) lists every VPC carrying all of these tags, whatever its name.
     type: dict
+  default_nacl_of:
+    description:
+      - Names of VPCs looked up through O(tagged) whose default NACL to return in RV(default_nacls)
+        (one C(DescribeNetworkAcls) call for all of them).
+    type: list
+    elements: str
+    default: []
+  vpc_endpoints_of:
+    description:
+      - Names of VPCs looked up through O(tagged) whose pending and available endpoints to list in
+        RV(vpc_endpoints) (one C(DescribeVpcEndpoints) call for all of them).
+    type: list
+    elements: str
+    default: []
+  images:
+    description:
+      - An image lookup, as M(amazon.aws.ec2_ami_info) makes it (one C(DescribeImages) call). The
+        images found are returned in RV(images).
+    type: dict
+    suboptions:
+      owners:
+        description: Account IDs or aliases (V(amazon), V(self)) that must own the image.
+        type: list
+        elements: str
+        default: []
+      filters:
+        description: C(DescribeImages) filters, a value or a list of values each.
+        type: dict
+        required: true
+  service_linked_roles:
+    description:
+      - Service principals (for example V(config.amazonaws.com)) whose service-linked roles to look up,
+        one C(ListRoles) call each. Those that exist are returned in RV(service_linked_roles), the rest in
+        RV(missing_service_linked_roles), for M(iam_service_linked_role) to make.
+    type: list
+    elements: str
+    default: []
+  log_groups:
+    description:
+      - CloudWatch Logs group names to look up (one C(DescribeLogGroups) call each). Those that exist
+        are returned in RV(log_groups), the rest in RV(missing_log_groups).
+    type: list
+    elements: str
+    default: []
   allow_endpoint_url:
     description:
       - Whether a custom endpoint (an emulator) may answer. Inventories for real accounts set
@@ -257,6 +302,51 @@ vpc_egress:
     rna-seq-vpc:
       internet_gateway_ids: []
       nat_gateways: [{nat_gateway_id: nat-0123456789abcdef0, connectivity_type: public}]
+default_nacls:
+  description:
+    - For each of O(default_nacl_of) that was found, its default NACL's ID and how many rules it has
+      in each direction besides the final deny (rule 32767, which cannot be removed).
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc: {nacl_id: acl-0123456789abcdef0, ingress_rules: 0, egress_rules: 0}
+vpc_endpoints:
+  description: For each of O(vpc_endpoints_of) that was found, the IDs of its pending and available endpoints.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc: [vpce-0123456789abcdef0]
+images:
+  description: The images O(images) found, with the fields of M(amazon.aws.ec2_ami_info) the phases use.
+  returned: when O(images) is set
+  type: list
+  elements: dict
+  sample: [{image_id: ami-0123456789abcdef0, name: debian-12-amd64-20250101-1234, creation_date: "2025-01-01T00:00:00.000Z",
+            root_device_name: /dev/xvda, owner_id: "136693071363"}]
+service_linked_roles:
+  description: For each of O(service_linked_roles) that has its service-linked role, the role's ARN.
+  returned: always
+  type: dict
+  sample:
+    config.amazonaws.com: arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig
+missing_service_linked_roles:
+  description: The O(service_linked_roles) whose role does not exist.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+log_groups:
+  description: For each of O(log_groups) that exists, its ARN.
+  returned: always
+  type: dict
+  sample:
+    /aws/vpc/flow-logs: {arn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/flow-logs:*"}
+missing_log_groups:
+  description: The O(log_groups) that do not exist.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 owned_vpc_ids:
   description: The VPCs carrying every tag of O(owned_vpc_tags).
   returned: when O(owned_vpc_tags) is set
@@ -277,9 +367,14 @@ from ansible.module_utils.toolkit_aws import endpoint_in_use
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import is_loopback_host
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_iam import service_linked_role_arns
 from ansible.module_utils.toolkit_lookup import check_principals
+from ansible.module_utils.toolkit_lookup import default_nacls
 from ansible.module_utils.toolkit_lookup import find_tagged
+from ansible.module_utils.toolkit_lookup import images
 from ansible.module_utils.toolkit_lookup import keys_by_alias
+from ansible.module_utils.toolkit_lookup import live_vpc_endpoints
+from ansible.module_utils.toolkit_lookup import log_groups
 from ansible.module_utils.toolkit_lookup import owned_vpc_ids
 from ansible.module_utils.toolkit_lookup import vpc_egress
 
@@ -405,6 +500,14 @@ def main():
         ),
         vpc_egress_of=dict(type="list", elements="str", default=[]),
         owned_vpc_tags=dict(type="dict"),
+        default_nacl_of=dict(type="list", elements="str", default=[]),
+        vpc_endpoints_of=dict(type="list", elements="str", default=[]),
+        images=dict(
+            type="dict",
+            options=dict(owners=dict(type="list", elements="str", default=[]), filters=dict(type="dict", required=True)),
+        ),
+        service_linked_roles=dict(type="list", elements="str", default=[]),
+        log_groups=dict(type="list", elements="str", default=[]),
         allow_endpoint_url=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -442,7 +545,7 @@ def main():
         region=module.region,
         endpoint_url=endpoint_in_use(module),
     )
-    needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged"))
+    needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged", "images"))
     ec2 = module.client("ec2") if needs_ec2 or params["owned_vpc_tags"] is not None else None
     if params["availability_zones"]:
         result["availability_zones"] = availability_zones(module, ec2)
@@ -465,6 +568,24 @@ def main():
     found = result.get("tagged", {}).get("resources", {})
     result["vpc_egress"] = {name: vpc_egress(module, ec2, found[name]["id"]) for name in params["vpc_egress_of"]
                             if found.get(name, {}).get("type") == "vpc"}
+    # Of a VPC the run is about to make there is nothing to read yet: a name
+    # not found is left out, and the phase reads it after making the VPC.
+    for option, key, read in (("default_nacl_of", "default_nacls", default_nacls),
+                              ("vpc_endpoints_of", "vpc_endpoints", live_vpc_endpoints)):
+        vpcs = {found[name]["id"]: name for name in params[option] if found.get(name, {}).get("type") == "vpc"}
+        result[key] = {vpcs[vpc_id]: answer for vpc_id, answer in read(module, ec2, list(vpcs)).items() if vpc_id in vpcs}
+    if params["images"] is not None:
+        result["images"] = images(module, ec2, params["images"]["owners"], params["images"]["filters"])
+    roles = {}
+    if params["service_linked_roles"]:
+        try:
+            roles = service_linked_role_arns(module.client("iam"), params["service_linked_roles"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, "Failed to look up the service-linked roles")
+    result.update(service_linked_roles=roles,
+                  missing_service_linked_roles=[service for service in params["service_linked_roles"] if service not in roles])
+    groups = log_groups(module, module.client("logs"), params["log_groups"]) if params["log_groups"] else {}
+    result.update(log_groups=groups, missing_log_groups=[name for name in params["log_groups"] if name not in groups])
     if params["owned_vpc_tags"] is not None:
         result["owned_vpc_ids"] = owned_vpc_ids(module, ec2, {str(k): str(v) for k, v in params["owned_vpc_tags"].items()})
 

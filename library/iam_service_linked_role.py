@@ -55,7 +55,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
-from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_iam import service_linked_role_arns
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -75,10 +75,10 @@ def main():
     iam = module.client("iam")
     roles, created = {}, []
     try:
+        existing = service_linked_role_arns(iam, module.params["services"])
         for service in module.params["services"]:
-            existing = paginate(iam, "list_roles", "Roles", PathPrefix=f"/aws-service-role/{service}/")
-            if existing:
-                roles[service] = existing[0]["Arn"]
+            if service in existing:
+                roles[service] = existing[service]
                 continue
             created.append(service)
             if module.check_mode:

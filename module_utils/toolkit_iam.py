@@ -62,3 +62,16 @@ def remove_policies(iam, kind, name, attached, inline):
         getattr(iam, f"detach_{kind}_policy")(PolicyArn=arn, **{_NAME_PARAMETER[kind]: name})
     for policy in inline:
         getattr(iam, f"delete_{kind}_policy")(PolicyName=policy, **{_NAME_PARAMETER[kind]: name})
+
+
+def service_linked_role_arns(iam, services):
+    """By service principal, the ARN of its service-linked role, for those of the services that have one.
+
+    A service's role is the one under the path AWS gives it (one ListRoles a service).
+    """
+    found = {}
+    for service in services:
+        existing = paginate(iam, "list_roles", "Roles", PathPrefix=f"/aws-service-role/{service}/")
+        if existing:
+            found[service] = existing[0]["Arn"]
+    return found

@@ -152,6 +152,72 @@ def vpc_egress(module, ec2, vpc_id):
     }
 
 
+def default_nacls(module, ec2, vpc_ids):
+    """By VPC ID, its default NACL: the ID, and how many rules it has each way besides the final deny."""
+    if not vpc_ids:
+        return {}
+    try:
+        nacls = paginate(ec2, "describe_network_acls", "NetworkAcls",
+                         Filters=[{"Name": "vpc-id", "Values": sorted(vpc_ids)}, {"Name": "default", "Values": ["true"]}])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the VPCs' default NACLs")
+    found = {}
+    for nacl in nacls:
+        # Rule 32767, the deny that ends each direction, cannot be removed (ec2_vpc_nacl_info omits it too).
+        rules = [entry for entry in nacl.get("Entries", []) if entry["RuleNumber"] != 32767]
+        found[nacl["VpcId"]] = {
+            "nacl_id": nacl["NetworkAclId"],
+            "ingress_rules": sum(1 for entry in rules if not entry["Egress"]),
+            "egress_rules": sum(1 for entry in rules if entry["Egress"]),
+        }
+    return found
+
+
+def live_vpc_endpoints(module, ec2, vpc_ids):
+    """By VPC ID, the IDs of its endpoints that are pending or available, sorted."""
+    if not vpc_ids:
+        return {}
+    try:
+        endpoints = paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints",
+                             Filters=[{"Name": "vpc-id", "Values": sorted(vpc_ids)},
+                                      {"Name": "vpc-endpoint-state", "Values": ["pendingAcceptance", "pending", "available"]}])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to list the VPCs' endpoints")
+    found = {vpc_id: [] for vpc_id in vpc_ids}
+    for endpoint in endpoints:
+        found.setdefault(endpoint["VpcId"], []).append(endpoint["VpcEndpointId"])
+    return {vpc_id: sorted(ids) for vpc_id, ids in found.items()}
+
+
+def images(module, ec2, owners, filters):
+    """The AMIs matching the filters (and owned by one of the owners, when given), as ec2_ami_info names their fields."""
+    kwargs = {"Filters": [{"Name": str(name), "Values": [str(v) for v in (value if isinstance(value, list) else [value])]}
+                          for name, value in sorted(filters.items())]}
+    if owners:
+        kwargs["Owners"] = [str(owner) for owner in owners]
+    try:
+        found = ec2.describe_images(**kwargs)["Images"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to look up the image")
+    return [{"image_id": image["ImageId"], "name": image.get("Name", ""), "creation_date": image.get("CreationDate", ""),
+             "root_device_name": image.get("RootDeviceName", ""), "owner_id": image.get("OwnerId", "")}
+            for image in found]
+
+
+def log_groups(module, logs, names):
+    """Of the named CloudWatch Logs groups, those that exist: by name, their ARN."""
+    found = {}
+    for name in names:
+        try:
+            groups = paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to look up the log group {name}")
+        for group in groups:
+            if group["logGroupName"] == name:
+                found[name] = {"arn": group.get("arn", "")}
+    return found
+
+
 def split_arn(arn):
     """An ARN's partition, service, account and resource (amazon.aws's parse_aws_arn); None when it is no ARN."""
     parsed = parse_aws_arn(str(arn))

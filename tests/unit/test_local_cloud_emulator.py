@@ -161,3 +161,20 @@ def test_a_nacl_is_found_by_its_id_as_describe_network_acls_allows(mocked_aws):
         nacl.get_filter_value("network-acl-id")
     assert EMULATOR["nacl_filter_value"](nacl, "network-acl-id") == nacl_id
     assert EMULATOR["nacl_filter_value"](nacl, "vpc-id") == vpc
+
+
+def test_a_launch_template_is_described_with_the_tags_create_tags_gave_it(mocked_aws, monkeypatch):
+    import boto3
+    from moto.ec2.models import launch_templates
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+
+    def described_tags(name: str) -> dict:
+        template = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12345678"})
+        ec2.create_tags(Resources=[template["LaunchTemplate"]["LaunchTemplateId"]], Tags=[{"Key": "Project", "Value": "p"}])
+        described = ec2.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"][0]
+        return {tag["Key"]: tag["Value"] for tag in described.get("Tags", [])}
+
+    assert described_tags("as-moto-ships") == {}  # the tags it was created with: none
+    monkeypatch.setattr(launch_templates.LaunchTemplate, "tags", EMULATOR["launch_template_tags"], raising=False)
+    assert described_tags("corrected") == {"Project": "p"}

@@ -83,6 +83,51 @@ def test_context_lists_the_routes_out_of_a_found_vpc(aws):
                                                     "nat_gateways": [{"nat_gateway_id": nat, "connectivity_type": "private"}]}}
 
 
+def test_context_reads_a_found_vpcs_default_nacl_and_live_endpoints_and_skips_one_not_made(aws):
+    owned = {"Project": "p"}
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    aws.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "rna-seq-vpc"}, {"Key": "Project", "Value": "p"}])
+    nacl_id = aws.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                 {"Name": "default", "Values": ["true"]}])["NetworkAcls"][0]["NetworkAclId"]
+    endpoint = aws.create_vpc_endpoint(VpcId=vpc_id, ServiceName="com.amazonaws.us-east-1.s3",
+                                       VpcEndpointType="Gateway")["VpcEndpoint"]["VpcEndpointId"]
+    asked = {"tagged": {"tags": owned, "resources": {"vpc": ["rna-seq-vpc"]}},
+             "default_nacl_of": ["rna-seq-vpc", "never-made"], "vpc_endpoints_of": ["rna-seq-vpc", "never-made"]}
+    result = run_module(aws_context_info, asked)
+    assert not result.get("failed"), result
+    # A new VPC's default NACL allows all traffic each way (rule 100), besides the final deny.
+    assert result["default_nacls"] == {"rna-seq-vpc": {"nacl_id": nacl_id, "ingress_rules": 1, "egress_rules": 1}}
+    assert result["vpc_endpoints"] == {"rna-seq-vpc": [endpoint]}
+    for egress in (False, True):
+        aws.delete_network_acl_entry(NetworkAclId=nacl_id, RuleNumber=100, Egress=egress)
+    aws.delete_vpc_endpoints(VpcEndpointIds=[endpoint])
+    result = run_module(aws_context_info, asked)
+    assert result["default_nacls"]["rna-seq-vpc"] == {"nacl_id": nacl_id, "ingress_rules": 0, "egress_rules": 0}
+    assert result["vpc_endpoints"] == {"rna-seq-vpc": []}
+
+
+def test_context_looks_up_images_and_log_groups(aws):
+    image = aws.describe_images(Owners=["amazon"])["Images"][0]
+    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/flow")
+    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/flow-other")
+    result = run_module(aws_context_info, {"images": {"filters": {"image-id": image["ImageId"]}},
+                                           "log_groups": ["/flow", "/flow-logs-never-made"]})
+    assert not result.get("failed"), result
+    assert [found["image_id"] for found in result["images"]] == [image["ImageId"]]
+    assert result["images"][0]["root_device_name"] == image["RootDeviceName"]
+    assert list(result["log_groups"]) == ["/flow"] and result["log_groups"]["/flow"]["arn"].startswith("arn:aws:logs:")
+    assert result["missing_log_groups"] == ["/flow-logs-never-made"]
+    assert run_module(aws_context_info, {"images": {"filters": {"image-id": "ami-00000000000000000"}}})["images"] == []
+
+
+def test_context_finds_which_service_linked_roles_exist(aws):
+    made = boto3.client("iam", region_name="us-east-1").create_service_linked_role(AWSServiceName="config.amazonaws.com")
+    result = run_module(aws_context_info, {"service_linked_roles": ["config.amazonaws.com", "autoscaling.amazonaws.com"]})
+    assert not result.get("failed"), result
+    assert result["service_linked_roles"] == {"config.amazonaws.com": made["Role"]["Arn"]}
+    assert result["missing_service_linked_roles"] == ["autoscaling.amazonaws.com"]
+
+
 def test_context_finds_a_live_nat_gateway_by_name_and_skips_a_deleted_one(aws):
     owned = {"Project": "p"}
     vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
