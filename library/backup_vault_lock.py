@@ -41,8 +41,13 @@ options:
         description: The KMS key a new vault is encrypted with; an existing vault must already use it.
         type: str
       tags:
-        description: The vault's tags, exactly; other tags are removed. Left alone when not given.
+        description: The vault's tags; other tags are removed, unless O(vaults[].purge_tags=false). Left alone when
+          not given.
         type: dict
+      purge_tags:
+        description: Whether tags not in O(vaults[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
       min_retention_days:
         description: The shortest retention a recovery point in the vault may have.
         type: int
@@ -101,7 +106,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
-from ansible.module_utils.toolkit_aws import tag_changes
+from ansible.module_utils.toolkit_aws import purged_tags
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -120,17 +125,17 @@ def _immutable(vault):
     return bool(lock_date) and lock_date.timestamp() <= time.time()
 
 
-def _tags(module, client, vault, name, wanted, before, after):
-    """Make the vault's tags exactly `wanted`; note the change."""
+def _tags(module, client, vault, name, wanted, purge, before, after):
+    """Make the vault's tags `wanted` (and only those, with `purge`); note the change."""
     arn = vault["BackupVaultArn"]
     try:
         current = client.list_tags(ResourceArn=arn).get("Tags") or {}
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, f"Failed to read the tags of backup vault {name}")
-    stale, missing = tag_changes(current, wanted)
+    stale, missing, tags_after = purged_tags(current, wanted, purge)
     if not (stale or missing):
         return
-    before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = current, wanted
+    before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = current, tags_after
     if module.check_mode:
         return
     try:
@@ -149,6 +154,7 @@ def main():
                 name=dict(type="str", required=True),
                 encryption_key_arn=dict(type="str"),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
                 min_retention_days=dict(type="int"),
                 max_retention_days=dict(type="int"),
                 changeable_for_days=dict(type="int"),
@@ -186,7 +192,7 @@ def main():
                 except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                     fail_aws(module, e, f"Failed to create backup vault {name}")
         elif vault and tags is not None:
-            _tags(module, client, vault, name, tags, before, after)
+            _tags(module, client, vault, name, tags, want["purge_tags"], before, after)
         elif not vault and present and not module.check_mode:
             module.fail_json(msg=f"Backup vault {name} does not exist: declare its encryption_key_arn or tags to create it")
         current = _lock(vault)

@@ -102,8 +102,13 @@ options:
         description: Tags of the instances Batch launches.
         type: dict
       tags:
-        description: Tags of the compute environment (set at creation; changes are applied by tagging).
+        description: Tags of the compute environment (set at creation; changes are applied by tagging); others are
+          removed, unless O(compute_environments[].purge_tags=false).
         type: dict
+      purge_tags:
+        description: Whether tags not in O(compute_environments[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
   wait_timeout:
     description: Seconds to wait for Batch to finish creating, updating or deleting.
     type: int
@@ -158,6 +163,7 @@ from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_batch import BUSY
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import replace_tags
+from ansible.module_utils.toolkit_batch import tag_drift
 from ansible.module_utils.toolkit_batch import wait_settled
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -284,6 +290,7 @@ def main():
                 bid_percentage=dict(type="int"),
                 instance_tags=dict(type="dict"),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
             ),
             required_if=[["state", "present", ["max_vcpus"]]],
         ),
@@ -353,8 +360,9 @@ def main():
                 results.append(result)
                 continue
             changed = plans[name]
-            if spec.get("tags") is not None and (found.get("tags") or {}) != spec["tags"]:
-                changed["tags"] = (found.get("tags") or {}, spec["tags"])
+            drift = tag_drift(found, spec)
+            if drift:
+                changed["tags"] = (found.get("tags") or {}, drift[2])
             if changed:
                 result["changed"] = sorted(changed)
                 before[name] = {option: old for option, (old, _new) in changed.items()}
@@ -380,7 +388,7 @@ def main():
                         batch.update_compute_environment(**update)
                         touched.append(name)
                     if "tags" in changed:
-                        replace_tags(batch, found["computeEnvironmentArn"], found.get("tags"), spec["tags"])
+                        replace_tags(batch, found["computeEnvironmentArn"], drift)
             results.append(result)
 
         if touched and not module.check_mode:

@@ -59,8 +59,12 @@ options:
         type: bool
         default: true
       tags:
-        description: Tags of the job definition.
+        description: Tags of the job definition; others are removed, unless O(job_definitions[].purge_tags=false).
         type: dict
+      purge_tags:
+        description: Whether tags not in O(job_definitions[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -104,6 +108,7 @@ from ansible.module_utils.toolkit_batch import canonical
 from ansible.module_utils.toolkit_batch import latest_job_definitions
 from ansible.module_utils.toolkit_batch import normalize
 from ansible.module_utils.toolkit_batch import replace_tags
+from ansible.module_utils.toolkit_batch import tag_drift
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -145,6 +150,7 @@ def main():
                 platform_capabilities=dict(type="list", elements="str", default=["EC2"]),
                 propagate_tags=dict(type="bool", default=True),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
             ),
             required_if=[["state", "present", ["container_properties"]]],
         ),
@@ -176,11 +182,11 @@ def main():
                 if not module.check_mode:
                     registered = batch.register_job_definition(jobDefinitionName=name, tags=spec.get("tags") or {}, **wanted)
                     result["arn"], result["revision"] = registered["jobDefinitionArn"], registered["revision"]
-            elif spec.get("tags") is not None and (found.get("tags") or {}) != spec["tags"]:
+            elif drift := tag_drift(found, spec):
                 result["tags_changed"] = True
-                before[name], after[name] = {"tags": found.get("tags") or {}}, {"tags": spec["tags"]}
+                before[name], after[name] = {"tags": found.get("tags") or {}}, {"tags": drift[2]}
                 if not module.check_mode:
-                    replace_tags(batch, found["jobDefinitionArn"], found.get("tags"), spec["tags"])
+                    replace_tags(batch, found["jobDefinitionArn"], drift)
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the Batch job definitions")

@@ -50,8 +50,12 @@ options:
         elements: str
         default: []
       tags:
-        description: Tags of the queue.
+        description: Tags of the queue; others are removed, unless O(job_queues[].purge_tags=false).
         type: dict
+      purge_tags:
+        description: Whether tags not in O(job_queues[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
   wait_timeout:
     description: Seconds to wait for Batch.
     type: int
@@ -90,6 +94,7 @@ from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_batch import compute_environments
 from ansible.module_utils.toolkit_batch import job_queues
 from ansible.module_utils.toolkit_batch import replace_tags
+from ansible.module_utils.toolkit_batch import tag_drift
 from ansible.module_utils.toolkit_batch import wait_settled
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -122,6 +127,7 @@ def main():
                 priority=dict(type="int", default=1),
                 compute_environments=dict(type="list", elements="str", default=[]),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
             ),
         ),
         wait_timeout=dict(type="int", default=900),
@@ -169,9 +175,10 @@ def main():
                            "compute_environments": sorted(found.get("computeEnvironmentOrder", []), key=lambda o: o["order"])}
                 wanted = {"state": state, "priority": spec["priority"], "compute_environments": wanted_order}
                 changed = [key for key in wanted if current[key] != wanted[key]]
-                if spec.get("tags") is not None and (found.get("tags") or {}) != spec["tags"]:
+                drift = tag_drift(found, spec)
+                if drift:
                     changed.append("tags")
-                    current["tags"], wanted["tags"] = found.get("tags") or {}, spec["tags"]
+                    current["tags"], wanted["tags"] = found.get("tags") or {}, drift[2]
                 if changed:
                     result["changed"] = changed
                     before[name] = {k: current[k] for k in changed}
@@ -188,7 +195,7 @@ def main():
                             batch.update_job_queue(**update)
                             touched.append(name)
                         if "tags" in changed:
-                            replace_tags(batch, found["jobQueueArn"], current["tags"], spec["tags"])
+                            replace_tags(batch, found["jobQueueArn"], drift)
             results.append(result)
         if touched and not module.check_mode:
             settled = wait_settled(module, lambda n: job_queues(batch, n), touched, module.params["wait_timeout"], gone_ok=True)

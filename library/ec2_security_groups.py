@@ -68,8 +68,13 @@ options:
         type: bool
         default: true
       tags:
-        description: The group's tags; others are removed. Omitted, the tags are left alone.
+        description: The group's tags; others are removed, unless O(security_groups[].purge_tags=false).
+          Omitted, the tags are left alone.
         type: dict
+      purge_tags:
+        description: Whether tags not in O(security_groups[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -127,6 +132,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -281,9 +287,10 @@ class SecurityGroups:
                     getattr(self.ec2, operation)(GroupId=group["GroupId"], IpPermissions=ip_permissions(atoms))
         if spec["tags"] is not None:
             current_tags = tag_dict(group["Tags"]) if group else {}
-            before["tags"], after["tags"] = current_tags, spec["tags"]
+            before["tags"], after["tags"] = current_tags, purged_tags(current_tags, spec["tags"], spec["purge_tags"])[2]
             # A group just created was tagged in the create call.
-            if not created and sync_ec2_tags(self.ec2, group["GroupId"], current_tags, spec["tags"], self.check):
+            if not created and sync_ec2_tags(self.ec2, group["GroupId"], current_tags, spec["tags"], self.check,
+                                             purge_tags=spec["purge_tags"]):
                 self.note(name, "tags")
         self.before[name] = None if created else before
         self.after[name] = after
@@ -322,6 +329,7 @@ def main():
                     rules_egress=dict(type="list", elements="dict", default=[]),
                     purge_rules_egress=dict(type="bool", default=True),
                     tags=dict(type="dict"),
+                    purge_tags=dict(type="bool", default=True),
                 ),
             ),
         ),

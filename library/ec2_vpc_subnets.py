@@ -10,7 +10,7 @@ module: ec2_vpc_subnets
 short_description: Make a VPC's subnets, found by CIDR, exactly as declared, in one task
 description:
   - For each subnet, makes sure the VPC has a subnet with that CIDR block in that zone, with the
-    declared public IPv4 setting and exactly the declared tags.
+    declared public IPv4 setting and the declared tags (only those, unless O(purge_tags=false)).
   - One C(DescribeSubnets) call reads every subnet of the VPC with its tags.
   - Subnets are created tagged, so a run killed after the create leaves a subnet the next run finds
     by its CIDR, already carrying its name.
@@ -49,9 +49,15 @@ options:
         description: The subnet's C(Name) tag.
         type: str
   tags:
-    description: Tags every subnet carries, with its C(Name); other tags are removed.
+    description: Tags every subnet carries, with its C(Name); other tags are removed, unless O(purge_tags=false).
     type: dict
     default: {}
+  purge_tags:
+    description:
+      - Whether tags a subnet carries besides O(tags) and its C(Name) are removed. AWS's own C(aws:)
+        tags never are.
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -94,6 +100,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -134,8 +141,10 @@ def converge(module, ec2, vpc_id, specs, found):
             changes.setdefault(cidr, []).append("map_public")
             if not check:
                 ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": spec["map_public"]})
-        if sync_ec2_tags(ec2, subnet_id, current["tags"], spec["tags"], check):
+        purge = module.params["purge_tags"]
+        if sync_ec2_tags(ec2, subnet_id, current["tags"], spec["tags"], check, purge_tags=purge):
             changes.setdefault(cidr, []).append("tags")
+        after[cidr]["tags"] = purged_tags(current["tags"], spec["tags"], purge)[2]
     if created:
         # On AWS a new subnet may be unknown to the first reads (EC2 is
         # eventually consistent: amazon.aws's subnet_exists rides that out),
@@ -162,6 +171,7 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            purge_tags=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )

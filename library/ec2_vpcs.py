@@ -10,7 +10,8 @@ module: ec2_vpcs
 short_description: Make VPCs, found by their Name and ownership tags, exactly as declared, in one task
 description:
   - For each VPC, makes sure one VPC carries its C(Name) and every tag of O(match_tags), with the
-    declared CIDR block, tenancy, DNS settings and exactly the declared tags.
+    declared CIDR block, tenancy, DNS settings and the declared tags (only those, unless
+    O(purge_tags=false)).
   - One C(DescribeVpcs) call finds every VPC of the task with its tags, and two
     C(DescribeVpcAttribute) calls a VPC read its DNS settings.
   - VPCs are created tagged, so a run killed after the create leaves a VPC the next run finds.
@@ -50,9 +51,15 @@ options:
         type: bool
         default: true
   tags:
-    description: Tags every VPC carries, with its C(Name); other tags are removed.
+    description: Tags every VPC carries, with its C(Name); other tags are removed, unless O(purge_tags=false).
     type: dict
     default: {}
+  purge_tags:
+    description:
+      - Whether tags a VPC carries besides O(tags) and its C(Name) are removed. AWS's own C(aws:) tags
+        never are.
+    type: bool
+    default: true
   match_tags:
     description:
       - Tags, besides C(Name), a VPC must carry to be taken as the declared one (the ownership tags),
@@ -101,6 +108,7 @@ from ansible.module_utils.toolkit_aws import ec2_tag_filters
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -161,8 +169,10 @@ def converge(module, ec2, spec, vpc, tags):
             if not check:
                 # One attribute per call: EC2 refuses both in one request.
                 ec2.modify_vpc_attribute(VpcId=vpc_id, **{parameter: {"Value": spec[option]}})
-    if sync_ec2_tags(ec2, vpc_id, current["tags"], tags, check):
+    purge = module.params["purge_tags"]
+    if sync_ec2_tags(ec2, vpc_id, current["tags"], tags, check, purge_tags=purge):
         changes.append("tags")  # never for a VPC just created: it was tagged in the create call
+    wanted["tags"] = purged_tags(current["tags"], tags, purge)[2]
     before = None if changes[:1] == ["created"] else current
     return {"id": vpc_id, "cidr_block": vpc["CidrBlock"]}, changes, before, wanted
 
@@ -183,6 +193,7 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            purge_tags=dict(type="bool", default=True),
             match_tags=dict(type="dict", default={}),
         ),
         supports_check_mode=True,

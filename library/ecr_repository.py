@@ -58,8 +58,13 @@ options:
         description: The repository policy document; omit to leave it alone.
         type: json
       tags:
-        description: The complete set of tags; omit to leave them alone.
+        description: The repository's tags; others are removed, unless O(repositories.purge_tags=false). Omit to
+          leave them alone.
         type: dict
+      purge_tags:
+        description: Whether tags not in O(repositories.tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
       force:
         description: With O(repositories.state=absent), delete the repository even when it holds images.
         type: bool
@@ -103,6 +108,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_ecr import describe_repositories
 from ansible.module_utils.toolkit_ecr import read_lifecycle_policy
@@ -203,14 +209,13 @@ def converge(module, ecr, spec, found):
     if spec.get("tags") is not None and not result["created"]:
         wanted = {str(k): str(v) for k, v in spec["tags"].items()}
         current = read_tags(ecr, settings["arn"])
-        if current != wanted:
+        stale, fresh, tags_after = purged_tags(current, wanted, spec["purge_tags"])
+        if stale or fresh:
             result["changed"].append("tags")
-            before["tags"], after["tags"] = current, wanted
+            before["tags"], after["tags"] = current, tags_after
             if not module.check_mode:
-                stale = [k for k in current if k not in wanted]
                 if stale:
                     ecr.untag_resource(resourceArn=settings["arn"], tagKeys=stale)
-                fresh = {k: v for k, v in wanted.items() if current.get(k) != v}
                 if fresh:
                     ecr.tag_resource(resourceArn=settings["arn"], tags=tag_list(fresh))
     return result, before, after
@@ -231,6 +236,7 @@ def main():
                 lifecycle_policy=dict(type="json"),
                 repository_policy=dict(type="json"),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
                 force=dict(type="bool", default=False),
             ),
         ),

@@ -48,9 +48,13 @@ options:
         description: The policy document. Required unless O(state=absent).
         type: dict
   tags:
-    description: Tags every policy carries; other tags are removed. Ignored when O(state=absent).
+    description: Tags every policy carries; other tags are removed, unless O(purge_tags=false). Ignored when O(state=absent).
     type: dict
     default: {}
+  purge_tags:
+    description: Whether tags not in O(tags) are removed. AWS's own C(aws:) tags never are.
+    type: bool
+    default: true
   state:
     description: Whether the policies exist.
     type: str
@@ -107,7 +111,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
-from ansible.module_utils.toolkit_aws import tag_changes
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_aws import warn
@@ -130,6 +134,7 @@ class Policies:
         self.iam = module.client("iam")
         self.arn_prefix = arn_prefix
         self.tags = {str(k): str(v) for k, v in module.params["tags"].items()}
+        self.purge_tags = module.params["purge_tags"]
         self.check = module.check_mode
         self.before, self.after, self.changes, self.found = {}, {}, {}, {}
 
@@ -168,7 +173,7 @@ class Policies:
             self.note(name, "document")
             if not self.check:
                 self.found[name]["default_version_id"] = self.new_version(policy["Arn"], spec["policy"])
-        stale, missing = tag_changes(current["tags"], self.tags)
+        stale, missing, self.after[name]["tags"] = purged_tags(current["tags"], self.tags, self.purge_tags)
         if stale or missing:
             self.note(name, "tags")
             if not self.check:
@@ -250,6 +255,7 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            purge_tags=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

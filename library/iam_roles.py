@@ -55,9 +55,14 @@ options:
         type: bool
         default: false
   tags:
-    description: Tags every role (and instance profile) carries; other tags are removed. Ignored when O(state=absent).
+    description: Tags every role (and instance profile) carries; other tags are removed, unless O(purge_tags=false).
+      Ignored when O(state=absent).
     type: dict
     default: {}
+  purge_tags:
+    description: Whether tags not in O(tags) are removed. AWS's own C(aws:) tags never are.
+    type: bool
+    default: true
   state:
     description: Whether the roles should exist. Only O(roles[].name) counts when they should not.
     type: str
@@ -121,6 +126,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -139,6 +145,7 @@ class Roles:
         self.module = module
         self.iam = module.client("iam")
         self.tags = {str(k): str(v) for k, v in module.params["tags"].items()}
+        self.purge_tags = module.params["purge_tags"]
         self.check = module.check_mode
         self.before, self.after, self.changes, self.arns = {}, {}, {}, {}
 
@@ -231,7 +238,7 @@ class Roles:
             self.note(name, f"delete inline policy {policy}")
             if not self.check:
                 self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
-        stale, missing = tag_changes(current["tags"], self.tags)
+        stale, missing, self.after[name]["tags"] = purged_tags(current["tags"], self.tags, self.purge_tags)
         if stale or missing:
             self.note(name, "tags")
             if not self.check:
@@ -279,7 +286,7 @@ class Roles:
             self.iam.delete_instance_profile(InstanceProfileName=name)
 
     def profile_tags(self, name, current):
-        stale, missing = tag_changes(current, self.tags)
+        stale, missing = tag_changes(current, self.tags, self.purge_tags)
         if not (stale or missing):
             return
         self.note(name, "instance profile tags")
@@ -335,6 +342,7 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            purge_tags=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

@@ -59,9 +59,13 @@ options:
         type: str
         default: ENCRYPT_DECRYPT
       tags:
-        description: The key's tags; other tags are removed.
+        description: The key's tags; other tags are removed, unless O(keys[].purge_tags=false).
         type: dict
         default: {}
+      purge_tags:
+        description: Whether tags not in O(keys[].tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
       match_tags:
         description:
           - The ownership tags. When no key has the alias, a key without an alias carrying all of these
@@ -114,7 +118,7 @@ except ImportError:
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
-from ansible.module_utils.toolkit_aws import tag_changes
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 from ansible.module_utils.toolkit_iam import policy_document
@@ -239,7 +243,7 @@ class Keys:
             if not self.check:
                 toggle = self.kms.enable_key_rotation if spec["enable_key_rotation"] else self.kms.disable_key_rotation
                 toggle(KeyId=key_id)
-        stale, missing = tag_changes(tags, spec["tags"])
+        stale, missing, self.after[alias]["tags"] = purged_tags(tags, spec["tags"], spec["purge_tags"])
         if stale or missing:
             self.note(alias, "tags")
             if not self.check:
@@ -283,6 +287,7 @@ def main():
                     key_spec=dict(type="str", default="SYMMETRIC_DEFAULT", no_log=False),
                     key_usage=dict(type="str", default="ENCRYPT_DECRYPT", no_log=False),
                     tags=dict(type="dict", default={}),
+                    purge_tags=dict(type="bool", default=True),
                     match_tags=dict(type="dict"),
                 ),
             ),

@@ -41,8 +41,13 @@ options:
         elements: str
         default: []
       tags:
-        description: The topic's tags.
+        description: The topic's tags; others are removed, unless O(topics.purge_tags=false). Omitted, the tags
+          are left alone.
         type: dict
+      purge_tags:
+        description: Whether tags not in O(topics.tags) are removed. AWS's own C(aws:) tags never are.
+        type: bool
+        default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -78,6 +83,7 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
@@ -92,6 +98,7 @@ def main():
             policy=dict(type="dict"),
             emails=dict(type="list", elements="str", default=[]),
             tags=dict(type="dict"),
+            purge_tags=dict(type="bool", default=True),
         )),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -131,15 +138,16 @@ def main():
                                                             AttributeValue=json.dumps(value) if isinstance(value, dict) else value)
                 if spec.get("tags") is not None:
                     tags = tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
-                    if tags != spec["tags"]:
+                    wanted = {str(k): str(v) for k, v in spec["tags"].items()}
+                    stale, missing, tags_after = purged_tags(tags, wanted, spec["purge_tags"])
+                    if stale or missing:
                         result["changed"].append("tags")
-                        before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = tags, spec["tags"]
+                        before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = tags, tags_after
                         if not module.check_mode:
-                            stale = [k for k in tags if k not in spec["tags"]]
                             if stale:
                                 sns.untag_resource(ResourceArn=arn, TagKeys=stale)
-                            if spec["tags"]:
-                                sns.tag_resource(ResourceArn=arn, Tags=tag_list(spec["tags"]))
+                            if missing:
+                                sns.tag_resource(ResourceArn=arn, Tags=tag_list(missing))
             subscriptions = [] if result["created"] else paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
             emails = {s["Endpoint"]: s["SubscriptionArn"] for s in subscriptions if s["Protocol"] == "email"}
             missing = [e for e in spec["emails"] if e not in emails]

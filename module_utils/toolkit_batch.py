@@ -7,6 +7,7 @@ import json
 import time
 
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
 
 # Batch's status while it works on a compute environment or job queue.
 BUSY = ("CREATING", "UPDATING", "DELETING")
@@ -41,14 +42,24 @@ def latest_job_definitions(batch, names):
     return latest
 
 
-def replace_tags(batch, arn, current, wanted):
-    """Make a Batch resource's tags exactly `wanted`: untag the keys it no
-    longer has, then tag (which also overwrites changed values)."""
-    stale = [key for key in (current or {}) if key not in wanted]
+def tag_drift(found, spec):
+    """(keys to untag, tags to set, tags after) that make a found Batch resource's tags its spec's
+    (only those, unless the spec's purge_tags is false); None when the spec leaves the tags alone
+    or they already match."""
+    if spec.get("tags") is None:
+        return None
+    wanted = {str(k): str(v) for k, v in spec["tags"].items()}
+    stale, missing, after = purged_tags(found.get("tags") or {}, wanted, spec["purge_tags"])
+    return (stale, missing, after) if stale or missing else None
+
+
+def replace_tags(batch, arn, drift):
+    """Apply a tag_drift: untag the stale keys, then tag (which also overwrites changed values)."""
+    stale, missing, _after = drift
     if stale:
         batch.untag_resource(resourceArn=arn, tagKeys=stale)
-    if wanted:
-        batch.tag_resource(resourceArn=arn, tags=wanted)
+    if missing:
+        batch.tag_resource(resourceArn=arn, tags=missing)
 
 
 def wait_settled(module, describe, names, timeout, gone_ok=False):

@@ -125,3 +125,27 @@ def test_a_document_is_planned_created_once_and_its_drift_becomes_the_default_ve
     repaired = run_module(ssm_documents, args)
     assert repaired["changed"] and repaired["diff"]["before"]["SSM-SessionManagerRunShell"]["inputs"]["cloudWatchLogGroupName"] == ""
     assert json.loads(ssm.get_document(Name="SSM-SessionManagerRunShell")["Content"]) == PREFERENCES
+
+
+sns_topics = load_module("sns_topics")
+
+
+def test_a_topic_is_made_encrypted_and_tagged_once_and_its_tags_kept_or_purged_as_asked(mocked_aws):
+    sns = boto3.client("sns", region_name=REGION)
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    topic = {"name": "alarms", "kms_master_key_id": key, "tags": {"Project": "p"}}
+    first = run_module(sns_topics, {"topics": [topic]})
+    assert first["changed"] is True, first
+    arn = sns.list_topics()["Topics"][0]["TopicArn"]
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["KmsMasterKeyId"] == key
+    assert run_module(sns_topics, {"topics": [topic]})["changed"] is False
+
+    def tags():
+        return {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+
+    sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    kept = run_module(sns_topics, {"topics": [{**topic, "tags": {"Project": "p", "Owner": "lab"}, "purge_tags": False}]})
+    assert kept["changed"] is True and kept["diff"]["after"]["alarms"]["tags"] == {"Project": "p", "Owner": "lab", "CostCentre": "genomics"}
+    assert tags() == {"Project": "p", "Owner": "lab", "CostCentre": "genomics"}
+    assert run_module(sns_topics, {"topics": [topic]})["changed"] is True
+    assert tags() == {"Project": "p"}

@@ -219,6 +219,28 @@ def test_a_tag_change_retags_the_revision_without_registering_another(aws, calls
     assert [(d["revision"], d["tags"]) for d in found] == [(1, {"Project": "p", "Owner": "genomics"})]
 
 
+def test_tags_set_by_hand_stay_with_purge_tags_false_and_go_without_it(aws, calls):
+    batch = client("batch")
+    run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    queue = {"name": "rnaseq-default", "priority": 10, "compute_environments": ["rnaseq-on-demand"], "tags": {"Project": "p"}}
+    run_module(job_queue, {"job_queues": [queue]})
+    run_module(job_definition, {"job_definitions": [definition()]})
+    arns = {"compute_environments": batch.describe_compute_environments()["computeEnvironments"][0]["computeEnvironmentArn"],
+            "job_queues": batch.describe_job_queues()["jobQueues"][0]["jobQueueArn"],
+            "job_definitions": batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"][0]["jobDefinitionArn"]}
+    for arn in arns.values():
+        batch.tag_resource(resourceArn=arn, tags={"CostCentre": "genomics"})
+    declared = {"compute_environments": (compute_environment, environment(aws)), "job_queues": (job_queue, queue),
+                "job_definitions": (job_definition, definition())}
+    for option, (module, spec) in declared.items():
+        kept = run_module(module, {option: [{**spec, "purge_tags": False}]})
+        assert kept["changed"] is False, (option, kept)
+        assert batch.list_tags_for_resource(resourceArn=arns[option])["tags"] == {"Project": "p", "CostCentre": "genomics"}
+        purged = run_module(module, {option: [spec]})
+        assert purged["changed"] is True and purged["diff"]["after"][spec["name"]]["tags"] == {"Project": "p"}, (option, purged)
+        assert batch.list_tags_for_resource(resourceArn=arns[option])["tags"] == {"Project": "p"}
+
+
 def test_absent_deregisters_every_active_revision(aws):
     run_module(job_definition, {"job_definitions": [definition()]})
     run_module(job_definition, {"job_definitions": [definition(timeout=900)]})

@@ -138,3 +138,16 @@ def test_purge_rules_off_adds_a_rule_and_revokes_none(ec2, vpc_id):
     assert run_module(ec2_security_groups, more)["changed"] is True
     inbound = peers(described(ec2, vpc_id, "bastion")["IpPermissions"])
     assert [peer[3] for peer in inbound] == ["198.51.100.0/24", "203.0.113.0/24"]
+
+
+def test_purge_tags_off_adds_a_missing_tag_and_removes_none(ec2, vpc_id):
+    run_module(ec2_security_groups, groups(vpc_id))
+    bastion = described(ec2, vpc_id, "bastion")["GroupId"]
+    ec2.create_tags(Resources=[bastion], Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    ec2.delete_tags(Resources=[bastion], Tags=[{"Key": "Environment"}])
+    declared = groups(vpc_id)
+    declared["security_groups"][0]["purge_tags"] = False
+    kept = run_module(ec2_security_groups, declared)
+    assert kept["changes"] == {"bastion": ["tags"]}
+    assert kept["diff"]["after"]["bastion"]["tags"] == {**TAGS, "Name": "bastion", "CostCentre": "genomics"}
+    assert {t["Key"]: t["Value"] for t in described(ec2, vpc_id, "bastion")["Tags"]} == {**TAGS, "Name": "bastion", "CostCentre": "genomics"}

@@ -49,6 +49,17 @@ def test_public_ip_on_launch_and_tag_drift_are_repaired(ec2, vpc_id):
     assert {t["Key"]: t["Value"] for t in subnet["Tags"]} == {**TAGS, "Name": "private-1"}
 
 
+def test_with_purge_tags_false_a_tag_set_by_hand_stays(ec2, vpc_id):
+    run_module(ec2_vpc_subnets, declared(vpc_id))
+    subnet_id = subnets(ec2, vpc_id)["10.0.1.0/24"]["SubnetId"]
+    ec2.create_tags(Resources=[subnet_id], Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    kept = run_module(ec2_vpc_subnets, declared(vpc_id, purge_tags=False))
+    assert kept["changed"] is False and kept["changes"] == {}
+    assert kept["diff"]["after"]["10.0.1.0/24"]["tags"] == {**TAGS, "Name": "private-1", "CostCentre": "genomics"}
+    assert "CostCentre" in {t["Key"] for t in subnets(ec2, vpc_id)["10.0.1.0/24"]["Tags"]}
+    assert run_module(ec2_vpc_subnets, declared(vpc_id))["changes"] == {"10.0.1.0/24": ["tags"]}
+
+
 def test_a_subnet_found_in_another_zone_is_refused_before_any_change(ec2, vpc_id):
     ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1c")
     result = run_module(ec2_vpc_subnets, declared(vpc_id))

@@ -49,6 +49,17 @@ def test_dns_and_tag_drift_is_repaired(ec2):
     assert dns(ec2, vpc_id) == [True, True] and "Stray" not in {t["Key"] for t in owned(ec2)[0]["Tags"]}
 
 
+def test_with_purge_tags_false_a_tag_set_by_hand_stays_and_a_missing_one_is_added(ec2):
+    run_module(ec2_vpcs, declared())
+    vpc_id = owned(ec2)[0]["VpcId"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    ec2.delete_tags(Resources=[vpc_id], Tags=[{"Key": "Environment"}])
+    kept = run_module(ec2_vpcs, {**declared(), "match_tags": {"Project": "p"}, "purge_tags": False})
+    assert kept["changes"] == {"prod-vpc": ["tags"]}
+    assert kept["diff"]["after"]["prod-vpc"]["tags"] == {**OWNER, "Name": "prod-vpc", "CostCentre": "genomics"}
+    assert {t["Key"]: t["Value"] for t in owned(ec2)[0]["Tags"]} == {**OWNER, "Name": "prod-vpc", "CostCentre": "genomics"}
+
+
 def test_a_same_named_vpc_of_another_environment_is_not_adopted(ec2):
     other = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [
         {"Key": "Name", "Value": "prod-vpc"}, {"Key": "Project", "Value": "p"}, {"Key": "Environment", "Value": "staging"}]}])

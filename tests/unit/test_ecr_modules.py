@@ -69,6 +69,18 @@ def test_drift_is_reported_with_a_diff_then_repaired(aws):
     assert info["rnaseq/none"] == {"exists": False}
 
 
+def test_with_purge_tags_false_a_tag_set_by_hand_stays_and_a_missing_one_is_added(aws):
+    run_module(ecr_repository, {"repositories": [spec(aws)]})
+    client = ecr()
+    arn = client.describe_repositories()["repositories"][0]["repositoryArn"]
+    client.tag_resource(resourceArn=arn, tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    result = run_module(ecr_repository, {"repositories": [spec(aws, tags={"Project": "p", "Owner": "lab"}, purge_tags=False)]})
+    assert result["repositories"][0]["changed"] == ["tags"]
+    assert result["diff"]["after"]["rnaseq/fastqc"]["tags"] == {"Project": "p", "Owner": "lab", "CostCentre": "genomics"}
+    assert {t["Key"]: t["Value"] for t in client.list_tags_for_resource(resourceArn=arn)["tags"]} == {
+        "Project": "p", "Owner": "lab", "CostCentre": "genomics"}
+
+
 def test_encryption_that_cannot_change_fails_before_any_change(aws):
     ecr().create_repository(repositoryName="rnaseq/salmon", encryptionConfiguration={"encryptionType": "AES256"})
     result = run_module(ecr_repository, {"repositories": [spec(aws, "rnaseq/new"), spec(aws, "rnaseq/salmon")]})

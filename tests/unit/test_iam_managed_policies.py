@@ -82,6 +82,15 @@ def test_stray_tags_are_removed_and_a_new_description_is_a_warning_not_a_change(
     assert {t["Key"]: t["Value"] for t in iam.get_policy(PolicyArn=ARN)["Policy"]["Tags"]} == OWNER
 
 
+def test_with_purge_tags_false_a_tag_set_by_hand_stays_and_a_changed_one_is_set_back(iam):
+    run_module(iam_managed_policies, declared(allow("s3:GetObject")))
+    iam.tag_policy(PolicyArn=ARN, Tags=[{"Key": "CostCentre", "Value": "genomics"}, {"Key": "Project", "Value": "other"}])
+    result = run_module(iam_managed_policies, declared(allow("s3:GetObject"), purge_tags=False))
+    assert result["changes"] == {"Admin": ["tags"]}
+    assert result["diff"]["after"]["Admin"]["tags"] == {**OWNER, "CostCentre": "genomics"}
+    assert {t["Key"]: t["Value"] for t in iam.get_policy(PolicyArn=ARN)["Policy"]["Tags"]} == {**OWNER, "CostCentre": "genomics"}
+
+
 def test_absent_detaches_the_policy_deletes_its_versions_and_it(iam):
     run_module(iam_managed_policies, declared(allow("s3:GetObject")))
     run_module(iam_managed_policies, declared(allow("s3:PutObject")))

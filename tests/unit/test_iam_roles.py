@@ -84,6 +84,18 @@ def test_undoes_drift_made_by_hand(iam):
     assert run_module(iam_roles, {"roles": ROLES, "tags": OWNER})["changed"] is False
 
 
+def test_with_purge_tags_false_tags_set_by_hand_stay_on_the_role_and_its_profile(iam):
+    run_module(iam_roles, {"roles": ROLES, "tags": OWNER})
+    iam.tag_role(RoleName="instance", Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    iam.tag_instance_profile(InstanceProfileName="instance", Tags=[{"Key": "CostCentre", "Value": "genomics"}])
+    kept = run_module(iam_roles, {"roles": ROLES, "tags": OWNER, "purge_tags": False})
+    assert kept["changed"] is False and kept["changes"] == {}
+    assert kept["diff"]["after"]["instance"]["tags"] == {**OWNER, "CostCentre": "genomics"}
+    purged = run_module(iam_roles, {"roles": ROLES, "tags": OWNER})
+    assert purged["changes"] == {"instance": ["tags", "instance profile tags"]}
+    assert {t["Key"] for t in iam.get_role(RoleName="instance")["Role"]["Tags"]} == set(OWNER)
+
+
 def test_check_mode_plans_new_roles_without_creating_them(iam):
     plan = run_module(iam_roles, {"roles": ROLES, "tags": OWNER, "_ansible_check_mode": True})
     assert plan["changed"] is True and plan["roles"]["trail-logs"]["arn"] == ""

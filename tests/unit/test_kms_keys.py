@@ -77,6 +77,16 @@ def test_drift_in_policy_rotation_description_and_tags_is_repaired(kms):
     assert run_module(kms_keys, declared())["changed"] is False
 
 
+def test_with_purge_tags_false_a_tag_set_by_hand_stays_and_a_changed_one_is_set_back(kms):
+    run_module(kms_keys, declared())
+    key_id = kms.describe_key(KeyId=ALIAS)["KeyMetadata"]["KeyId"]
+    kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "CostCentre", "TagValue": "genomics"}, {"TagKey": "Name", "TagValue": "other"}])
+    kept = run_module(kms_keys, declared(purge_tags=False))
+    assert kept["changes"] == {ALIAS: ["tags"]}
+    assert kept["diff"]["after"][ALIAS]["tags"] == {**TAGS, "CostCentre": "genomics"}
+    assert {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key_id)["Tags"]} == {**TAGS, "CostCentre": "genomics"}
+
+
 def test_the_key_an_interrupted_run_left_without_its_alias_is_adopted_not_duplicated(kms):
     wrong_owner = kms.create_key(Tags=[{"TagKey": "Name", "TagValue": "pipeline"}, {"TagKey": "Project", "TagValue": "q"}])
     orphan = kms.create_key(Policy=json.dumps(key_policy()), Description="the pipeline's key",

@@ -249,6 +249,17 @@ def test_a_declared_vault_is_planned_then_created_encrypted_tagged_and_locked_an
     assert again["changed"] is False and again["created"] == []
 
 
+def test_with_purge_tags_false_a_vaults_tag_set_by_hand_stays(aws):
+    backup, key = client("backup"), client("kms").create_key()["KeyMetadata"]["Arn"]
+    vault = {"name": "vault", "encryption_key_arn": key, "tags": {"Project": "p"}, "min_retention_days": 35}
+    run_module(backup_vault_lock, {"vaults": [vault]})
+    arn = backup.describe_backup_vault(BackupVaultName="vault")["BackupVaultArn"]
+    backup.tag_resource(ResourceArn=arn, Tags={"Project": "other", "Extra": "x"})
+    kept = run_module(backup_vault_lock, {"vaults": [{**vault, "purge_tags": False}]})
+    assert kept["changed"] and kept["diff"]["after"] == {"vault": {"tags": {"Project": "p", "Extra": "x"}}}
+    assert backup.list_tags(ResourceArn=arn)["Tags"] == {"Project": "p", "Extra": "x"}
+
+
 def test_a_vaults_tags_are_made_exact_and_another_key_is_refused_before_any_change(aws):
     backup, key = client("backup"), client("kms").create_key()["KeyMetadata"]["Arn"]
     vault = {"vaults": [{"name": "vault", "encryption_key_arn": key, "tags": {"Project": "p"}, "min_retention_days": 35}]}
