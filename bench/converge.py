@@ -10,8 +10,10 @@ the emulator recording every request it receives:
   phase, so the request log splits by phase); seconds, reads and writes.
 - no-op: site.yml again as a whole (seconds, reads, writes, the most
   frequent read operations), under ansible.cfg's strategy (Ansible's own
-  linear one), once more with the Mitogen opt-in (seconds only, for
-  comparison), then
+  linear one), --noop-runs times (3 by default; the seconds are the
+  median, since one run on this machine varies by 10 to 20 %, and every
+  run must read the same and write nothing), once more with the Mitogen
+  opt-in (seconds only, for comparison), then
   each phase's playbook alone for its share of the calls. Reads per
   managed resource divides the no-op's reads by the resources the first
   converge created, counted from its request log: one a creating call (a
@@ -77,6 +79,14 @@ def resource_items(resource: str) -> list[str]:
     return [re.sub(r" \([^)]*\)$", "", item) for item in resource.split(", ")]
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The median-time run of several no-op runs, with every run's seconds; all must read and write the same."""
+    if len({(run["reads"], run["writes"], run["changed"]) for run in runs}) != 1:
+        raise SystemExit(f"the no-op runs differ: {[(run['reads'], run['writes'], run['changed']) for run in runs]}")
+    ordered = sorted(runs, key=lambda run: run["seconds"])
+    return {**ordered[len(ordered) // 2], "seconds_each": [run["seconds"] for run in runs]}
+
+
 def stack_resources(cloud: LocalCloud) -> int:
     """The resources in the toolkit's CloudFormation stacks (the VPC endpoints)."""
     cloudformation = cloud.client("cloudformation")
@@ -136,13 +146,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs=2, default=[3, 30])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--noop-runs", type=int, default=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-site-") as state:
         cloud = LocalCloud(Path(state)).start()
         try:
             first_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
-            noop = measured(cloud, "playbooks/site.yml")
+            noop = median_run([measured(cloud, "playbooks/site.yml") for _ in range(args.noop_runs)])
             noop_mitogen = measured(cloud, "playbooks/site.yml", env={"ANSIBLE_STRATEGY": "mitogen_linear"})
             noop_by_phase = {phase: measured(cloud, f"playbooks/{phase}.yml") for phase in PHASES}
             created = collections.Counter()

@@ -22,7 +22,9 @@ def table(results: dict) -> str:
         for phase in PHASES:
             figures = site["first_by_phase"][phase]
             lines.append(f"| first converge, {phase} | {figures['seconds']} | {figures['reads']} | {figures['writes']} |")
-        lines.append(f"| no-op `site.yml` | {site['noop']['seconds']} | {site['noop']['reads']} | {site['noop']['writes']} |")
+        runs = site["noop"].get("seconds_each", [])
+        label = f"no-op `site.yml` (median of {len(runs)}: {', '.join(map(str, runs))})" if len(runs) > 1 else "no-op `site.yml`"
+        lines.append(f"| {label} | {site['noop']['seconds']} | {site['noop']['reads']} | {site['noop']['writes']} |")
         if "noop_mitogen_seconds" in site:
             lines.append(f"| no-op `site.yml`, `ANSIBLE_STRATEGY=mitogen_linear` | {site['noop_mitogen_seconds']} | | |")
         for phase in PHASES:

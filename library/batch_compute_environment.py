@@ -10,7 +10,8 @@ module: batch_compute_environment
 short_description: Manage a list of AWS Batch managed compute environments in one task
 description:
   - Creates, updates, disables or deletes managed EC2 or Spot compute environments. The whole list is one
-    task, and the run waits once, for all of them together, until Batch has finished with each.
+    task, and the run waits once, for all of them together, until Batch has finished with each (unless
+    O(wait=false)).
   - One found still C(CREATING), C(UPDATING) or C(DELETING), as a stopped run may leave it, is waited for
     before it is compared, so the task never ends with a compute environment a job queue cannot use yet.
   - A change Batch cannot make in place fails the task before anything is changed, naming each compute
@@ -109,6 +110,15 @@ options:
         description: Whether tags not in O(compute_environments[].tags) are removed. AWS's own C(aws:) tags never are.
         type: bool
         default: true
+  wait:
+    description:
+      - Whether to wait, once for all of them, until Batch has finished making or changing what this run made or
+        changed. V(false) returns at once, for a later run with V(true) to wait for (C(playbooks/site.yml) waits in
+        its last play, so Batch works while the access phase runs); deleting always waits.
+      - With V(true), one found C(INVALID) that this run does not change fails the task, as one that ends
+        C(INVALID) after the wait does, so a converge never ends with a compute environment no queue can use.
+    type: bool
+    default: true
   wait_timeout:
     description: Seconds to wait for Batch to finish creating, updating or deleting.
     type: int
@@ -294,18 +304,19 @@ def main():
             ),
             required_if=[["state", "present", ["max_vcpus"]]],
         ),
+        wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["compute_environments"]
     batch = module.client("batch")
     names = [spec["name"] for spec in specs]
-    results, before, after, touched = [], {}, {}, []
+    results, before, after, touched, deleted = [], {}, {}, [], []
     try:
         existing = compute_environments(batch, names)
-        # One a stopped run left being made or changed (site.yml makes them in
-        # the background) is waited for first: Batch changes, and queues on,
-        # only a settled compute environment, and a run must not end before it is.
+        # One a stopped run, or an earlier run with wait=false, left being made
+        # or changed is waited for first: Batch changes, and queues on, only a
+        # settled compute environment, and a run must not end before it is.
         busy = [name for name, found in existing.items() if found.get("status") in BUSY]
         if busy and not module.check_mode:
             settled = wait_settled(module, lambda n: compute_environments(batch, n), busy, module.params["wait_timeout"], gone_ok=True)
@@ -314,6 +325,10 @@ def main():
                  if spec["state"] == "present" and spec["name"] in existing}
         blocked = [f"{name}: {', '.join(not_in_place(spec, existing[name], plans[name]))}"
                    for spec in specs for name in [spec["name"]] if name in plans and not_in_place(spec, existing[name], plans[name])]
+        invalid = [f"{name}: {existing[name].get('statusReason', '')}" for name, plan in plans.items()
+                   if not plan and existing[name].get("status") == "INVALID"]
+        if invalid and module.params["wait"]:
+            module.fail_json(msg="AWS Batch marked these INVALID: " + "; ".join(invalid))
         if blocked:
             module.fail_json(msg="AWS Batch cannot make these changes in place; nothing was changed. " + "; ".join(blocked)
                              + ". Disable and delete the compute environment (its job queues first) and run again, or keep the setting.")
@@ -342,7 +357,7 @@ def main():
                     before[name], after[name] = {"exists": True}, {"exists": False}
                     if not module.check_mode:
                         batch.delete_compute_environment(computeEnvironment=name)
-                        touched.append(name)
+                        deleted.append(name)
                 results.append(result)
                 continue
             if not found:
@@ -391,9 +406,10 @@ def main():
                         replace_tags(batch, found["computeEnvironmentArn"], drift)
             results.append(result)
 
-        if touched and not module.check_mode:
+        waited = deleted + (touched if module.params["wait"] else [])
+        if waited and not module.check_mode:
             # One wait for all of them.
-            settled = wait_settled(module, lambda n: compute_environments(batch, n), touched, module.params["wait_timeout"], gone_ok=True)
+            settled = wait_settled(module, lambda n: compute_environments(batch, n), waited, module.params["wait_timeout"], gone_ok=True)
             for result in results:
                 if result["name"] in settled and not result["arn"]:
                     result["arn"] = settled[result["name"]]["computeEnvironmentArn"]

@@ -72,6 +72,11 @@ options:
             C(Transitions), ...). Rules not listed are removed; an empty list removes the configuration.
         type: list
         elements: dict
+      create:
+        description:
+          - Whether to create this bucket when it does not exist; defaults to O(create). Lets one task
+            create one bucket and only configure another that an earlier step made.
+        type: bool
   create:
     description:
       - Create buckets that do not exist. With V(false), a missing bucket is an error, except in check
@@ -385,12 +390,14 @@ def converge(module, s3, bucket):
     result = {"name": name, "created": False, "changed": []}
     before, after = {}, {}
 
+    create = module.params["create"] if bucket.get("create") is None else bucket["create"]
+
     current = read_settings(s3, name, declared)
     if current is None:
         # In check mode an earlier step may only have planned the bucket.
-        if not module.params["create"] and not module.check_mode:
+        if not create and not module.check_mode:
             module.fail_json(msg=f"Bucket {name} does not exist: create it first (its phase's bucket step)")
-        result["created"] = module.params["create"]
+        result["created"] = create
         before["exists"], after["exists"] = False, True
         if not module.check_mode:
             create_bucket(module, s3, name)
@@ -427,6 +434,7 @@ def main():
                 policy=dict(type="json"),
                 logging=dict(type="dict"),
                 lifecycle_rules=dict(type="list", elements="dict"),
+                create=dict(type="bool"),
             ),
         ),
         create=dict(type="bool", default=True),

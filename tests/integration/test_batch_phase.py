@@ -209,11 +209,12 @@ def test_a_changed_step_registers_one_revision_and_is_shown_in_check_mode_first(
 
 def test_a_changed_configuration_registers_a_new_revision_of_the_head_only(local_cloud, converged, batch):
     steps = batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc")["jobDefinitions"]
+    before = max(d["revision"] for d in batch.describe_job_definitions(jobDefinitionName="rnaseq-nextflow-head")["jobDefinitions"])
     run = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines", extra_vars={"batch_work_prefix": "results/work2/"})
     assert run.ok and run.changed == 2, run.changed_tasks()
     head = max(batch.describe_job_definitions(jobDefinitionName="rnaseq-nextflow-head", status="ACTIVE")["jobDefinitions"],
                key=lambda d: d["revision"])
-    assert head["revision"] == 2 and "results/work2/" in json.dumps(head["containerProperties"]["environment"])
+    assert head["revision"] == before + 1 and "results/work2/" in json.dumps(head["containerProperties"]["environment"])
     restored = run_playbook(local_cloud, "playbooks/batch.yml", "--tags", "workflow_engines")
     assert restored.ok and restored.changed == 2
     assert batch.describe_job_definitions(jobDefinitionName="rnaseq-fastqc")["jobDefinitions"] == steps, "no step was registered again"

@@ -317,3 +317,39 @@ def test_a_compute_environment_a_stopped_run_left_creating_is_waited_for_before_
     assert result["changed"] is False, result
     assert len(reads) == 2  # read CREATING, waited, read again VALID
     assert writes(calls) == []
+
+
+def test_wait_false_returns_before_batch_has_finished_and_a_second_run_with_wait_waits(aws, calls, monkeypatch):
+    """site.yml's batch play makes them with wait=false; its last play runs the task again to wait."""
+    reads, original = [], compute_environment.compute_environments
+
+    def creating_until_waited(batch, names):
+        found = original(batch, names)
+        reads.append(names)
+        if len(reads) <= 2:  # the second run's first read still sees Batch at work
+            found = {name: {**ce, "status": "CREATING"} for name, ce in found.items()}
+        return found
+
+    monkeypatch.setattr(compute_environment, "compute_environments", creating_until_waited)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    started = run_module(compute_environment, {"compute_environments": [environment(aws)], "wait": False})
+    assert started["changed"] is True and started["compute_environments"][0]["created"] is True
+    assert len(reads) == 1  # read once before creating, never waited
+    waited = run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    assert waited["changed"] is False, waited
+    assert len(reads) == 3  # read CREATING, waited, read again VALID
+
+
+def test_an_invalid_compute_environment_the_run_does_not_change_fails_the_task_when_it_waits(aws, monkeypatch):
+    run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    original = compute_environment.compute_environments
+
+    def invalid(batch, names):
+        return {name: {**ce, "status": "INVALID", "statusReason": "CLIENT_ERROR - no such subnet"}
+                for name, ce in original(batch, names).items()}
+
+    monkeypatch.setattr(compute_environment, "compute_environments", invalid)
+    failed = run_module(compute_environment, {"compute_environments": [environment(aws)]})
+    assert failed.get("failed") is True
+    assert failed["msg"] == "AWS Batch marked these INVALID: rnaseq-on-demand: CLIENT_ERROR - no such subnet"
+    assert run_module(compute_environment, {"compute_environments": [environment(aws)], "wait": False})["changed"] is False

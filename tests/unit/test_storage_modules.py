@@ -97,6 +97,17 @@ def test_a_missing_bucket_is_an_error_when_not_creating_except_in_check_mode(aws
     assert planned["changed"] is True and planned["buckets"][0]["created"] is False
 
 
+def test_one_task_creates_one_bucket_and_only_configures_another(aws):
+    """create per bucket: the access log bucket is made, the data bucket an earlier step made is only configured."""
+    missing = run_module(s3_buckets, {"buckets": [{"name": "data-bucket", "create": False, "versioning": True}]})
+    assert missing.get("failed") is True and "Bucket data-bucket does not exist" in missing["msg"]
+    run_module(s3_buckets, {"buckets": [{"name": "data-bucket"}]})
+    result = run_module(s3_buckets, {"create": False, "buckets": [{"name": "log-bucket", "create": True, "versioning": True},
+                                                                  {"name": "data-bucket", "create": False, "versioning": True}]})
+    assert [(b["name"], b["created"], b["changed"]) for b in result["buckets"]] == [
+        ("log-bucket", True, ["versioning"]), ("data-bucket", False, ["versioning"])]
+
+
 def test_objects_are_uploaded_once_with_kms_encryption(aws, tmp_path):
     kms_key = client("kms").create_key()["KeyMetadata"]["Arn"]
     client("s3").create_bucket(Bucket="data-bucket")
