@@ -14,7 +14,8 @@ description:
     (such as S3's), which VPC endpoint services exist in the region, whether the IAM principals
     a policy names exist, which keys the given aliases name, the EC2 resources of earlier
     phases found by Name and ownership tags (and of their VPCs, the default NACL, the endpoints and
-    the routes out), the images that match a lookup, and which service-linked roles and log groups exist.
+    the routes out), the images that match a lookup, which service-linked roles and log groups exist, and
+    CloudFormation stacks with their templates.
   - One task instead of one per lookup, so a phase's preflight costs one module run, and each
     lookup one API call per alias, principal or resource type.
   - Fails with one readable line, and before any change, when credentials are missing or
@@ -139,6 +140,13 @@ options:
     description:
       - CloudWatch Logs group names to look up (one C(DescribeLogGroups) call each). Those that exist
         are returned in RV(log_groups), the rest in RV(missing_log_groups).
+    type: list
+    elements: str
+    default: []
+  stacks:
+    description:
+      - CloudFormation stack names to read with their template (C(DescribeStacks) and C(GetTemplate) each).
+        Those that exist are returned in RV(stacks).
     type: list
     elements: str
     default: []
@@ -347,6 +355,13 @@ missing_log_groups:
   type: list
   elements: str
   sample: []
+stacks:
+  description:
+    - For each of O(stacks) that exists, what M(amazon.aws.cloudformation_info) returns of it with
+      C(stack_template=true) (C(stack_description), C(stack_outputs), C(stack_parameters), C(stack_tags),
+      C(stack_template)), so a task can take either's answer.
+  returned: always
+  type: dict
 owned_vpc_ids:
   description: The VPCs carrying every tag of O(owned_vpc_tags).
   returned: when O(owned_vpc_tags) is set
@@ -376,6 +391,7 @@ from ansible.module_utils.toolkit_lookup import keys_by_alias
 from ansible.module_utils.toolkit_lookup import live_vpc_endpoints
 from ansible.module_utils.toolkit_lookup import log_groups
 from ansible.module_utils.toolkit_lookup import owned_vpc_ids
+from ansible.module_utils.toolkit_lookup import stacks
 from ansible.module_utils.toolkit_lookup import vpc_egress
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -508,6 +524,7 @@ def main():
         ),
         service_linked_roles=dict(type="list", elements="str", default=[]),
         log_groups=dict(type="list", elements="str", default=[]),
+        stacks=dict(type="list", elements="str", default=[]),
         allow_endpoint_url=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -586,6 +603,7 @@ def main():
                   missing_service_linked_roles=[service for service in params["service_linked_roles"] if service not in roles])
     groups = log_groups(module, module.client("logs"), params["log_groups"]) if params["log_groups"] else {}
     result.update(log_groups=groups, missing_log_groups=[name for name in params["log_groups"] if name not in groups])
+    result["stacks"] = stacks(module, module.client("cloudformation"), params["stacks"]) if params["stacks"] else {}
     if params["owned_vpc_tags"] is not None:
         result["owned_vpc_ids"] = owned_vpc_ids(module, ec2, {str(k): str(v) for k, v in params["owned_vpc_tags"].items()})
 

@@ -37,7 +37,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import a
 # to wait out one eventual-consistency code each, named there: a new security
 # group's InvalidGroup.NotFound (ec2_security_groups), DependencyViolation
 # while a VPC's network interfaces go (ec2_vpc_teardown), and AWS Config's
-# InvalidRoleException for a role made moments ago (config_recording). There
+# InvalidRoleException for a role made moments ago (aws_config). There
 # it also retries its own throttling codes, on top of botocore's.
 
 # Error codes that mean "the credentials are the problem", not the request.

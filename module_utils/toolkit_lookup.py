@@ -1,12 +1,15 @@
 # -*- coding: utf-8 -*-
 # Lookups of what earlier phases made, shared by the modules that read them:
 # EC2 resources by Name and ownership tags, IAM principals by ARN, and KMS
-# keys by alias. A phase's preflight reads all of them in one aws_context_info
-# task; tagged_resource_info answers EC2 lookups the same way.
+# keys by alias, CloudFormation stacks by name. A phase's preflight reads all
+# of them in one aws_context_info task; tagged_resource_info answers EC2
+# lookups the same way.
 
 from __future__ import annotations
 
 import json
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 try:
     import botocore.exceptions
@@ -20,6 +23,8 @@ from ansible.module_utils.toolkit_aws import tag_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_message
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 # type: (describe operation, result key, id key, whether it filters by vpc-id)
 TAGGED_TYPES = {
@@ -215,6 +220,33 @@ def log_groups(module, logs, names):
         for group in groups:
             if group["logGroupName"] == name:
                 found[name] = {"arn": group.get("arn", "")}
+    return found
+
+
+def stacks(module, cloudformation, names):
+    """Of the named CloudFormation stacks, those that exist, in amazon.aws.cloudformation_info's shape
+    (stack_description, stack_outputs, stack_parameters, stack_tags, stack_template), so that a task can
+    take either's answer: by name, two reads each (DescribeStacks, GetTemplate)."""
+    found = {}
+    for name in names:
+        try:
+            described = cloudformation.describe_stacks(StackName=name)["Stacks"]
+        except is_boto3_error_message("does not exist"):
+            continue
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+            fail_aws(module, e, f"Failed to read the stack {name}")
+        for stack in described:
+            try:
+                template = cloudformation.get_template(StackName=name).get("TemplateBody")
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                fail_aws(module, e, f"Failed to read the template of the stack {name}")
+            facts = {"stack_description": stack,
+                     "stack_outputs": {o.get("OutputKey"): o.get("OutputValue") for o in stack.get("Outputs") or []},
+                     "stack_parameters": {p.get("ParameterKey"): p.get("ParameterValue") for p in stack.get("Parameters") or []},
+                     "stack_tags": boto3_tag_list_to_ansible_dict(stack.get("Tags") or []),
+                     "stack_template": template}
+            found[stack["StackName"]] = camel_dict_to_snake_dict(
+                facts, ignore_list=("stack_outputs", "stack_parameters", "stack_tags", "stack_template"))
     return found
 
 

@@ -149,3 +149,51 @@ def test_a_topic_is_made_encrypted_and_tagged_once_and_its_tags_kept_or_purged_a
     assert tags() == {"Project": "p", "Owner": "lab", "CostCentre": "genomics"}
     assert run_module(sns_topics, {"topics": [topic]})["changed"] is True
     assert tags() == {"Project": "p"}
+
+
+aws_config = load_module("aws_config")
+CONFIG_ROLE = "arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+CONFIG_ARGS = {"role_arn": CONFIG_ROLE, "bucket": "audit-logs", "prefix": "config", "rule_name_prefix": "env-", "rules": [
+    {"name": "cloudtrail-enabled", "identifier": "CLOUD_TRAIL_ENABLED"},
+    {"name": "required-tags", "identifier": "REQUIRED_TAGS", "parameters": {"tag1Key": "Project"},
+     "resource_types": ["AWS::EC2::Volume"]}]}
+
+
+@pytest.fixture
+def config(mocked_aws):
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="audit-logs")
+    yield boto3.client("config", region_name=REGION)
+
+
+def test_config_recording_and_rules_are_planned_then_made_in_one_run_then_left_alone(config):
+    plan = run_module(aws_config, {**CONFIG_ARGS, "_ansible_check_mode": True})
+    assert plan["changed"] is True and plan["changed_parts"] == ["recorder", "delivery_channel", "recording"]
+    assert [r["state"] for r in plan["rules"]] == ["created", "created"]
+    assert config.describe_configuration_recorders()["ConfigurationRecorders"] == []
+    assert config.describe_config_rules()["ConfigRules"] == []
+
+    made = run_module(aws_config, CONFIG_ARGS)
+    assert made["changed"] is True and made["recorder"] == {"name": "default", "recording": True}
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["recording"] is True
+    assert config.describe_delivery_channels()["DeliveryChannels"][0]["s3KeyPrefix"] == "config"
+    rules = {r["ConfigRuleName"]: r for r in config.describe_config_rules()["ConfigRules"]}
+    assert sorted(rules) == ["env-cloudtrail-enabled", "env-required-tags"]
+    assert json.loads(rules["env-required-tags"]["InputParameters"]) == {"tag1Key": "Project"}
+
+    again = run_module(aws_config, CONFIG_ARGS)
+    assert again["changed"] is False and again["changed_parts"] == [] and again["deleted_rules"] == []
+
+
+def test_a_drifted_rule_is_put_back_and_an_owned_rule_not_declared_is_deleted(config):
+    run_module(aws_config, CONFIG_ARGS)
+    config.put_config_rule(ConfigRule={"ConfigRuleName": "env-required-tags", "Source": {
+        "Owner": "AWS", "SourceIdentifier": "REQUIRED_TAGS"}, "InputParameters": json.dumps({"tag1Key": "Other"})})
+    config.put_config_rule(ConfigRule={"ConfigRuleName": "env-stray", "Source": {"Owner": "AWS", "SourceIdentifier": "CLOUD_TRAIL_ENABLED"}})
+    config.put_config_rule(ConfigRule={"ConfigRuleName": "someone-elses", "Source": {"Owner": "AWS", "SourceIdentifier": "CLOUD_TRAIL_ENABLED"}})
+    repaired = run_module(aws_config, {**CONFIG_ARGS, "_ansible_diff": True})
+    assert repaired["changed_parts"] == [] and repaired["deleted_rules"] == ["env-stray"]
+    assert [r["state"] for r in repaired["rules"]] == ["unchanged", "updated"]
+    assert repaired["diff"]["before"]["rules"]["env-required-tags"]["parameters"] == {"tag1Key": "Other"}
+    names = sorted(r["ConfigRuleName"] for r in config.describe_config_rules()["ConfigRules"])
+    assert names == ["env-cloudtrail-enabled", "env-required-tags", "someone-elses"]

@@ -240,3 +240,24 @@ def test_connection_problems_become_one_readable_line(exception, expected, monke
 def test_ordinary_api_errors_are_left_to_amazon_aws(monkeypatch):
     error = botocore.exceptions.ClientError({"Error": {"Code": "InvalidVpcID.NotFound", "Message": "x"}}, "DescribeVpcs")
     assert toolkit_aws.connection_problem(FakeModule(), error) is None
+
+
+def test_context_reads_a_stack_as_amazon_aws_cloudformation_info_does(aws):
+    """The network phase takes the preflight's stack, or cloudformation_info's once a stack settles: one shape."""
+    from ansible_collections.amazon.aws.plugins.modules import cloudformation_info
+
+    template = "Parameters:\n  Cidr: {Type: String}\nResources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: !Ref Cidr}\n" \
+               "Outputs:\n  VpcId: {Value: !Ref Vpc}\n"
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="endpoints", TemplateBody=template, Parameters=[{"ParameterKey": "Cidr", "ParameterValue": "10.9.0.0/16"}],
+        Tags=[{"Key": "Project", "Value": "p"}])
+    result = run_module(aws_context_info, {"stacks": ["endpoints", "never-made"]})
+    assert not result.get("failed"), result
+    assert list(result["stacks"]) == ["endpoints"]
+    stack = result["stacks"]["endpoints"]
+    assert stack["stack_parameters"] == {"Cidr": "10.9.0.0/16"} and stack["stack_tags"] == {"Project": "p"}
+    assert stack["stack_template"] == template and stack["stack_outputs"]["VpcId"].startswith("vpc-")
+    assert stack["stack_description"]["stack_status"] == "CREATE_COMPLETE"
+    upstream = run_module(cloudformation_info, {"stack_name": "endpoints", "stack_template": True})["cloudformation"]["endpoints"]
+    assert stack == upstream
+    assert run_module(aws_context_info, {})["stacks"] == {}
