@@ -116,7 +116,8 @@ options:
         changed. V(false) returns at once, for a later run with V(true) to wait for (C(playbooks/site.yml) waits in
         its last play, so Batch works while the access phase runs); deleting always waits.
       - With V(true), one found C(INVALID) that this run does not change fails the task, as one that ends
-        C(INVALID) after the wait does, so a converge never ends with a compute environment no queue can use.
+        C(INVALID) after the wait does, so a run that waits never ends with a compute environment no queue
+        can use.
     type: bool
     default: true
   wait_timeout:
@@ -172,6 +173,7 @@ from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_batch import BUSY
 from ansible.module_utils.toolkit_batch import compute_environments
+from ansible.module_utils.toolkit_batch import fail_on_invalid
 from ansible.module_utils.toolkit_batch import replace_tags
 from ansible.module_utils.toolkit_batch import tag_drift
 from ansible.module_utils.toolkit_batch import wait_settled
@@ -325,10 +327,8 @@ def main():
                  if spec["state"] == "present" and spec["name"] in existing}
         blocked = [f"{name}: {', '.join(not_in_place(spec, existing[name], plans[name]))}"
                    for spec in specs for name in [spec["name"]] if name in plans and not_in_place(spec, existing[name], plans[name])]
-        invalid = [f"{name}: {existing[name].get('statusReason', '')}" for name, plan in plans.items()
-                   if not plan and existing[name].get("status") == "INVALID"]
-        if invalid and module.params["wait"]:
-            module.fail_json(msg="AWS Batch marked these INVALID: " + "; ".join(invalid))
+        if module.params["wait"]:
+            fail_on_invalid(module, {name: existing[name] for name, plan in plans.items() if not plan})
         if blocked:
             module.fail_json(msg="AWS Batch cannot make these changes in place; nothing was changed. " + "; ".join(blocked)
                              + ". Disable and delete the compute environment (its job queues first) and run again, or keep the setting.")

@@ -62,6 +62,13 @@ def replace_tags(batch, arn, drift):
         batch.tag_resource(resourceArn=arn, tags=missing)
 
 
+def fail_on_invalid(module, found):
+    """Fail naming, with Batch's reason, each of the described resources that Batch marked INVALID."""
+    invalid = [f"{n}: {d.get('statusReason', '')}" for n, d in found.items() if d.get("status") == "INVALID"]
+    if invalid:
+        module.fail_json(msg="AWS Batch marked these INVALID: " + "; ".join(invalid))
+
+
 def wait_settled(module, describe, names, timeout, gone_ok=False):
     """Wait, once for all of them, until Batch has finished with every named
     resource; fail naming any that ended INVALID. Returns the descriptions."""
@@ -71,9 +78,7 @@ def wait_settled(module, describe, names, timeout, gone_ok=False):
         busy = [n for n, d in found.items() if d.get("status") in BUSY]
         missing = [n for n in names if n not in found and not gone_ok]
         if not busy and not missing:
-            invalid = [f"{n}: {d.get('statusReason', '')}" for n, d in found.items() if d.get("status") == "INVALID"]
-            if invalid:
-                module.fail_json(msg="AWS Batch marked these INVALID: " + "; ".join(invalid))
+            fail_on_invalid(module, found)
             return found
         if time.monotonic() > deadline:
             module.fail_json(msg=f"Timed out after {timeout} s waiting for AWS Batch to finish with: {', '.join(busy + missing)}")
