@@ -281,6 +281,14 @@ def endpoint_policy(kind, aws_buckets=()):
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def peering_routes(cidrs, peering_id):
+    """The routes that send the given CIDRs through a VPC peering connection,
+    as ec2_route_tables takes them; none while there is no connection."""
+    if not peering_id:
+        return []
+    return [{"dest": cidr, "vpc_peering_connection_id": peering_id} for cidr in cidrs]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -293,4 +301,5 @@ class FilterModule:
             "cfn_logical_id": cfn_logical_id,
             "endpoint_logical_ids": endpoint_logical_ids,
             "endpoint_policy": endpoint_policy,
+            "peering_routes": peering_routes,
         }

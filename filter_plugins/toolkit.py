@@ -52,10 +52,36 @@ def tag_filters(tags):
     return {f"tag:{key}": value for key, value in (tags or {}).items()}
 
 
+def tags_are(current, wanted):
+    """Whether a resource's tags are exactly `wanted`, as a module with purge_tags leaves them: AWS's own
+    aws: tags aside, values compared as the strings AWS keeps."""
+    have = {key: value for key, value in (current or {}).items() if not key.startswith("aws:")}
+    return have == {str(key): str(value) for key, value in (wanted or {}).items()}
+
+
+def log_groups_settled(found, declared, tags=None):
+    """Whether aws_context_info's read of log groups (with their tags) shows each declared group as the
+    log_groups module would leave it: there, with its key and retention where declared, and exactly
+    `tags` (purge_tags) where given. Anything else means the module has work to do."""
+    for group in declared:
+        have = (found or {}).get(group["name"])
+        if have is None:
+            return False
+        if group.get("kms_key_id") and have.get("kms_key_id") != group["kms_key_id"]:
+            return False
+        if group.get("retention") is not None and have.get("retention") != int(group["retention"]):
+            return False
+        if tags is not None and ("tags" not in have or not tags_are(have["tags"], tags)):
+            return False
+    return True
+
+
 class FilterModule:
     def filters(self):
         return {
             "toolkit_inventory_errors": toolkit_inventory_errors,
             "tag_filters": tag_filters,
             "ownership_tags": ownership_tags,
+            "tags_are": tags_are,
+            "log_groups_settled": log_groups_settled,
         }

@@ -14,7 +14,7 @@ description:
     (such as S3's), which VPC endpoint services exist in the region, whether the IAM principals
     a policy names exist, which keys the given aliases name, the EC2 resources of earlier
     phases found by Name and ownership tags (and of their VPCs, the default NACL, the endpoints and
-    the routes out), the images that match a lookup, which service-linked roles and log groups exist, and
+    the routes out), the images that match a lookup, which key pairs, service-linked roles and log groups exist, and
     CloudFormation stacks with their templates.
   - One task instead of one per lookup, so a phase's preflight costs one module run, and each
     lookup one API call per alias, principal or resource type.
@@ -136,6 +136,43 @@ options:
     type: list
     elements: str
     default: []
+  account_settings:
+    description:
+      - Account-wide settings of the region to read, each as the module that sets it reads it, returned
+        in RV(account_settings). V(s3_public_access_block) is the account's S3 Block Public Access
+        (as M(s3_account_public_access_block) reads it, one C(GetPublicAccessBlock) call);
+        V(guardduty), the region's GuardDuty detector (as M(guardduty_detector) does, two calls);
+        V(ebs_encryption_default), whether EBS encryption by default is on, and V(ebs_default_kms_key),
+        the region's default EBS key (as M(ebs_encryption_default) reads them, one call each).
+      - A setting the caller may not read is returned as V(null), for the module that sets it to report.
+    type: list
+    elements: str
+    choices: [s3_public_access_block, guardduty, ebs_encryption_default, ebs_default_kms_key]
+    default: []
+  s3_keys:
+    description:
+      - Object keys of a bucket to look up (such as folder markers), with one C(ListObjectsV2) listing under
+        their common prefix, as M(s3_objects) reads them. Returned in RV(s3_keys).
+    type: dict
+    suboptions:
+      bucket:
+        description: The bucket.
+        type: str
+        required: true
+      keys:
+        description: The keys.
+        type: list
+        elements: str
+        required: true
+        no_log: false
+  key_pairs:
+    description:
+      - EC2 key pair names to look up (one C(DescribeKeyPairs) call for all of them). Those that exist
+        are returned in RV(key_pairs), the rest in RV(missing_key_pairs).
+    type: list
+    elements: str
+    default: []
+    no_log: false
   log_groups:
     description:
       - CloudWatch Logs group names to look up (one C(DescribeLogGroups) call each). Those that exist
@@ -143,6 +180,12 @@ options:
     type: list
     elements: str
     default: []
+  log_group_tags:
+    description:
+      - Whether RV(log_groups) holds each group's tags too (one C(ListTagsForResource) call each), as
+        M(log_groups) reads them.
+    type: bool
+    default: false
   stacks:
     description:
       - CloudFormation stack names to read with their template (C(DescribeStacks) and C(GetTemplate) each).
@@ -343,12 +386,44 @@ missing_service_linked_roles:
   type: list
   elements: str
   sample: []
-log_groups:
-  description: For each of O(log_groups) that exists, its ARN.
+account_settings:
+  description:
+    - Each of O(account_settings), or V(null) where the caller may not read it. C(guardduty) is V({}) in a
+      region without a detector.
   returned: always
   type: dict
   sample:
-    /aws/vpc/flow-logs: {arn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/flow-logs:*"}
+    s3_public_access_block: {block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true}
+    guardduty:
+      detector_id: 12abc34d567e8fa901bc2d34e56789f0
+      settings: {enabled: true, s3_protection: true, finding_publishing_frequency: FIFTEEN_MINUTES}
+    ebs_encryption_default: true
+    ebs_default_kms_key: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+s3_keys:
+  description:
+    - Of O(s3_keys), the keys the bucket holds and those it does not (all of them when the bucket does not exist);
+      V(null) when the caller may not list the bucket.
+  returned: when O(s3_keys) is set
+  type: dict
+  sample: {present: [raw-data/, results/], missing: [logs/]}
+key_pairs:
+  description: For each of O(key_pairs) that exists, its ID, fingerprint and tags.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-access-admin: {key_pair_id: key-0123456789abcdef0, fingerprint: "1f:51:ae:28", tags: {Project: rnaseq}}
+missing_key_pairs:
+  description: The O(key_pairs) that do not exist.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+log_groups:
+  description: For each of O(log_groups) that exists, its ARN, KMS key, retention in days and, with O(log_group_tags), tags.
+  returned: always
+  type: dict
+  sample:
+    /aws/vpc/flow-logs: {arn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/flow-logs:*", kms_key_id: null, retention: 365}
 missing_log_groups:
   description: The O(log_groups) that do not exist.
   returned: always
@@ -380,20 +455,27 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import endpoint_in_use
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import is_access_denied
 from ansible.module_utils.toolkit_aws import is_loopback_host
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import unprefix_account_host
 from ansible.module_utils.toolkit_iam import service_linked_role_arns
 from ansible.module_utils.toolkit_lookup import check_principals
 from ansible.module_utils.toolkit_lookup import default_nacls
 from ansible.module_utils.toolkit_lookup import find_tagged
 from ansible.module_utils.toolkit_lookup import images
+from ansible.module_utils.toolkit_lookup import key_pairs
 from ansible.module_utils.toolkit_lookup import keys_by_alias
 from ansible.module_utils.toolkit_lookup import live_vpc_endpoints
 from ansible.module_utils.toolkit_lookup import log_groups
 from ansible.module_utils.toolkit_lookup import owned_vpc_ids
+from ansible.module_utils.toolkit_lookup import read_guardduty
 from ansible.module_utils.toolkit_lookup import stacks
 from ansible.module_utils.toolkit_lookup import vpc_egress
+from ansible.module_utils.toolkit_s3 import listed_sizes
+from ansible.module_utils.toolkit_s3 import read_account_public_access_block
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
@@ -500,6 +582,43 @@ def endpoint_services(module, ec2, services):
     return found, sorted(set(services) - set(found))
 
 
+def s3_keys(module, bucket, keys):
+    """Which of the keys the bucket holds; None when the caller may not list it."""
+    try:
+        sizes = listed_sizes(module.client("s3"), bucket, keys)
+    except is_boto3_error_code("NoSuchBucket"):
+        sizes = {}
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
+        if is_access_denied(e):
+            return None
+        fail_aws(module, e, f"Failed to list bucket {bucket}")
+    return {"present": [key for key in keys if key in sizes], "missing": [key for key in keys if key not in sizes]}
+
+
+def account_settings(module, ec2, account_id, names):
+    """The account-wide settings asked for, each None where the caller may not read it."""
+
+    def guardduty():
+        detector_id, settings = read_guardduty(module.client("guardduty"))
+        return {"detector_id": detector_id, "settings": settings} if detector_id else {}
+
+    readers = {
+        "s3_public_access_block": lambda: read_account_public_access_block(unprefix_account_host(module.client("s3control")), account_id),
+        "guardduty": guardduty,
+        "ebs_encryption_default": lambda: ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+        "ebs_default_kms_key": lambda: ec2.get_ebs_default_kms_key_id()["KmsKeyId"],
+    }
+    found = {}
+    for name in names:
+        try:
+            found[name] = readers[name]()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            if not is_access_denied(e):
+                fail_aws(module, e, f"Failed to read the account's {name.replace('_', ' ')}")
+            found[name] = None
+    return found
+
+
 def main():
     argument_spec = dict(
         expected_account_id=dict(type="str"),
@@ -523,7 +642,13 @@ def main():
             options=dict(owners=dict(type="list", elements="str", default=[]), filters=dict(type="dict", required=True)),
         ),
         service_linked_roles=dict(type="list", elements="str", default=[]),
+        account_settings=dict(type="list", elements="str", default=[],
+                              choices=["s3_public_access_block", "guardduty", "ebs_encryption_default", "ebs_default_kms_key"]),
+        key_pairs=dict(type="list", elements="str", default=[], no_log=False),
+        s3_keys=dict(type="dict", options=dict(bucket=dict(type="str", required=True),
+                                               keys=dict(type="list", elements="str", required=True, no_log=False))),
         log_groups=dict(type="list", elements="str", default=[]),
+        log_group_tags=dict(type="bool", default=False),
         stacks=dict(type="list", elements="str", default=[]),
         allow_endpoint_url=dict(type="bool", default=True),
     )
@@ -562,7 +687,8 @@ def main():
         region=module.region,
         endpoint_url=endpoint_in_use(module),
     )
-    needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged", "images"))
+    needs_ec2 = any(params[name] for name in ("availability_zones", "prefix_list_services", "endpoint_services", "tagged", "images",
+                                              "key_pairs")) or any(name.startswith("ebs_") for name in params["account_settings"])
     ec2 = module.client("ec2") if needs_ec2 or params["owned_vpc_tags"] is not None else None
     if params["availability_zones"]:
         result["availability_zones"] = availability_zones(module, ec2)
@@ -593,6 +719,8 @@ def main():
         result[key] = {vpcs[vpc_id]: answer for vpc_id, answer in read(module, ec2, list(vpcs)).items() if vpc_id in vpcs}
     if params["images"] is not None:
         result["images"] = images(module, ec2, params["images"]["owners"], params["images"]["filters"])
+    pairs = key_pairs(module, ec2, params["key_pairs"]) if params["key_pairs"] else {}
+    result.update(key_pairs=pairs, missing_key_pairs=[name for name in params["key_pairs"] if name not in pairs])
     roles = {}
     if params["service_linked_roles"]:
         try:
@@ -601,9 +729,12 @@ def main():
             fail_aws(module, e, "Failed to look up the service-linked roles")
     result.update(service_linked_roles=roles,
                   missing_service_linked_roles=[service for service in params["service_linked_roles"] if service not in roles])
-    groups = log_groups(module, module.client("logs"), params["log_groups"]) if params["log_groups"] else {}
+    groups = log_groups(module, module.client("logs"), params["log_groups"], params["log_group_tags"]) if params["log_groups"] else {}
     result.update(log_groups=groups, missing_log_groups=[name for name in params["log_groups"] if name not in groups])
     result["stacks"] = stacks(module, module.client("cloudformation"), params["stacks"]) if params["stacks"] else {}
+    result["account_settings"] = account_settings(module, ec2, account_id, params["account_settings"])
+    if params["s3_keys"] is not None:
+        result["s3_keys"] = s3_keys(module, params["s3_keys"]["bucket"], params["s3_keys"]["keys"])
     if params["owned_vpc_tags"] is not None:
         result["owned_vpc_ids"] = owned_vpc_ids(module, ec2, {str(k): str(v) for k, v in params["owned_vpc_tags"].items()})
 

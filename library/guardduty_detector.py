@@ -53,18 +53,9 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
-from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_lookup import read_guardduty
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-
-def settings(detector):
-    s3 = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
-    for feature in detector.get("Features") or []:
-        if feature.get("Name") == "S3_DATA_EVENTS":
-            s3 = feature.get("Status")
-    return {"enabled": detector.get("Status") == "ENABLED", "s3_protection": s3 == "ENABLED",
-            "finding_publishing_frequency": detector.get("FindingPublishingFrequency")}
 
 
 def main():
@@ -81,20 +72,17 @@ def main():
                "DataSources": {"S3Logs": {"Enable": p["s3_protection"]}}}
     changed, before, detector_id = False, None, None
     try:
-        ids = paginate(guardduty, "list_detectors", "DetectorIds")
-        if ids:
-            detector_id = ids[0]
-            before = settings(guardduty.get_detector(DetectorId=detector_id))
-            if before != wanted:
-                changed = True
-                if not module.check_mode:
-                    guardduty.update_detector(DetectorId=detector_id, **request)
-        else:
+        detector_id, before = read_guardduty(guardduty)
+        if not detector_id:
             changed = True
             if not module.check_mode:
                 if p["tags"]:
                     request["Tags"] = p["tags"]
                 detector_id = guardduty.create_detector(**request)["DetectorId"]
+        elif before != wanted:
+            changed = True
+            if not module.check_mode:
+                guardduty.update_detector(DetectorId=detector_id, **request)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to turn on GuardDuty")
     module.exit_json(changed=changed, detector_id=detector_id, diff={"before": before or {}, "after": wanted})

@@ -98,16 +98,10 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
-from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_s3 import listed_sizes
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-
-def common_prefix(keys):
-    """The longest 'directory' all keys share, for one listing that covers them."""
-    prefix = os.path.commonprefix(list(keys))
-    return prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
 
 
 def source_size(item):
@@ -184,17 +178,14 @@ def main():
         extra["SSEKMSKeyId"] = module.params["kms_key_id"]
 
     try:
-        listed = paginate(
-            s3, "list_objects_v2", "Contents", Bucket=module.params["bucket"], Prefix=common_prefix(o["key"] for o in objects)
-        )
+        sizes = listed_sizes(s3, module.params["bucket"], [o["key"] for o in objects])
     except is_boto3_error_code("NoSuchBucket"):
         # In check mode an earlier task may only have planned the bucket.
         if not module.check_mode:
             module.fail_json(msg=f"Bucket {module.params['bucket']} does not exist: create it first (its phase's bucket step)")
-        listed = []
+        sizes = {}
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
         fail_aws(module, e, f"Failed to list bucket {module.params['bucket']}")
-    sizes = {entry["Key"]: entry["Size"] for entry in listed}
 
     uploaded, present = [], []
     for item in objects:

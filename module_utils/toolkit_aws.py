@@ -33,11 +33,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import a
 # attempts (10 botocore attempts for each of AWSRetry's 11), and it is the
 # weaker layer: its codes lack ThrottlingException, how the JSON APIs (KMS,
 # CloudWatch Logs, EventBridge among them) say "throttled", and S3's SlowDown,
-# and it never sees a dropped connection. AWSRetry remains at three calls only,
+# and it never sees a dropped connection. AWSRetry remains at four places only,
 # to wait out one eventual-consistency code each, named there: a new security
 # group's InvalidGroup.NotFound (ec2_security_groups), DependencyViolation
-# while a VPC's network interfaces go (ec2_vpc_teardown), and AWS Config's
-# InvalidRoleException for a role made moments ago (aws_config). There
+# while a VPC's network interfaces go (ec2_vpc_teardown), AWS Config's
+# InvalidRoleException for a role made moments ago (aws_config) and
+# CloudTrail's InvalidCloudWatchLogsRoleArnException for one (cloudtrail_trails). There
 # it also retries its own throttling codes, on top of botocore's.
 
 # Error codes that mean "the credentials are the problem", not the request.
@@ -99,15 +100,19 @@ def connection_problem(module, exception):
     return None
 
 
+def is_access_denied(exception):
+    """Whether the exception is AWS refusing the caller an action (whatever its message says)."""
+    if botocore is None or not isinstance(exception, botocore.exceptions.ClientError):
+        return False
+    return exception.response.get("Error", {}).get("Code") in _DENIED_ERROR_CODES
+
+
 def permission_problem(exception):
     """One line naming the action the caller may not take, or None when the
     exception is not an authorization failure (or does not name the action)."""
-    if botocore is None or not isinstance(exception, botocore.exceptions.ClientError):
+    if not is_access_denied(exception):
         return None
-    error = exception.response.get("Error", {})
-    if error.get("Code") not in _DENIED_ERROR_CODES:
-        return None
-    found = _NOT_AUTHORIZED.search(error.get("Message", ""))
+    found = _NOT_AUTHORIZED.search(exception.response["Error"].get("Message", ""))
     if not found:
         return None
     operation = exception.operation_name

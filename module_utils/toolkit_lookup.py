@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Lookups of what earlier phases made, shared by the modules that read them:
 # EC2 resources by Name and ownership tags, IAM principals by ARN, and KMS
-# keys by alias, CloudFormation stacks by name. A phase's preflight reads all
-# of them in one aws_context_info task; tagged_resource_info answers EC2
-# lookups the same way.
+# keys by alias, CloudFormation stacks by name, and the account-wide settings
+# a phase sets (each read as the module that sets it reads it). A phase's
+# preflight reads all of them in one aws_context_info task;
+# tagged_resource_info answers EC2 lookups the same way.
 
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def summarize(resource_type, item):
         summary["attached_vpc_ids"] = [a["VpcId"] for a in item.get("Attachments", [])]
     if resource_type == "vpc_peering_connection":
         summary["status"] = item.get("Status", {}).get("Code")
+        summary["requester_vpc_id"] = item.get("RequesterVpcInfo", {}).get("VpcId")
+        summary["accepter_vpc_id"] = item.get("AccepterVpcInfo", {}).get("VpcId")
     if resource_type == "nat_gateway":
         summary["state"] = item.get("State")
         summary["subnet_id"] = item.get("SubnetId")
@@ -209,17 +212,51 @@ def images(module, ec2, owners, filters):
             for image in found]
 
 
-def log_groups(module, logs, names):
-    """Of the named CloudWatch Logs groups, those that exist: by name, their ARN."""
+def key_pairs(module, ec2, names):
+    """Of the named EC2 key pairs, those that exist: by name, their ID, fingerprint and tags (one call)."""
+    try:
+        # A filter, not KeyNames: a name that does not exist is then an empty answer, not an error.
+        found = ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": list(names)}])["KeyPairs"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to look up the key pairs")
+    return {pair["KeyName"]: {"key_pair_id": pair.get("KeyPairId", ""), "fingerprint": pair.get("KeyFingerprint", ""),
+                              "tags": tag_dict(pair.get("Tags"))} for pair in found if pair["KeyName"] in names}
+
+
+def guardduty_settings(detector):
+    """A GuardDuty detector's settings as guardduty_detector declares them."""
+    s3 = ((detector.get("DataSources") or {}).get("S3Logs") or {}).get("Status")
+    for feature in detector.get("Features") or []:
+        if feature.get("Name") == "S3_DATA_EVENTS":
+            s3 = feature.get("Status")
+    return {"enabled": detector.get("Status") == "ENABLED", "s3_protection": s3 == "ENABLED",
+            "finding_publishing_frequency": detector.get("FindingPublishingFrequency")}
+
+
+def read_guardduty(guardduty):
+    """(detector ID, its settings) of the region's detector; (None, None) when there is none."""
+    ids = paginate(guardduty, "list_detectors", "DetectorIds")
+    if not ids:
+        return None, None
+    return ids[0], guardduty_settings(guardduty.get_detector(DetectorId=ids[0]))
+
+
+def log_groups(module, logs, names, with_tags=False):
+    """Of the named CloudWatch Logs groups, those that exist: by name, their ARN, key and retention (what
+    log_groups sets), and with_tags, their tags."""
     found = {}
     for name in names:
         try:
             groups = paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name)
+            for group in groups:
+                if group["logGroupName"] == name:
+                    found[name] = {"arn": group.get("arn", ""), "kms_key_id": group.get("kmsKeyId"),
+                                   "retention": group.get("retentionInDays")}
+                    if with_tags:
+                        arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
+                        found[name]["tags"] = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to look up the log group {name}")
-        for group in groups:
-            if group["logGroupName"] == name:
-                found[name] = {"arn": group.get("arn", "")}
     return found
 
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+
+from ansible.module_utils.toolkit_aws import paginate
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
@@ -47,3 +50,16 @@ def read_object_lock(s3, name):
     retention = (found.get("Rule") or {}).get("DefaultRetention") or {}
     days = retention.get("Days") or (retention["Years"] * 365 if retention.get("Years") else None)
     return {"mode": retention.get("Mode"), "days": days}
+
+
+def common_prefix(keys):
+    """The longest 'directory' all keys share, for one listing that covers them."""
+    prefix = os.path.commonprefix(list(keys))
+    return prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
+
+
+def listed_sizes(s3, bucket, keys):
+    """{key: size} of the bucket's objects under the keys' common prefix: one paginated listing for any number
+    of keys (C(ListObjectsV2), which a policy denying object reads still allows)."""
+    return {entry["Key"]: entry["Size"] for entry in paginate(s3, "list_objects_v2", "Contents", Bucket=bucket,
+                                                                Prefix=common_prefix(keys))}

@@ -226,7 +226,37 @@ def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_re
     restored = run_playbook(local_cloud, "playbooks/access.yml")
     assert restored.ok, restored.explain()
     assert len(active_peerings(ec2)) == 1
+    peering = active_peerings(ec2)[0]["VpcPeeringConnectionId"]
+    private = by_name(ec2.describe_route_tables()["RouteTables"], "rna-seq-private-rt")
+    assert {r["DestinationCidrBlock"] for r in private["Routes"] if r.get("VpcPeeringConnectionId") == peering} == {f"{VPN_HOST}/32"}
     assert by_name(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-bastion-sg")["IpPermissions"]
+
+
+def test_a_detached_gateway_and_retagged_gateway_peering_and_key_pair_are_set_right_again(local_cloud, converged):
+    """The tasks the preflight's read lets a no-op skip still run on drift (roles/access/vars/main.yml)."""
+    ec2 = local_cloud.client("ec2")
+    gateway = by_name(ec2.describe_internet_gateways()["InternetGateways"], "rna-seq-management-igw")
+    management = vpcs(ec2)["rna-seq-management-vpc"]["VpcId"]
+    peering = active_peerings(ec2)[0]["VpcPeeringConnectionId"]
+    pair = ec2.describe_key_pairs(KeyNames=["rna-seq-access-admin"])["KeyPairs"][0]["KeyPairId"]
+    ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=management)
+    ec2.create_tags(Resources=[gateway["InternetGatewayId"], peering], Tags=[{"Key": "Owner", "Value": "someone"}])
+    ec2.delete_tags(Resources=[pair], Tags=[{"Key": "Environment"}])
+
+    run = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,peering,host_iam")
+    assert run.ok, run.explain()
+    assert {"Attach the internet gateway (the management VPC only)",
+            "Request the peering connection from the management VPC to production",
+            "Import the configuring administrator's public key as the key pair"} <= {
+        name.split(" | ", 1)[-1] for name in run.changed_tasks()}, run.changed_tasks()
+    gateway = by_name(ec2.describe_internet_gateways()["InternetGateways"], "rna-seq-management-igw")
+    assert [a["VpcId"] for a in gateway["Attachments"]] == [management]
+    assert "Owner" not in {t["Key"] for t in gateway["Tags"]}
+    assert "Owner" not in {t["Key"] for t in active_peerings(ec2)[0]["Tags"]}
+    pair_tags = ec2.describe_key_pairs(KeyNames=["rna-seq-access-admin"])["KeyPairs"][0]["Tags"]
+    assert "Environment" in {t["Key"] for t in pair_tags}
+    again = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,peering,host_iam")
+    assert again.ok and again.changed == 0, again.changed_tasks()
 
 
 @pytest.mark.parametrize("extra_vars, message", [

@@ -1,54 +1,92 @@
-"""cloudtrail_data_events and the trail, Object Lock and EventBridge reads of audit_services_info, in-process against moto."""
+"""cloudtrail_trails and the trail, Object Lock and EventBridge reads of audit_services_info, in-process against moto."""
 
 from __future__ import annotations
 
 import json
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from audit_controls import records_data_event
 from support.module_harness import load_module, run_module
 
-cloudtrail_data_events = load_module("cloudtrail_data_events")
+cloudtrail_trails = load_module("cloudtrail_trails")
 audit_services_info = load_module("audit_services_info")
 
 REGION = "us-east-1"
-ARGS = {"trail": "env-trail", "s3_buckets": ["data-bucket"], "s3_log_buckets": ["data-bucket-access-logs", "data-bucket-audit-logs"]}
+DATA_EVENTS = {"buckets": ["data-bucket"], "log_buckets": ["data-bucket-access-logs", "data-bucket-audit-logs"]}
+TRAIL = {"name": "env-trail", "s3_bucket_name": "data-bucket-audit-logs", "s3_key_prefix": "cloudtrail",
+         "data_events": DATA_EVENTS}
+ARGS = {"trails": [TRAIL], "tags": {"Project": "p"}}
 
 
 @pytest.fixture
-def trail(mocked_aws):
+def buckets(mocked_aws):
     s3 = boto3.client("s3", region_name=REGION)
     for bucket in ("data-bucket", "data-bucket-access-logs", "data-bucket-audit-logs"):
         s3.create_bucket(Bucket=bucket)
-    cloudtrail = boto3.client("cloudtrail", region_name=REGION)
-    cloudtrail.create_trail(Name="env-trail", S3BucketName="data-bucket-audit-logs")
+    yield boto3.client("cloudtrail", region_name=REGION)
+
+
+@pytest.fixture
+def trail(buckets):
+    buckets.create_trail(Name="env-trail", S3BucketName="data-bucket-audit-logs")
     # What a trail made before advanced selectors had: basic selectors for the data bucket alone.
-    cloudtrail.put_event_selectors(TrailName="env-trail", EventSelectors=[{
+    buckets.put_event_selectors(TrailName="env-trail", EventSelectors=[{
         "ReadWriteType": "All", "IncludeManagementEvents": True,
         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::data-bucket/"]}]}])
-    yield cloudtrail
+    yield buckets
 
 
-def test_basic_selectors_are_replaced_by_advanced_ones_planned_first_then_left_alone(trail):
-    plan = run_module(cloudtrail_data_events, {**ARGS, "_ansible_check_mode": True})
-    assert plan["changed"] is True
-    assert trail.get_event_selectors(TrailName="env-trail")["EventSelectors"], "check mode wrote nothing"
+def tags_of(cloudtrail, arn):
+    return {t["Key"]: t["Value"] for t in cloudtrail.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]}
 
-    first = run_module(cloudtrail_data_events, ARGS)
+
+def test_a_trail_is_planned_then_made_logging_tagged_with_its_selectors_in_one_run_then_left_alone(buckets):
+    plan = run_module(cloudtrail_trails, {**ARGS, "_ansible_check_mode": True})
+    assert plan["changed"] is True and plan["trails"][0]["created"] is True
+    assert buckets.describe_trails()["trailList"] == [], "check mode wrote nothing"
+
+    first = run_module(cloudtrail_trails, ARGS)
     assert first["changed"] is True
-    found = trail.get_event_selectors(TrailName="env-trail")
-    assert not found.get("EventSelectors")
-    assert [s["Name"] for s in found["AdvancedEventSelectors"]] == [
+    arn = first["trails"][0]["arn"]
+    found = buckets.describe_trails(trailNameList=["env-trail"])["trailList"][0]
+    assert (found["S3BucketName"], found["S3KeyPrefix"], found["IsMultiRegionTrail"], found["LogFileValidationEnabled"]) == (
+        "data-bucket-audit-logs", "cloudtrail", True, True)
+    assert buckets.get_trail_status(Name=arn)["IsLogging"] is True
+    assert tags_of(buckets, arn) == {"Project": "p"}
+    assert [s["Name"] for s in buckets.get_event_selectors(TrailName=arn)["AdvancedEventSelectors"]] == [
         "Management events", "Every object event in the toolkit's buckets",
         "Every object event but log delivery in the log buckets"]
-    again = run_module(cloudtrail_data_events, ARGS)
-    assert again["changed"] is False
+    again = run_module(cloudtrail_trails, ARGS)
+    assert again["changed"] is False, again["diff"]
+
+
+def test_an_existing_trail_has_its_drift_planned_then_repaired_and_its_foreign_tags_kept_or_purged(trail):
+    arn = trail.describe_trails()["trailList"][0]["TrailARN"]
+    trail.add_tags(ResourceId=arn, TagsList=[{"Key": "Owner", "Value": "someone"}])
+    plan = run_module(cloudtrail_trails, {**ARGS, "_ansible_check_mode": True})
+    assert plan["trails"][0]["changed"] == ["advanced_event_selectors", "enable_log_file_validation", "is_multi_region_trail",
+                                            "logging", "s3_key_prefix", "tags"]
+    assert trail.get_event_selectors(TrailName="env-trail")["EventSelectors"], "check mode wrote nothing"
+    assert trail.get_trail_status(Name="env-trail")["IsLogging"] is False
+
+    kept = run_module(cloudtrail_trails, {**ARGS, "purge_tags": False})
+    assert kept["changed"] is True and kept["trails"][0]["arn"] == arn
+    found = trail.get_event_selectors(TrailName=arn)
+    assert not found.get("EventSelectors") and len(found["AdvancedEventSelectors"]) == 3
+    assert trail.describe_trails(trailNameList=["env-trail"])["trailList"][0]["S3KeyPrefix"] == "cloudtrail"
+    assert trail.get_trail_status(Name=arn)["IsLogging"] is True
+    assert tags_of(trail, arn) == {"Project": "p", "Owner": "someone"}
+    purged = run_module(cloudtrail_trails, ARGS)
+    assert purged["trails"][0]["changed"] == ["tags"]
+    assert tags_of(trail, arn) == {"Project": "p"}
+    assert run_module(cloudtrail_trails, ARGS)["changed"] is False
 
 
 def test_what_the_selectors_record_every_event_in_the_data_bucket_all_but_uploads_in_the_log_buckets(trail):
-    run_module(cloudtrail_data_events, ARGS)
+    run_module(cloudtrail_trails, ARGS)
     found = trail.get_event_selectors(TrailName="env-trail")
     for event, read_only in (("GetObject", True), ("PutObject", False), ("DeleteObject", False)):
         assert records_data_event(found, "arn:aws:s3:::data-bucket/raw-data/a.fastq", event, read_only)
@@ -65,16 +103,48 @@ def test_what_the_selectors_record_every_event_in_the_data_bucket_all_but_upload
             assert not (including and excluding), field
 
 
-def test_without_buckets_only_management_events_remain(trail):
-    run_module(cloudtrail_data_events, {"trail": "env-trail"})
+def test_without_data_events_only_management_events_remain(trail):
+    run_module(cloudtrail_trails, {"trails": [{**TRAIL, "data_events": None}]})
     found = trail.get_event_selectors(TrailName="env-trail")["AdvancedEventSelectors"]
     assert found == [{"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
 
 
-def test_a_bucket_in_both_lists_is_refused_before_any_call(trail):
-    result = run_module(cloudtrail_data_events, {**ARGS, "s3_log_buckets": ["data-bucket"]})
-    assert result["failed"] is True and result["msg"] == (
-        "A bucket is either in s3_buckets or in s3_log_buckets, not both: data-bucket")
+def test_bad_declarations_are_refused_before_any_call(mocked_aws):
+    both = run_module(cloudtrail_trails, {"trails": [{**TRAIL, "data_events": {"buckets": ["data-bucket"],
+                                                                               "log_buckets": ["data-bucket"]}}]})
+    assert both["failed"] is True and both["msg"] == (
+        "Trail env-trail: a bucket is either in data_events.buckets or in data_events.log_buckets, not both: data-bucket")
+    no_bucket = run_module(cloudtrail_trails, {"trails": [{"name": "env-trail"}]})
+    assert no_bucket["msg"] == "Trail env-trail: s3_bucket_name is required unless state is absent"
+
+
+def test_state_absent_deletes_the_trail_once(trail):
+    planned = run_module(cloudtrail_trails, {"trails": [{"name": "env-trail"}], "state": "absent", "_ansible_check_mode": True})
+    assert planned["changed"] is True and trail.describe_trails()["trailList"]
+    gone = run_module(cloudtrail_trails, {"trails": [{"name": "env-trail"}], "state": "absent"})
+    assert gone["trails"][0]["deleted"] is True and trail.describe_trails()["trailList"] == []
+    assert run_module(cloudtrail_trails, {"trails": [{"name": "env-trail"}], "state": "absent"})["changed"] is False
+
+
+def test_a_logs_role_cloudtrail_does_not_know_yet_is_waited_for(buckets, monkeypatch):
+    """IAM's eventual consistency: the first create_trail is refused as if the new role could not write."""
+    module_retry = cloudtrail_trails.NEW_ROLE_RETRY
+    refusals = []
+
+    def refuse_once(call):
+        def wrapped(**kwargs):
+            if not refusals:
+                refusals.append(kwargs["Name"])
+                raise botocore.exceptions.ClientError(
+                    {"Error": {"Code": "InvalidCloudWatchLogsRoleArnException", "Message": "Access denied."}}, "CreateTrail")
+            return call(**kwargs)
+        return module_retry(wrapped)
+
+    monkeypatch.setattr(cloudtrail_trails, "NEW_ROLE_RETRY", refuse_once)
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    result = run_module(cloudtrail_trails, ARGS)
+    assert refusals == ["env-trail"] and result["trails"][0]["created"] is True
+    assert buckets.describe_trails()["trailList"][0]["Name"] == "env-trail"
 
 
 def test_audit_services_info_reads_the_selectors_and_object_lock_and_tolerates_what_is_missing(trail):

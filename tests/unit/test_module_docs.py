@@ -140,6 +140,7 @@ STANDS_IN_FOR = {
     "aws_config": {"community.aws.config_recorder": no_check_mode, "community.aws.config_delivery_channel": no_check_mode,
                    "community.aws.config_rule": no_check_mode},
     "sns_topics": {"community.aws.sns_topic": no_kms_option},
+    "cloudtrail_trails": {"amazon.aws.cloudtrail": lacks("advanced_event_selectors", "event_selectors")},
     "s3_buckets": {"amazon.aws.s3_bucket": no_check_mode},
     "backup_vault_lock": {"amazon.aws.backup_vault": None},
     "iam_users": {"amazon.aws.iam_user": None},

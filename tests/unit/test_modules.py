@@ -83,6 +83,108 @@ def test_context_lists_the_routes_out_of_a_found_vpc(aws):
                                                     "nat_gateways": [{"nat_gateway_id": nat, "connectivity_type": "private"}]}}
 
 
+def test_context_reads_an_internet_gateways_attachments_and_a_peerings_ends_and_status(aws):
+    """What the access phase skips its gateway and peering tasks on (roles/access/vars/main.yml)."""
+    owned = {"Project": "p"}
+    management, production = (aws.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"] for cidr in ("10.1.0.0/16", "10.0.0.0/16"))
+    gateway = aws.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    aws.attach_internet_gateway(InternetGatewayId=gateway, VpcId=management)
+    peering = aws.create_vpc_peering_connection(VpcId=management, PeerVpcId=production)["VpcPeeringConnection"]
+    aws.accept_vpc_peering_connection(VpcPeeringConnectionId=peering["VpcPeeringConnectionId"])
+    for resource, name in ((gateway, "igw"), (peering["VpcPeeringConnectionId"], "peering")):
+        aws.create_tags(Resources=[resource], Tags=[{"Key": "Name", "Value": name}, {"Key": "Project", "Value": "p"}])
+    found = run_module(aws_context_info, {"tagged": {"tags": owned, "resources": {
+        "internet_gateway": ["igw"], "vpc_peering_connection": ["peering"]}}})["tagged"]["resources"]
+    assert found["igw"]["attached_vpc_ids"] == [management] and found["igw"]["tags"] == {"Name": "igw", "Project": "p"}
+    assert (found["peering"]["status"], found["peering"]["requester_vpc_id"], found["peering"]["accepter_vpc_id"]) == (
+        "active", management, production)
+
+
+guardduty_detector = load_module("guardduty_detector")
+ebs_encryption_default = load_module("ebs_encryption_default")
+s3_account_public_access_block = load_module("s3_account_public_access_block")
+SETTINGS = ["s3_public_access_block", "guardduty", "ebs_encryption_default"]  # moto cannot read the default EBS key
+
+
+def test_context_reads_the_account_settings_as_the_modules_that_set_them_declare_them(aws):
+    """The audit and storage phases skip those modules when this read equals their declaration (roles/*/vars)."""
+    account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+    before = run_module(aws_context_info, {"account_settings": SETTINGS})["account_settings"]
+    assert before["s3_public_access_block"] == dict.fromkeys(
+        ["block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets"], False)
+    assert before["guardduty"] == {} and before["ebs_encryption_default"] is False
+
+    run_module(s3_account_public_access_block, {"account_id": account})
+    guardduty = run_module(guardduty_detector, {"s3_protection": True})
+    run_module(ebs_encryption_default, {})
+    after = run_module(aws_context_info, {"account_settings": SETTINGS})["account_settings"]
+    assert set(after["s3_public_access_block"].values()) == {True}
+    assert after["guardduty"] == {"detector_id": guardduty["detector_id"], "settings": guardduty["diff"]["after"]}
+    assert after["ebs_encryption_default"] is True
+    # What the gates rely on: found so, the modules have nothing to do.
+    assert run_module(guardduty_detector, {"s3_protection": True})["changed"] is False
+    assert run_module(ebs_encryption_default, {})["changed"] is False
+    assert run_module(aws_context_info, {})["account_settings"] == {}
+
+
+@pytest.mark.parametrize("code, read", [("AccessDeniedException", None), ("InternalFailure", "fails")])
+def test_an_account_setting_the_caller_may_not_read_is_none_and_other_errors_fail(aws, monkeypatch, code, read):
+    def refused(**_kwargs):
+        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, "ListDetectors")
+
+    real_client = aws_context_info.AnsibleAWSModule.client
+
+    def client(self, service, *args, **kwargs):
+        made = real_client(self, service, *args, **kwargs)
+        if service == "guardduty":
+            made.list_detectors = refused
+        return made
+
+    monkeypatch.setattr(aws_context_info.AnsibleAWSModule, "client", client)
+    result = run_module(aws_context_info, {"account_settings": ["guardduty", "ebs_encryption_default"]})
+    if read is None:
+        assert result["account_settings"] == {"guardduty": None, "ebs_encryption_default": False}
+    else:
+        assert result["failed"] is True and "Failed to read the account's guardduty" in result["msg"]
+
+
+s3_objects = load_module("s3_objects")
+
+
+def test_context_lists_which_keys_a_bucket_holds_as_s3_objects_does(aws):
+    folders = ["raw-data/", "results/", "logs/"]
+    asked = {"s3_keys": {"bucket": "data", "keys": folders}}
+    assert run_module(aws_context_info, asked)["s3_keys"] == {"present": [], "missing": folders}, "no bucket yet"
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="data")
+    run_module(s3_objects, {"bucket": "data", "objects": [{"key": "results/"}, {"key": "raw-data/"}], "encryption": "AES256"})
+    assert run_module(aws_context_info, asked)["s3_keys"] == {"present": ["raw-data/", "results/"], "missing": ["logs/"]}
+    run_module(s3_objects, {"bucket": "data", "objects": [{"key": key} for key in folders], "encryption": "AES256"})
+    assert run_module(aws_context_info, asked)["s3_keys"]["missing"] == []
+
+
+log_groups = load_module("log_groups")
+
+
+def test_context_reads_log_groups_as_log_groups_does_and_the_gate_agrees_with_the_module(aws):
+    """tasks/log_groups.yml (audit) and tasks/logs.yml (batch) skip the module when log_groups_settled says so."""
+    from toolkit import log_groups_settled
+
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    declared = [{"name": "/aws/a", "kms_key_id": key, "retention": 365}, {"name": "/aws/b", "kms_key_id": None, "retention": 30}]
+    args = {"log_groups": declared, "tags": {"Project": "p"}}
+    asked = {"log_groups": ["/aws/a", "/aws/b"], "log_group_tags": True}
+    assert not log_groups_settled(run_module(aws_context_info, asked)["log_groups"], declared, {"Project": "p"})
+    run_module(log_groups, args)
+    found = run_module(aws_context_info, asked)["log_groups"]
+    assert found["/aws/a"]["kms_key_id"] == key and found["/aws/b"]["retention"] == 30 and found["/aws/a"]["tags"] == {"Project": "p"}
+    assert log_groups_settled(found, declared, {"Project": "p"}) and run_module(log_groups, args)["changed"] is False
+    boto3.client("logs", region_name="us-east-1").put_retention_policy(logGroupName="/aws/b", retentionInDays=7)
+    drifted = run_module(aws_context_info, asked)["log_groups"]
+    assert not log_groups_settled(drifted, declared, {"Project": "p"}) and run_module(log_groups, args)["changed"] is True
+    without_tags = run_module(aws_context_info, {"log_groups": ["/aws/a"]})["log_groups"]["/aws/a"]
+    assert "tags" not in without_tags and not log_groups_settled({"/aws/a": without_tags}, declared[:1], {"Project": "p"})
+
+
 def test_context_reads_a_found_vpcs_default_nacl_and_live_endpoints_and_skips_one_not_made(aws):
     owned = {"Project": "p"}
     vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

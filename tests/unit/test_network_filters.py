@@ -13,6 +13,7 @@ from network import (
     network_conflicts,
     network_input_errors,
     network_placement_errors,
+    peering_routes,
 )
 
 GOOD = {
@@ -184,3 +185,12 @@ def test_endpoint_logical_ids_keep_the_deployed_ones_and_revise_only_the_gone():
         "S3GatewayEndpoint": "S3GatewayEndpoint", "LogsEndpoint": "LogsEndpointR2", "StsEndpoint": "StsEndpoint"}
     revised = endpoint_logical_ids(DEPLOYED, ["logs", "sts"], ["LogsEndpointR2", "StsEndpoint", "S3GatewayEndpoint"])
     assert revised == {"S3GatewayEndpoint": "S3GatewayEndpointR2", "LogsEndpoint": "LogsEndpointR3", "StsEndpoint": "StsEndpointR2"}
+
+
+def test_peering_routes_send_each_cidr_through_the_connection_and_none_without_one():
+    assert peering_routes(["10.1.0.10/32", "10.1.1.0/24"], "pcx-1") == [
+        {"dest": "10.1.0.10/32", "vpc_peering_connection_id": "pcx-1"},
+        {"dest": "10.1.1.0/24", "vpc_peering_connection_id": "pcx-1"},
+    ]
+    assert peering_routes(["10.1.0.10/32"], "") == []
+    assert peering_routes([], "pcx-1") == []
