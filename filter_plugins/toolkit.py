@@ -1,5 +1,7 @@
 # -*- coding: utf-8 -*-
-"""Checks every phase's preflight makes on the toolkit-wide inventory values."""
+"""Checks every phase's preflight makes on the toolkit-wide inventory values, and the gates that let a
+step skip its module when the preflight's read (aws_context_info) already shows what the module would
+leave: each compares as that module does, and a unit test holds each to its module."""
 
 from __future__ import annotations
 
@@ -76,6 +78,74 @@ def log_groups_settled(found, declared, tags=None):
     return True
 
 
+def vpcs_settled(found, attributes, declared, tags):
+    """Whether aws_context_info's tagged read (`tagged.resources`, by Name) and `vpc_attributes` show each
+    declared VPC ({name, cidr_block, tenancy, dns_support, dns_hostnames}) as ec2_vpcs would leave it: there
+    by its name with that CIDR block and tenancy, DNS support and hostnames as declared (both on by
+    default), and exactly `tags` plus its Name."""
+    for vpc in declared:
+        have = (found or {}).get(vpc["name"])
+        if not have or have.get("type") != "vpc" or vpc["name"] not in (attributes or {}):
+            return False
+        if have.get("cidr_block") != vpc["cidr_block"] or have.get("tenancy") != vpc.get("tenancy", "default"):
+            return False
+        if attributes[vpc["name"]] != {"dns_support": vpc.get("dns_support", True), "dns_hostnames": vpc.get("dns_hostnames", True)}:
+            return False
+        if not tags_are(have.get("tags"), {**(tags or {}), "Name": vpc["name"]}):
+            return False
+    return True
+
+
+def subnets_settled(found, declared, vpc_id, tags):
+    """Whether aws_context_info's tagged read (`tagged.resources`, by Name) shows each declared subnet
+    ({name, cidr, az, map_public}) as ec2_vpc_subnets would leave it: in the VPC by its name with that CIDR
+    (which ec2_vpc_subnets finds it by) and zone, public IPv4 on launch as declared, and exactly `tags` plus
+    its Name. Anything else means the module has work to do."""
+    for subnet in declared:
+        have = (found or {}).get(subnet["name"])
+        if not have or have.get("type") != "subnet" or have.get("vpc_id") != vpc_id:
+            return False
+        if have.get("cidr_block") != subnet["cidr"] or have.get("availability_zone") != subnet["az"]:
+            return False
+        if bool(have.get("map_public_ip_on_launch")) != bool(subnet.get("map_public", False)):
+            return False
+        if not tags_are(have.get("tags"), {**(tags or {}), "Name": subnet["name"]}):
+            return False
+    return True
+
+
+# amazon.aws.ec2_vpc_nacl's protocol names.
+_NACL_PROTOCOLS = {"all": -1, "icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58}
+
+
+def _nacl_entry(rule, egress):
+    """One rule as amazon.aws.ec2_vpc_nacl turns it into an entry to compare (its ansible_to_boto3_dict_rule)."""
+    entry = {"RuleNumber": rule[0], "Protocol": str(_NACL_PROTOCOLS[rule[1]]), "RuleAction": rule[2], "Egress": egress}
+    entry["Ipv6CidrBlock" if ":" in rule[3] else "CidrBlock"] = rule[3]
+    if (len(rule) == 6 and rule[1] in ("icmp", "ipv6-icmp")) or rule[1] in (1, 58):
+        entry["IcmpTypeCode"] = {"Type": int(rule[4]), "Code": int(rule[5])}
+    elif rule[6] or rule[7]:
+        entry["PortRange"] = {"From": rule[6], "To": rule[7]}
+    return entry
+
+
+def nacl_settled(found, vpc_id, subnet_ids, ingress, egress, tags):
+    """Whether aws_context_info's tagged read of a NACL (`tagged.resources[name]`) shows it as
+    amazon.aws.ec2_vpc_nacl would leave it: in the VPC, associated with exactly these subnets, with exactly
+    these rules (compared as that module compares them, its default rule aside) and exactly `tags` plus
+    its Name. Anything else means the module has work to do."""
+    if not found or found.get("type") != "network_acl" or found.get("vpc_id") != vpc_id:
+        return False
+    if sorted(found.get("subnet_ids") or []) != sorted(subnet_ids):
+        return False
+    for is_egress, rules in ((False, ingress), (True, egress)):
+        wanted = [_nacl_entry(rule, is_egress) for rule in rules]
+        have = [entry for entry in found.get("entries") or [] if entry["Egress"] is is_egress and entry["RuleNumber"] < 32767]
+        if any(w not in have for w in wanted) or any(h not in wanted for h in have):
+            return False
+    return tags_are(found.get("tags"), {**(tags or {}), "Name": found.get("name")})
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -84,4 +154,7 @@ class FilterModule:
             "ownership_tags": ownership_tags,
             "tags_are": tags_are,
             "log_groups_settled": log_groups_settled,
+            "subnets_settled": subnets_settled,
+            "vpcs_settled": vpcs_settled,
+            "nacl_settled": nacl_settled,
         }

@@ -113,6 +113,13 @@ options:
     type: list
     elements: str
     default: []
+  vpc_attributes_of:
+    description:
+      - Names of VPCs looked up through O(tagged) whose DNS support and DNS hostnames to return in
+        RV(vpc_attributes), as M(ec2_vpcs) reads them (two C(DescribeVpcAttribute) calls each).
+    type: list
+    elements: str
+    default: []
   images:
     description:
       - An image lookup, as M(amazon.aws.ec2_ami_info) makes it (one C(DescribeImages) call). The
@@ -367,6 +374,12 @@ vpc_endpoints:
   type: dict
   sample:
     rna-seq-vpc: [vpce-0123456789abcdef0]
+vpc_attributes:
+  description: For each of O(vpc_attributes_of) that was found, its DNS support and DNS hostnames.
+  returned: always
+  type: dict
+  sample:
+    rna-seq-vpc: {dns_support: true, dns_hostnames: true}
 images:
   description: The images O(images) found, with the fields of M(amazon.aws.ec2_ami_info) the phases use.
   returned: when O(images) is set
@@ -471,6 +484,7 @@ from ansible.module_utils.toolkit_lookup import log_groups
 from ansible.module_utils.toolkit_lookup import owned_vpc_ids
 from ansible.module_utils.toolkit_lookup import read_guardduty
 from ansible.module_utils.toolkit_lookup import stacks
+from ansible.module_utils.toolkit_lookup import vpc_dns_attributes
 from ansible.module_utils.toolkit_lookup import vpc_egress
 from ansible.module_utils.toolkit_s3 import listed_sizes
 from ansible.module_utils.toolkit_s3 import read_account_public_access_block
@@ -637,6 +651,7 @@ def main():
         owned_vpc_tags=dict(type="dict"),
         default_nacl_of=dict(type="list", elements="str", default=[]),
         vpc_endpoints_of=dict(type="list", elements="str", default=[]),
+        vpc_attributes_of=dict(type="list", elements="str", default=[]),
         images=dict(
             type="dict",
             options=dict(owners=dict(type="list", elements="str", default=[]), filters=dict(type="dict", required=True)),
@@ -717,6 +732,11 @@ def main():
                               ("vpc_endpoints_of", "vpc_endpoints", live_vpc_endpoints)):
         vpcs = {found[name]["id"]: name for name in params[option] if found.get(name, {}).get("type") == "vpc"}
         result[key] = {vpcs[vpc_id]: answer for vpc_id, answer in read(module, ec2, list(vpcs)).items() if vpc_id in vpcs}
+    try:
+        result["vpc_attributes"] = {name: vpc_dns_attributes(ec2, found[name]["id"]) for name in params["vpc_attributes_of"]
+                                    if found.get(name, {}).get("type") == "vpc"}
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, "Failed to read the VPCs' DNS attributes")
     if params["images"] is not None:
         result["images"] = images(module, ec2, params["images"]["owners"], params["images"]["filters"])
     pairs = key_pairs(module, ec2, params["key_pairs"]) if params["key_pairs"] else {}

@@ -42,8 +42,8 @@ TAGGED_TYPES = {
 
 # Extra attributes worth returning, by type: (output key, boto3 key).
 EXTRA_FIELDS = {
-    "vpc": [("cidr_block", "CidrBlock"), ("state", "State")],
-    "subnet": [("cidr_block", "CidrBlock"), ("availability_zone", "AvailabilityZone")],
+    "vpc": [("cidr_block", "CidrBlock"), ("state", "State"), ("tenancy", "InstanceTenancy")],
+    "subnet": [("cidr_block", "CidrBlock"), ("availability_zone", "AvailabilityZone"), ("map_public_ip_on_launch", "MapPublicIpOnLaunch")],
     "security_group": [("group_name", "GroupName")],
     "vpc_endpoint": [("service_name", "ServiceName"), ("state", "State")],
 }
@@ -68,6 +68,10 @@ def summarize(resource_type, item):
         summary["status"] = item.get("Status", {}).get("Code")
         summary["requester_vpc_id"] = item.get("RequesterVpcInfo", {}).get("VpcId")
         summary["accepter_vpc_id"] = item.get("AccepterVpcInfo", {}).get("VpcId")
+    if resource_type == "network_acl":
+        # As describe_network_acls gives them: what amazon.aws.ec2_vpc_nacl compares.
+        summary["entries"] = item.get("Entries", [])
+        summary["subnet_ids"] = [a["SubnetId"] for a in item.get("Associations", []) if a.get("SubnetId")]
     if resource_type == "nat_gateway":
         summary["state"] = item.get("State")
         summary["subnet_id"] = item.get("SubnetId")
@@ -221,6 +225,12 @@ def key_pairs(module, ec2, names):
         fail_aws(module, e, "Failed to look up the key pairs")
     return {pair["KeyName"]: {"key_pair_id": pair.get("KeyPairId", ""), "fingerprint": pair.get("KeyFingerprint", ""),
                               "tags": tag_dict(pair.get("Tags"))} for pair in found if pair["KeyName"] in names}
+
+
+def vpc_dns_attributes(ec2, vpc_id):
+    """A VPC's DNS support and DNS hostnames, as ec2_vpcs declares them (one DescribeVpcAttribute each)."""
+    return {"dns_support": ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"],
+            "dns_hostnames": ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]}
 
 
 def guardduty_settings(detector):

@@ -232,20 +232,30 @@ def test_isolate_cuts_the_peering_and_inbound_rules_keeps_the_logs_and_access_re
     assert by_name(ec2.describe_security_groups()["SecurityGroups"], "rna-seq-bastion-sg")["IpPermissions"]
 
 
-def test_a_detached_gateway_and_retagged_gateway_peering_and_key_pair_are_set_right_again(local_cloud, converged):
+def test_what_a_no_op_skips_is_set_right_again_after_a_change_by_hand(local_cloud, converged):
     """The tasks the preflight's read lets a no-op skip still run on drift (roles/access/vars/main.yml)."""
     ec2 = local_cloud.client("ec2")
     gateway = by_name(ec2.describe_internet_gateways()["InternetGateways"], "rna-seq-management-igw")
     management = vpcs(ec2)["rna-seq-management-vpc"]["VpcId"]
     peering = active_peerings(ec2)[0]["VpcPeeringConnectionId"]
     pair = ec2.describe_key_pairs(KeyNames=["rna-seq-access-admin"])["KeyPairs"][0]["KeyPairId"]
+    public = by_name(ec2.describe_subnets()["Subnets"], "rna-seq-management-public-subnet")["SubnetId"]
+    nacl = by_name(ec2.describe_network_acls()["NetworkAcls"], "rna-seq-management-nacl")["NetworkAclId"]
     ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=management)
+    ec2.modify_vpc_attribute(VpcId=management, EnableDnsSupport={"Value": False})
+    ec2.modify_subnet_attribute(SubnetId=public, MapPublicIpOnLaunch={"Value": True})
+    ec2.delete_network_acl_entry(NetworkAclId=nacl, RuleNumber=min(
+        e["RuleNumber"] for e in ec2.describe_network_acls(NetworkAclIds=[nacl])["NetworkAcls"][0]["Entries"] if not e["Egress"]),
+        Egress=False)
     ec2.create_tags(Resources=[gateway["InternetGatewayId"], peering], Tags=[{"Key": "Owner", "Value": "someone"}])
     ec2.delete_tags(Resources=[pair], Tags=[{"Key": "Environment"}])
 
-    run = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,peering,host_iam")
+    run = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,nacl,peering,host_iam")
     assert run.ok, run.explain()
-    assert {"Attach the internet gateway (the management VPC only)",
+    assert {"Create rna-seq-management-vpc",
+            "Create the public subnet (the VPN host) and the private one (the bastion)",
+            "Give the management NACL its rules and associate both management subnets",
+            "Attach the internet gateway (the management VPC only)",
             "Request the peering connection from the management VPC to production",
             "Import the configuring administrator's public key as the key pair"} <= {
         name.split(" | ", 1)[-1] for name in run.changed_tasks()}, run.changed_tasks()
@@ -255,7 +265,9 @@ def test_a_detached_gateway_and_retagged_gateway_peering_and_key_pair_are_set_ri
     assert "Owner" not in {t["Key"] for t in active_peerings(ec2)[0]["Tags"]}
     pair_tags = ec2.describe_key_pairs(KeyNames=["rna-seq-access-admin"])["KeyPairs"][0]["Tags"]
     assert "Environment" in {t["Key"] for t in pair_tags}
-    again = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,peering,host_iam")
+    assert ec2.describe_vpc_attribute(VpcId=management, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"]
+    assert not ec2.describe_subnets(SubnetIds=[public])["Subnets"][0]["MapPublicIpOnLaunch"]
+    again = run_playbook(local_cloud, "playbooks/access.yml", "--tags", "management_vpc,nacl,peering,host_iam")
     assert again.ok and again.changed == 0, again.changed_tasks()
 
 

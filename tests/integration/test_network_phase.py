@@ -262,3 +262,25 @@ def test_an_internet_or_nat_gateway_added_by_hand_is_removed(local_cloud, vpc, e
     assert run.changed == 2, run.changed_tasks()
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"] == []
     assert [n for n in ec2.describe_nat_gateways(Filters=vpc_filter)["NatGateways"] if n["State"] not in ("deleting", "deleted")] == []
+
+
+def test_a_vpc_subnet_and_nacl_changed_by_hand_are_set_right_again(local_cloud, vpc, ec2):
+    """The steps the preflight's read lets a no-op skip (roles/network/vars/main.yml, nacl_settled) still run on drift."""
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    nacl = by_name(ec2.describe_network_acls(Filters=vpc_filter)["NetworkAcls"], "rna-seq-private-nacl")
+    subnet = by_name(ec2.describe_subnets(Filters=vpc_filter)["Subnets"], "rna-seq-private-subnet-az1")
+    ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsHostnames={"Value": False})
+    ec2.modify_subnet_attribute(SubnetId=subnet["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+    ec2.create_network_acl_entry(NetworkAclId=nacl["NetworkAclId"], RuleNumber=99, Protocol="6", RuleAction="allow",
+                                 Egress=False, CidrBlock="0.0.0.0/0", PortRange={"From": 22, "To": 22})
+
+    run = run_playbook(local_cloud, "playbooks/network.yml", "--tags", "vpc,subnets,nacl")
+    assert run.ok, run.explain()
+    assert {"Set-up VPC", "Set-up Private Subnet", "Configure Network ACLs"} <= {
+        name.split(" | ")[0] for name in run.changed_tasks()}, run.changed_tasks()
+    assert ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
+    assert not ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"][0]["MapPublicIpOnLaunch"]
+    entries = ec2.describe_network_acls(NetworkAclIds=[nacl["NetworkAclId"]])["NetworkAcls"][0]["Entries"]
+    assert 99 not in {e["RuleNumber"] for e in entries}
+    again = run_playbook(local_cloud, "playbooks/network.yml")
+    assert again.ok and again.changed == 0, again.changed_tasks()

@@ -185,6 +185,104 @@ def test_context_reads_log_groups_as_log_groups_does_and_the_gate_agrees_with_th
     assert "tags" not in without_tags and not log_groups_settled({"/aws/a": without_tags}, declared[:1], {"Project": "p"})
 
 
+ec2_vpcs = load_module("ec2_vpcs")
+
+
+def test_context_reads_vpcs_as_ec2_vpcs_leaves_them_and_the_gate_agrees_with_the_module(aws):
+    """tasks/vpc.yml (network) and management_vpc.yml (access) skip the module when vpcs_settled says so."""
+    from toolkit import vpcs_settled
+
+    tags = {"Project": "p", "Environment": "e"}
+    declared = [{"name": "net", "cidr_block": "10.0.0.0/16", "tenancy": "default", "dns_support": True, "dns_hostnames": True}]
+    args = {"vpcs": declared, "tags": tags, "match_tags": tags}
+    asked = {"tagged": {"tags": tags, "resources": {"vpc": ["net"]}}, "vpc_attributes_of": ["net", "never-made"]}
+
+    def settled():
+        read = run_module(aws_context_info, asked)
+        return vpcs_settled(read["tagged"]["resources"], read["vpc_attributes"], declared, tags)
+
+    assert not settled()
+    run_module(ec2_vpcs, args)
+    read = run_module(aws_context_info, asked)
+    vpc_id = read["tagged"]["ids"]["net"]
+    assert read["vpc_attributes"] == {"net": {"dns_support": True, "dns_hostnames": True}}
+    assert read["tagged"]["resources"]["net"]["tenancy"] == "default"
+    assert settled() and run_module(ec2_vpcs, args)["changed"] is False
+    aws.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": False})
+    assert not settled() and run_module(ec2_vpcs, args)["changed"] is True
+    aws.create_tags(Resources=[vpc_id], Tags=[{"Key": "Owner", "Value": "someone"}])
+    assert not settled() and run_module(ec2_vpcs, args)["changed"] is True
+    assert settled()
+
+
+def test_context_reads_a_nacl_as_amazon_aws_ec2_vpc_nacl_compares_it_and_the_gate_agrees_with_the_module(aws):
+    """tasks/nacl.yml (network and access) skip amazon.aws.ec2_vpc_nacl when nacl_settled says so."""
+    import importlib.util
+
+    import ansible_collections.amazon.aws.plugins.modules as upstream
+    from toolkit import nacl_settled
+
+    # A copy of its own: test_module_docs replaces the imported module's AnsibleAWSModule to read its spec.
+    spec = importlib.util.spec_from_file_location("upstream_ec2_vpc_nacl", f"{upstream.__path__[0]}/ec2_vpc_nacl.py")
+    upstream_nacl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(upstream_nacl)
+
+    tags = {"Project": "p", "Environment": "e"}
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [aws.create_subnet(VpcId=vpc_id, CidrBlock=cidr)["Subnet"]["SubnetId"] for cidr in ("10.0.0.0/20", "10.0.16.0/20")]
+    ingress = [[100, "tcp", "allow", "10.0.0.0/16", None, None, 443, 443], [110, "tcp", "allow", "10.0.0.0/16", None, None, 1024, 65535],
+               [120, "udp", "allow", "10.0.0.2/32", None, None, 53, 53]]
+    egress = [[100, "all", "allow", "10.0.0.0/16", None, None, 0, 0]]
+    args = {"name": "nacl", "vpc_id": vpc_id, "subnets": subnets, "ingress": ingress, "egress": egress, "tags": tags, "purge_tags": True}
+    asked = {"tagged": {"tags": tags, "resources": {"network_acl": ["nacl"]}}}
+
+    def settled(subnet_ids=subnets, rules_in=ingress):
+        found = run_module(aws_context_info, asked)["tagged"]["resources"].get("nacl")
+        return nacl_settled(found, vpc_id, subnet_ids, rules_in, egress, tags)
+
+    assert not settled()
+    assert run_module(upstream_nacl, args)["changed"] is True
+    assert settled() and run_module(upstream_nacl, args)["changed"] is False
+    assert not settled(subnet_ids=subnets[:1]) and not settled(rules_in=ingress[:2])
+    nacl_id = run_module(aws_context_info, asked)["tagged"]["ids"]["nacl"]
+    aws.create_network_acl_entry(NetworkAclId=nacl_id, RuleNumber=130, Protocol="6", RuleAction="allow", Egress=False,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 22, "To": 22})
+    assert not settled() and run_module(upstream_nacl, args)["changed"] is True
+    assert settled()
+    aws.replace_network_acl_entry(NetworkAclId=nacl_id, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=False,
+                                  CidrBlock="10.0.0.0/16", PortRange={"From": 443, "To": 444})
+    assert not settled() and run_module(upstream_nacl, args)["changed"] is True
+    aws.create_tags(Resources=[nacl_id], Tags=[{"Key": "Owner", "Value": "someone"}])
+    assert not settled() and run_module(upstream_nacl, args)["changed"] is True
+    assert settled()
+
+
+ec2_vpc_subnets = load_module("ec2_vpc_subnets")
+
+
+def test_context_reads_subnets_as_ec2_vpc_subnets_leaves_them_and_the_gate_agrees_with_the_module(aws):
+    """tasks/subnets.yml (network) and management_vpc.yml (access) skip the module when subnets_settled says so."""
+    from toolkit import subnets_settled
+
+    vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    tags = {"Project": "p", "Environment": "e"}
+    declared = [{"name": "a", "cidr": "10.0.0.0/20", "az": "us-east-1a"}, {"name": "b", "cidr": "10.0.16.0/20", "az": "us-east-1b"}]
+    args = {"vpc_id": vpc_id, "subnets": declared, "tags": tags}
+    asked = {"tagged": {"tags": tags, "resources": {"subnet": ["a", "b"]}}}
+    assert not subnets_settled(run_module(aws_context_info, asked)["tagged"]["resources"], declared, vpc_id, tags)
+    run_module(ec2_vpc_subnets, args)
+    found = run_module(aws_context_info, asked)["tagged"]["resources"]
+    assert subnets_settled(found, declared, vpc_id, tags) and run_module(ec2_vpc_subnets, args)["changed"] is False
+    assert not subnets_settled(found, declared, "vpc-other", tags)
+    aws.modify_subnet_attribute(SubnetId=found["a"]["id"], MapPublicIpOnLaunch={"Value": True})
+    drifted = run_module(aws_context_info, asked)["tagged"]["resources"]
+    assert drifted["a"]["map_public_ip_on_launch"] is True
+    assert not subnets_settled(drifted, declared, vpc_id, tags) and run_module(ec2_vpc_subnets, args)["changed"] is True
+    aws.create_tags(Resources=[found["b"]["id"]], Tags=[{"Key": "Owner", "Value": "someone"}])
+    retagged = run_module(aws_context_info, asked)["tagged"]["resources"]
+    assert not subnets_settled(retagged, declared, vpc_id, tags) and run_module(ec2_vpc_subnets, args)["changed"] is True
+
+
 def test_context_reads_a_found_vpcs_default_nacl_and_live_endpoints_and_skips_one_not_made(aws):
     owned = {"Project": "p"}
     vpc_id = aws.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
