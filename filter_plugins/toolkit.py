@@ -54,6 +54,15 @@ def tag_filters(tags):
     return {f"tag:{key}": value for key, value in (tags or {}).items()}
 
 
+def context_passes(context, expected_account_id, allow_emulator):
+    """Whether an earlier play's aws_context_info read of the same run (site.yml) passes a phase's own
+    account checks: the account its inventory names (any, where it names none), and an emulator endpoint
+    only where the phase allows one (`allow_emulator`, a bool). No read ({}) passes nothing."""
+    if "account_id" not in (context or {}):
+        return False
+    return str(expected_account_id) in ("", context["account_id"]) and (allow_emulator or not context.get("endpoint_url"))
+
+
 def tags_are(current, wanted):
     """Whether a resource's tags are exactly `wanted`, as a module with purge_tags leaves them: AWS's own
     aws: tags aside, values compared as the strings AWS keeps."""
@@ -152,6 +161,7 @@ class FilterModule:
             "toolkit_inventory_errors": toolkit_inventory_errors,
             "tag_filters": tag_filters,
             "ownership_tags": ownership_tags,
+            "context_passes": context_passes,
             "tags_are": tags_are,
             "log_groups_settled": log_groups_settled,
             "subnets_settled": subnets_settled,

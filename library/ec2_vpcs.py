@@ -112,16 +112,11 @@ from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
+from ansible.module_utils.toolkit_lookup import VPC_DNS_ATTRIBUTES
+from ansible.module_utils.toolkit_lookup import vpc_dns_attributes
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.waiters import get_waiter
-
-# Module option: (DescribeVpcAttribute's Attribute and answer key, ModifyVpcAttribute's parameter).
-DNS_ATTRIBUTES = {
-    "dns_support": ("enableDnsSupport", "EnableDnsSupport"),
-    "dns_hostnames": ("enableDnsHostnames", "EnableDnsHostnames"),
-}
-
 
 def find(module, ec2, specs):
     """{name: VPC} of the declared names carrying match_tags; refuses duplicates and CIDR or tenancy changes."""
@@ -159,10 +154,9 @@ def converge(module, ec2, spec, vpc, tags):
         get_waiter(ec2, "vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
         vpc["Tags"] = tag_list(tags)
     vpc_id = vpc["VpcId"]
-    current = {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags"))}
-    for option, (attribute, parameter) in DNS_ATTRIBUTES.items():
-        answer = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
-        current[option] = answer[parameter]["Value"]
+    current = {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags")),
+               **vpc_dns_attributes(ec2, vpc_id)}
+    for option, (_attribute, parameter) in VPC_DNS_ATTRIBUTES.items():
         if current[option] != spec[option]:
             if "created" not in changes:
                 changes.append(option)

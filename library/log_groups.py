@@ -92,6 +92,7 @@ from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import record_changes
+from ansible.module_utils.toolkit_lookup import log_group_arn
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -99,11 +100,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 def existing_groups(logs, names):
     """{name: described group} of the listed groups that exist."""
     return existing_by_name(logs, "describe_log_groups", "logGroups", "logGroupName", "logGroupNamePrefix", names)
-
-
-def group_arn(group):
-    """A group's ARN as tagging takes it (DescribeLogGroups' arn ends in ':*')."""
-    return group.get("logGroupArn") or group["arn"].removesuffix(":*")
 
 
 def converge(module, logs, spec, group, result, diff):
@@ -119,7 +115,7 @@ def converge(module, logs, spec, group, result, diff):
         if not check:
             logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"])
     if module.params["tags"] is not None:
-        arn = group_arn(group)
+        arn = log_group_arn(group)
         tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
         to_unset, to_set, after = purged_tags(tags, module.params["tags"], module.params["purge_tags"])
         if to_set or to_unset:
@@ -152,7 +148,7 @@ def main():
         groups = existing_groups(logs, [s["name"] for s in specs])
         for spec in specs:
             name, group = spec["name"], groups.get(spec["name"])
-            result = {"name": name, "arn": group_arn(group) if group else None,
+            result = {"name": name, "arn": log_group_arn(group) if group else None,
                       "created": False, "deleted": False, "changed": []}
             results.append(result)
             if module.params["state"] == "absent":
@@ -177,7 +173,7 @@ def main():
                 logs.create_log_group(**create)
                 if spec.get("retention") is not None:
                     logs.put_retention_policy(logGroupName=name, retentionInDays=spec["retention"])
-                result["arn"] = group_arn(existing_groups(logs, [name])[name])
+                result["arn"] = log_group_arn(existing_groups(logs, [name])[name])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the log groups")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)

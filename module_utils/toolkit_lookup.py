@@ -227,10 +227,22 @@ def key_pairs(module, ec2, names):
                               "tags": tag_dict(pair.get("Tags"))} for pair in found if pair["KeyName"] in names}
 
 
+# ec2_vpcs' option: (DescribeVpcAttribute's Attribute, its answer's key and ModifyVpcAttribute's parameter).
+VPC_DNS_ATTRIBUTES = {
+    "dns_support": ("enableDnsSupport", "EnableDnsSupport"),
+    "dns_hostnames": ("enableDnsHostnames", "EnableDnsHostnames"),
+}
+
+
 def vpc_dns_attributes(ec2, vpc_id):
     """A VPC's DNS support and DNS hostnames, as ec2_vpcs declares them (one DescribeVpcAttribute each)."""
-    return {"dns_support": ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"],
-            "dns_hostnames": ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]}
+    return {option: ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)[key]["Value"]
+            for option, (attribute, key) in VPC_DNS_ATTRIBUTES.items()}
+
+
+def log_group_arn(group):
+    """A described log group's ARN as tagging takes it (DescribeLogGroups' arn ends in ':*')."""
+    return group.get("logGroupArn") or group["arn"].removesuffix(":*")
 
 
 def guardduty_settings(detector):
@@ -263,8 +275,7 @@ def log_groups(module, logs, names, with_tags=False):
                     found[name] = {"arn": group.get("arn", ""), "kms_key_id": group.get("kmsKeyId"),
                                    "retention": group.get("retentionInDays")}
                     if with_tags:
-                        arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
-                        found[name]["tags"] = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+                        found[name]["tags"] = logs.list_tags_for_resource(resourceArn=log_group_arn(group)).get("tags", {})
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to look up the log group {name}")
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit import log_groups_settled, nacl_settled, ownership_tags, subnets_settled, tags_are, toolkit_inventory_errors, vpcs_settled
+from toolkit import context_passes, log_groups_settled, nacl_settled, ownership_tags, subnets_settled, tags_are, toolkit_inventory_errors, vpcs_settled
 
 TAGS = {"Project": "rna-seq-hipaa", "Environment": "production", "ManagedBy": "x"}
 
@@ -93,3 +93,12 @@ def test_a_nacl_is_settled_as_amazon_aws_ec2_vpc_nacl_compares_it():
                             egress, {"Project": "p"}), "a rule to change"
     assert not nacl_settled(found, "vpc-1", ["s-1", "s-2"], ingress, egress, {"Project": "q"})
     assert not nacl_settled({}, "vpc-1", ["s-1", "s-2"], ingress, egress, {"Project": "p"})
+
+
+def test_an_earlier_plays_read_passes_only_a_phases_own_account_and_emulator_checks():
+    aws = {"account_id": "111122223333", "endpoint_url": None}
+    emulated = {"account_id": "123456789012", "endpoint_url": "http://127.0.0.1:5000"}
+    assert context_passes(aws, "", False) and context_passes(aws, "111122223333", False)
+    assert not context_passes(aws, "444455556666", False)
+    assert context_passes(emulated, "", True) and not context_passes(emulated, "", False)
+    assert not context_passes({}, "", True), "no read: the phase reads itself"
