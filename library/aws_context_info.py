@@ -148,7 +148,8 @@ options:
       - Account-wide settings of the region to read, each as the module that sets it reads it, returned
         in RV(account_settings). V(s3_public_access_block) is the account's S3 Block Public Access
         (as M(s3_account_public_access_block) reads it, one C(GetPublicAccessBlock) call);
-        V(guardduty), the region's GuardDuty detector (as M(guardduty_detector) does, two calls);
+        V(guardduty), the region's GuardDuty detector, its settings and tags (as M(guardduty_detector) reads
+        them, two calls);
         V(ebs_encryption_default), whether EBS encryption by default is on, and V(ebs_default_kms_key),
         the region's default EBS key (as M(ebs_encryption_default) reads them, one call each).
       - A setting the caller may not read is returned as V(null), for the module that sets it to report.
@@ -410,6 +411,7 @@ account_settings:
     guardduty:
       detector_id: 12abc34d567e8fa901bc2d34e56789f0
       settings: {enabled: true, s3_protection: true, finding_publishing_frequency: FIFTEEN_MINUTES}
+      tags: {Project: rna-seq-hipaa}
     ebs_encryption_default: true
     ebs_default_kms_key: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 s3_keys:
@@ -613,8 +615,8 @@ def account_settings(module, ec2, account_id, names):
     """The account-wide settings asked for, each None where the caller may not read it."""
 
     def guardduty():
-        detector_id, settings = read_guardduty(module.client("guardduty"))
-        return {"detector_id": detector_id, "settings": settings} if detector_id else {}
+        detector_id, settings, tags = read_guardduty(module.client("guardduty"))
+        return {"detector_id": detector_id, "settings": settings, "tags": tags} if detector_id else {}
 
     readers = {
         "s3_public_access_block": lambda: read_account_public_access_block(unprefix_account_host(module.client("s3control")), account_id),

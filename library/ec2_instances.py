@@ -15,15 +15,19 @@ description:
   - A new instance is launched with every tag, on itself and on its volumes, in the launch call, so a
     run killed after the launch leaves an instance the next run finds.
   - An existing instance's security groups, instance metadata options and instance profile are set as
-    declared, and its missing or changed tags are set; other tags are left alone.
+    declared, and its tags are made the declared ones (with O(purge_tags=false), its missing or changed
+    tags are set and others are left alone).
   - What cannot change without replacing or stopping the instance (its instance type, subnet, private
     address and key pair) is refused, before any change to any instance of the task, with what to do
     instead. Its image and root volume are what it was launched with and are not compared, so a newer
     approved image does not replace a running host.
   - O(instances[].elastic_ip) names an Elastic IP the instance gets; it is allocated, tagged in the same
-    call, when no address has that C(Name), and associated with the instance. Its tags are made exactly
-    O(tags) plus its C(Name). An address of that name associated with another instance is refused.
+    call, when no address has that C(Name), and associated with the instance. Its tags are made O(tags)
+    plus its C(Name), as O(purge_tags) says. An address of that name associated with another instance is refused.
   - The instances launched or started are waited for together until they run.
+  - With O(state=absent), the instances with these names and the ownership tags are terminated and waited
+    for together until they are gone, and then their Elastic IPs are released. An Elastic IP of that name
+    associated with an instance that is not one of these is refused, before any change.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.ec2_instance), M(amazon.aws.ec2_eip) and M(amazon.aws.ec2_tag)? They take one
@@ -42,22 +46,19 @@ options:
         type: str
         required: true
       image_id:
-        description: The image it is launched from.
+        description: The image it is launched from. Required with O(state=present), as are O(instances[].instance_type),
+          O(instances[].subnet_id), O(instances[].security_group_ids) and O(instances[].root_volume).
         type: str
-        required: true
       instance_type:
         description: Its instance type.
         type: str
-        required: true
       subnet_id:
         description: The subnet of its network interface.
         type: str
-        required: true
       security_group_ids:
         description: Its security groups, exactly.
         type: list
         elements: str
-        required: true
       assign_public_ip:
         description: Whether it is launched with a public IPv4 address (not compared afterwards).
         type: bool
@@ -93,7 +94,6 @@ options:
       root_volume:
         description: Its root volume, always encrypted and deleted with the instance.
         type: dict
-        required: true
         suboptions:
           device_name:
             description: The image's root device name.
@@ -121,12 +121,24 @@ options:
     description: Tags every instance, its volumes and its Elastic IP carry, besides their C(Name).
     type: dict
     default: {}
+  purge_tags:
+    description:
+      - Whether an existing instance's or Elastic IP's tags that are not declared (O(tags), the instance's
+        own O(instances[].tags) and its C(Name)) are removed. AWS's own C(aws:) tags never are.
+    type: bool
+    default: true
   match_tags:
     description: Tags an instance or Elastic IP must carry, besides its C(Name), to be one of these.
     type: dict
     default: {}
+  state:
+    description:
+      - V(present) launches or converges the instances; V(absent) terminates them and releases their Elastic IPs.
+    type: str
+    choices: [present, absent]
+    default: present
   wait_timeout:
-    description: Seconds to wait for the instances launched or started to run.
+    description: Seconds to wait for the instances launched or started to run, or terminated to be gone.
     type: int
     default: 600
 author:
@@ -196,7 +208,6 @@ from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
-from ansible.module_utils.toolkit_aws import tag_changes
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
@@ -348,11 +359,8 @@ def converge_instance(module, ec2, spec, instance, changes):
                     IamInstanceProfile=profile, AssociationId=associations[0]["AssociationId"])
             else:
                 ec2.associate_iam_instance_profile(IamInstanceProfile=profile, InstanceId=instance_id)
-    _stale, missing = tag_changes(current["tags"], spec["all_tags"])
-    if missing:
+    if sync_ec2_tags(ec2, instance_id, current["tags"], spec["all_tags"], check, module.params["purge_tags"]):
         changes.append("tags")
-        if not check:
-            ec2.create_tags(Resources=[instance_id], Tags=tag_list(missing))
     if current["state"] in ("stopping", "stopped"):
         changes.append("started")
         if not check:
@@ -364,7 +372,7 @@ def converge_instance(module, ec2, spec, instance, changes):
 
 
 def converge_address(module, ec2, spec, address, instance_id, tags, changes):
-    """Allocate (tagged) and associate the instance's Elastic IP and make its tags exact; its allocation ID."""
+    """Allocate (tagged) and associate the instance's Elastic IP and make its tags the declared ones; its allocation ID."""
     check, wanted = module.check_mode, {**tags, "Name": spec["elastic_ip"]}
     if address is None:
         changes.append("elastic_ip allocated")
@@ -373,7 +381,7 @@ def converge_address(module, ec2, spec, address, instance_id, tags, changes):
         else:
             address = ec2.allocate_address(
                 Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tag_list(wanted)}])
-    elif sync_ec2_tags(ec2, address["AllocationId"], tag_dict(address.get("Tags")), wanted, check):
+    elif sync_ec2_tags(ec2, address["AllocationId"], tag_dict(address.get("Tags")), wanted, check, module.params["purge_tags"]):
         changes.append("elastic_ip tags")
     if address.get("InstanceId") != instance_id:
         changes.append("elastic_ip associated")
@@ -416,6 +424,48 @@ def converge(module, ec2, specs, instances, addresses, tags):
     return results, {name: noted for name, noted in changes.items() if noted}, before, after
 
 
+def remove(module, ec2, specs, instances, addresses):
+    """Terminate the named instances, wait until they are gone, then release their Elastic IPs."""
+    check, delay = module.check_mode, 5
+    results, changes, before, to_terminate, to_release = [], {}, {}, [], []
+    for spec in specs:
+        name, found = spec["name"], instances.get(spec["name"], [])
+        held = addresses.get(spec["elastic_ip"], []) if spec["elastic_ip"] else []
+        noted = changes.setdefault(name, [])
+        before[name] = {**instance_state(found[0]), "elastic_ip": spec["elastic_ip"] if held else None} if found else None
+        if found:
+            noted.append("terminated")
+            to_terminate += [instance["InstanceId"] for instance in found]
+        if held:
+            noted.append("elastic_ip released")
+            to_release += held
+        results.append({"name": name, "id": found[0]["InstanceId"] if found else ""})
+    if not check:
+        # Disassociated first, so that the release after the wait finds each address free.
+        for address in to_release:
+            if address.get("AssociationId"):
+                ec2.disassociate_address(AssociationId=address["AssociationId"])
+        if to_terminate:
+            ec2.terminate_instances(InstanceIds=to_terminate)
+            ec2.get_waiter("instance_terminated").wait(
+                InstanceIds=to_terminate, WaiterConfig={"Delay": delay, "MaxAttempts": max(1, module.params["wait_timeout"] // delay)})
+        for address in to_release:
+            ec2.release_address(AllocationId=address["AllocationId"])
+    return results, {name: noted for name, noted in changes.items() if noted}, before, {name: None for name in before if changes[name]}
+
+
+def removal_refusals(spec, instances, addresses):
+    """Why this instance's Elastic IP cannot be released with it; empty when it can."""
+    ours = {instance["InstanceId"] for instance in instances}
+    return [f"{spec['name']}: its Elastic IP {spec['elastic_ip']} is associated with {address['InstanceId']}, "
+            "which is not one of these instances; disassociate it first"
+            for address in (addresses.get(spec["elastic_ip"], []) if spec["elastic_ip"] else [])
+            if address.get("InstanceId") and address["InstanceId"] not in ours]
+
+
+LAUNCH_OPTIONS = ("image_id", "instance_type", "subnet_id", "security_group_ids", "root_volume")
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -425,10 +475,10 @@ def main():
                 required=True,
                 options=dict(
                     name=dict(type="str", required=True),
-                    image_id=dict(type="str", required=True),
-                    instance_type=dict(type="str", required=True),
-                    subnet_id=dict(type="str", required=True),
-                    security_group_ids=dict(type="list", elements="str", required=True),
+                    image_id=dict(type="str"),
+                    instance_type=dict(type="str"),
+                    subnet_id=dict(type="str"),
+                    security_group_ids=dict(type="list", elements="str"),
                     assign_public_ip=dict(type="bool", default=False),
                     private_ip_address=dict(type="str"),
                     key_name=dict(type="str"),
@@ -444,7 +494,6 @@ def main():
                     ),
                     root_volume=dict(
                         type="dict",
-                        required=True,
                         options=dict(
                             device_name=dict(type="str", required=True),
                             size_gib=dict(type="int", required=True),
@@ -457,7 +506,9 @@ def main():
                 ),
             ),
             tags=dict(type="dict", default={}),
+            purge_tags=dict(type="bool", default=True),
             match_tags=dict(type="dict", default={}),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
             wait_timeout=dict(type="int", default=600),
         ),
         supports_check_mode=True,
@@ -469,16 +520,27 @@ def main():
     match_tags = {str(k): str(v) for k, v in module.params["match_tags"].items()}
     for spec in specs:
         spec["all_tags"] = {**tags, **{str(k): str(v) for k, v in spec["tags"].items()}, "Name": spec["name"]}
+    present = module.params["state"] == "present"
+    if present:
+        missing = [f"{spec['name']}: {', '.join(o for o in LAUNCH_OPTIONS if spec[o] is None)}"
+                   for spec in specs if any(spec[o] is None for o in LAUNCH_OPTIONS)]
+        if missing:
+            module.fail_json(msg=f"These instances lack what state=present needs to launch them: {'; '.join(missing)}.")
     ec2 = module.client("ec2")
     try:
         instances = find_instances(ec2, match_tags, [spec["name"] for spec in specs])
         addresses = find_addresses(ec2, match_tags, [spec["elastic_ip"] for spec in specs if spec["elastic_ip"]])
-        problems = [problem for spec in specs for problem in refusals(spec, instances.get(spec["name"], []), addresses)]
+        check = refusals if present else removal_refusals
+        problems = [problem for spec in specs for problem in check(spec, instances.get(spec["name"], []), addresses)]
         if problems:
             module.fail_json(msg=f"Nothing was changed: {'; '.join(problems)}.")
-        results, changes, before, after = converge(module, ec2, specs, instances, addresses, tags)
+        if present:
+            results, changes, before, after = converge(module, ec2, specs, instances, addresses, tags)
+        else:
+            results, changes, before, after = remove(module, ec2, specs, instances, addresses)
     except botocore.exceptions.WaiterError as e:
-        module.fail_json(msg=f"The instances did not reach the running state within {module.params['wait_timeout']} s: {e}")
+        module.fail_json(msg=f"The instances did not reach the {'running' if present else 'terminated'} state "
+                             f"within {module.params['wait_timeout']} s: {e}")
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to converge the instances")
     module.exit_json(changed=bool(changes), instances=results, changes=changes, diff={"before": before, "after": after})

@@ -10,7 +10,8 @@ module: guardduty_detector
 short_description: Turn on GuardDuty in the region, with S3 protection
 description:
   - Makes sure the region has one GuardDuty detector, enabled, with S3 data event protection on and the
-    given findings frequency; creates it when there is none, updates it when it differs.
+    given findings frequency, and with the given tags; creates it when there is none, updates it when it
+    differs.
   - Never deletes a detector.
   - Supports check mode and diff.
 options:
@@ -24,8 +25,13 @@ options:
     default: FIFTEEN_MINUTES
     choices: [FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS]
   tags:
-    description: Tags of the detector when it is created.
+    description:
+      - Tags of the detector. Omitted, an existing detector's tags are left as they are.
     type: dict
+  purge_tags:
+    description: Whether tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -38,6 +44,7 @@ EXAMPLES = r"""
 - name: GuardDuty with S3 protection
   guardduty_detector:
     s3_protection: true
+    tags: {Project: rna-seq-hipaa}
 """
 
 RETURN = r"""
@@ -53,8 +60,11 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import purged_tags
+from ansible.module_utils.toolkit_aws import set_arn_tags
 from ansible.module_utils.toolkit_lookup import read_guardduty
 
+from ansible_collections.amazon.aws.plugins.module_utils.iam import get_aws_account_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
@@ -63,6 +73,7 @@ def main():
         s3_protection=dict(type="bool", default=True),
         finding_publishing_frequency=dict(type="str", default="FIFTEEN_MINUTES", choices=["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"]),
         tags=dict(type="dict"),
+        purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -70,22 +81,32 @@ def main():
     wanted = {"enabled": True, "s3_protection": p["s3_protection"], "finding_publishing_frequency": p["finding_publishing_frequency"]}
     request = {"Enable": True, "FindingPublishingFrequency": p["finding_publishing_frequency"],
                "DataSources": {"S3Logs": {"Enable": p["s3_protection"]}}}
-    changed, before, detector_id = False, None, None
+    changed, before, after, detector_id = False, None, dict(wanted), None
     try:
-        detector_id, before = read_guardduty(guardduty)
+        detector_id, before, tags = read_guardduty(guardduty)
         if not detector_id:
             changed = True
+            if p["tags"]:
+                after["tags"] = request["Tags"] = {str(k): str(v) for k, v in p["tags"].items()}
             if not module.check_mode:
-                if p["tags"]:
-                    request["Tags"] = p["tags"]
                 detector_id = guardduty.create_detector(**request)["DetectorId"]
-        elif before != wanted:
-            changed = True
-            if not module.check_mode:
-                guardduty.update_detector(DetectorId=detector_id, **request)
+        else:
+            if before != wanted:
+                changed = True
+                if not module.check_mode:
+                    guardduty.update_detector(DetectorId=detector_id, **request)
+            if p["tags"] is not None:
+                stale, missing, after["tags"] = purged_tags(tags, p["tags"], p["purge_tags"])
+                before = {**before, "tags": tags}
+                if stale or missing:
+                    changed = True
+                    if not module.check_mode:
+                        account_id, partition = get_aws_account_info(module)
+                        arn = f"arn:{partition}:guardduty:{module.region}:{account_id}:detector/{detector_id}"
+                        set_arn_tags(guardduty, arn, stale, missing)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to turn on GuardDuty")
-    module.exit_json(changed=changed, detector_id=detector_id, diff={"before": before or {}, "after": wanted})
+    module.exit_json(changed=changed, detector_id=detector_id, diff={"before": before or {}, "after": after})
 
 
 if __name__ == "__main__":

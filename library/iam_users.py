@@ -9,8 +9,8 @@ DOCUMENTATION = r"""
 module: iam_users
 short_description: Create the IAM users of a list that do not exist, tagged, with no password and no access keys
 description:
-  - For each name, creates the IAM user when it is missing, with O(tags) in the same call, and adds any of
-    O(tags) an existing user lacks (other tags stay). Never deletes a user, and never gives one a console
+  - For each name, creates the IAM user when it is missing, with O(tags) in the same call, and makes an
+    existing user's tags O(tags) (with O(purge_tags=false), adds those it lacks). Never deletes a user, and never gives one a console
     password or an access key - people set up their own credentials and MFA.
   - One read per user when nothing is to be done, so N users cost one task and N reads.
   - Supports check mode and C(--diff).
@@ -25,9 +25,16 @@ options:
     elements: str
     required: true
   tags:
-    description: Tags every user carries; tags not listed here are left alone.
+    description:
+      - Tags every user carries. Omitted, an existing user's tags are left as they are.
     type: dict
-    default: {}
+  purge_tags:
+    description:
+      - Whether a user's tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
+      - The IAM console keeps an access key's description as a tag of its user, so set it false where
+        people make their own keys.
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -51,7 +58,7 @@ created:
   elements: str
   sample: [bob]
 tagged:
-  description: Existing users given the tags they lacked.
+  description: Existing users whose tags were changed.
   returned: always
   type: list
   elements: str
@@ -69,6 +76,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
@@ -87,12 +95,14 @@ def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             names=dict(type="list", elements="str", required=True),
-            tags=dict(type="dict", default={}),
+            tags=dict(type="dict"),
+            purge_tags=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     iam = module.client("iam")
-    wanted = {str(k): str(v) for k, v in module.params["tags"].items()}
+    declared = module.params["tags"]
+    wanted = {str(k): str(v) for k, v in (declared or {}).items()}
     new_user_tags = tag_list(wanted)
     created, tagged, arns = [], [], {}
     before, after = {}, {}
@@ -108,12 +118,16 @@ def main():
                     arns[name] = iam.create_user(**params)["User"]["Arn"]
                 continue
             arns[name] = user["Arn"]
+            if declared is None:
+                continue
             current = tag_dict(user.get("Tags", []))
-            missing = {k: v for k, v in wanted.items() if current.get(k) != v}
-            if missing:
+            stale, missing, tags = purged_tags(current, wanted, module.params["purge_tags"])
+            if stale or missing:
                 tagged.append(name)
-                before[name], after[name] = {"tags": current}, {"tags": {**current, **missing}}
-                if not module.check_mode:
+                before[name], after[name] = {"tags": current}, {"tags": tags}
+                if not module.check_mode and stale:
+                    iam.untag_user(UserName=name, TagKeys=stale)
+                if not module.check_mode and missing:
                     iam.tag_user(UserName=name, Tags=tag_list(missing))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to create or tag the IAM user {name}")

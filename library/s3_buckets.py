@@ -57,8 +57,12 @@ options:
         type: str
         choices: [BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter]
       tags:
-        description: The complete set of tags; tags not listed are removed.
+        description: The bucket's tags. Omitted, they are left as they are.
         type: dict
+      purge_tags:
+        description: Whether tags not in O(buckets[].tags) are removed.
+        type: bool
+        default: true
       policy:
         description: The bucket policy document, compared ignoring order and formatting.
         type: json
@@ -408,6 +412,8 @@ def converge(module, s3, bucket):
         wanted = setting.normal(bucket[key])
         # A bucket that check mode only pretends to create has nothing to read.
         found = current[key] if current is not None else None
+        if key == "tags" and not bucket["purge_tags"]:
+            wanted = {**(found or {}), **wanted}
         if current is not None and not setting.differs(found, wanted):
             continue
         result["changed"].append(key)
@@ -431,6 +437,7 @@ def main():
                 public_access_block=dict(type="dict"),
                 object_ownership=dict(type="str", choices=["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]),
                 tags=dict(type="dict"),
+                purge_tags=dict(type="bool", default=True),
                 policy=dict(type="json"),
                 logging=dict(type="dict"),
                 lifecycle_rules=dict(type="list", elements="dict"),

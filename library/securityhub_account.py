@@ -13,8 +13,9 @@ description:
     O(standards), matched by the standard's ARN ending (such as V(standards/aws-foundational-security-best-practices/v/1.0.0)
     or V(standards/cis-aws-foundations-benchmark/v/3.0.0)). A standard the account does not offer is
     reported in RV(unavailable), not failed.
+  - Makes the hub's tags O(tags) (one C(ListTagsForResource) call when the hub is on).
   - Never disables Security Hub or unsubscribes a standard.
-  - Supports check mode.
+  - Supports check mode and diff (of the tags).
 options:
   standards:
     description: Ends of the ARNs of the standards to subscribe to.
@@ -22,8 +23,13 @@ options:
     elements: str
     default: []
   tags:
-    description: Tags of the hub when it is enabled.
+    description:
+      - Tags of the hub. Omitted, the tags of a hub that is on are left as they are.
     type: dict
+  purge_tags:
+    description: Whether tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -64,15 +70,19 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
+from ansible.module_utils.toolkit_aws import set_arn_tags
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
 def main():
-    argument_spec = dict(standards=dict(type="list", elements="str", default=[]), tags=dict(type="dict"))
+    argument_spec = dict(standards=dict(type="list", elements="str", default=[]), tags=dict(type="dict"),
+                         purge_tags=dict(type="bool", default=True))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
     hub = module.client("securityhub")
-    changed, hub_arn, enabled, unavailable = False, None, [], []
+    changed, hub_arn, enabled, unavailable, diff = False, None, [], [], {"before": {}, "after": {}}
     try:
         try:
             hub_arn = hub.describe_hub()["HubArn"]
@@ -83,10 +93,19 @@ def main():
             changed = True
             if not module.check_mode:
                 params = {"EnableDefaultStandards": False}
-                if module.params["tags"]:
-                    params["Tags"] = module.params["tags"]
+                if p["tags"]:
+                    params["Tags"] = p["tags"]
                 hub.enable_security_hub(**params)
                 hub_arn = hub.describe_hub()["HubArn"]
+            diff["after"]["tags"] = p["tags"] or {}
+        elif p["tags"] is not None:
+            tags = hub.list_tags_for_resource(ResourceArn=hub_arn).get("Tags") or {}
+            stale, missing, after = purged_tags(tags, p["tags"], p["purge_tags"])
+            if stale or missing:
+                changed = True
+                diff["before"]["tags"], diff["after"]["tags"] = tags, after
+                if not module.check_mode:
+                    set_arn_tags(hub, hub_arn, stale, missing)
         if module.params["standards"]:
             offered = [s["StandardsArn"] for s in paginate(hub, "describe_standards", "Standards")]
             subscribed = {} if not hub_arn else {
@@ -109,7 +128,7 @@ def main():
         fail_aws(module, e, "Failed to turn on Security Hub")
     if unavailable:
         module.warn(f"Security Hub does not offer these standards here: {', '.join(unavailable)}")
-    module.exit_json(changed=changed, hub_arn=hub_arn, enabled_standards=enabled, unavailable=unavailable)
+    module.exit_json(changed=changed, hub_arn=hub_arn, enabled_standards=enabled, unavailable=unavailable, diff=diff)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ description:
     adding a version and making it the default when the content differs.
   - Why a module of our own? Neither amazon.aws 10 nor community.aws 10 has a module for Systems Manager documents,
     and Session Manager's preferences are one (C(SSM-SessionManagerRunShell)).
-  - Content is compared as data, so key order and whitespace make no difference. Tags are set on creation only.
+  - Content is compared as data, so key order and whitespace make no difference.
+  - With O(tags), an existing document's tags are read (one C(ListTagsForResource) call each) and made O(tags).
   - Supports check mode and diff. Documents are never deleted here.
 options:
   documents:
@@ -35,9 +36,13 @@ options:
         type: dict
         required: true
   tags:
-    description: Tags a document is created with.
+    description:
+      - Tags of every document. Omitted, an existing document's tags are left as they are.
     type: dict
-    default: {}
+  purge_tags:
+    description: Whether tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -77,10 +82,12 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible.module_utils.toolkit_aws import fail_aws
+from ansible.module_utils.toolkit_aws import purged_tags
+from ansible.module_utils.toolkit_aws import tag_dict
+from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 
 def _version_with(ssm, name, content):
@@ -104,11 +111,13 @@ def main():
                 document_type=dict(type="str", required=True),
                 content=dict(type="dict", required=True),
             )),
-            tags=dict(type="dict", default={}),
+            tags=dict(type="dict"),
+            purge_tags=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     ssm = module.client("ssm")
+    tags = module.params["tags"]
     before, after, versions = {}, {}, {}
     for want in module.params["documents"]:
         name, content = want["name"], want["content"]
@@ -120,23 +129,32 @@ def main():
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
             fail_aws(module, e, f"Failed to read document {name}")
         versions[name] = found["DocumentVersion"] if found else None
-        if current == content:
-            continue
-        before[name], after[name] = current, content
-        if module.check_mode:
-            continue
-        body = json.dumps(content, sort_keys=True)
         try:
             if found is None:
-                created = ssm.create_document(
-                    Name=name, DocumentType=want["document_type"], DocumentFormat="JSON", Content=body,
-                    Tags=ansible_dict_to_boto3_tag_list(module.params["tags"]))["DocumentDescription"]
-                versions[name] = created["DocumentVersion"]
-            else:
-                version = _version_with(ssm, name, content) or ssm.update_document(
-                    Name=name, DocumentFormat="JSON", Content=body, DocumentVersion="$LATEST")["DocumentDescription"]["DocumentVersion"]
-                ssm.update_document_default_version(Name=name, DocumentVersion=version)
-                versions[name] = version
+                before[name], after[name] = None, {"content": content, "tags": tags or {}}
+                if not module.check_mode:
+                    created = ssm.create_document(
+                        Name=name, DocumentType=want["document_type"], DocumentFormat="JSON",
+                        Content=json.dumps(content, sort_keys=True), **({"Tags": tag_list(tags)} if tags else {}))["DocumentDescription"]
+                    versions[name] = created["DocumentVersion"]
+                continue
+            if current != content:
+                before.setdefault(name, {})["content"], after.setdefault(name, {})["content"] = current, content
+                if not module.check_mode:
+                    version = _version_with(ssm, name, content) or ssm.update_document(
+                        Name=name, DocumentFormat="JSON", Content=json.dumps(content, sort_keys=True),
+                        DocumentVersion="$LATEST")["DocumentDescription"]["DocumentVersion"]
+                    ssm.update_document_default_version(Name=name, DocumentVersion=version)
+                    versions[name] = version
+            if tags is not None:
+                had = tag_dict(ssm.list_tags_for_resource(ResourceType="Document", ResourceId=name)["TagList"])
+                stale, missing, now = purged_tags(had, tags, module.params["purge_tags"])
+                if stale or missing:
+                    before.setdefault(name, {})["tags"], after.setdefault(name, {})["tags"] = had, now
+                    if not module.check_mode and stale:
+                        ssm.remove_tags_from_resource(ResourceType="Document", ResourceId=name, TagKeys=stale)
+                    if not module.check_mode and missing:
+                        ssm.add_tags_to_resource(ResourceType="Document", ResourceId=name, Tags=tag_list(missing))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to write document {name}")
     module.exit_json(changed=bool(after), documents=versions, diff={"before": before, "after": after})

@@ -10,8 +10,8 @@ module: vpc_flow_logs
 short_description: Flow logs of every traffic type for a list of VPCs, into CloudWatch Logs, in one task
 description:
   - For each VPC, one flow log of the given traffic type delivered to the given log group with the given
-    role. A VPC's flow log to that group that differs (traffic type, role) is replaced; flow logs to other
-    destinations are left alone.
+    role, with the given tags. A VPC's flow log to that group that differs (traffic type, role) is replaced,
+    one whose tags differ is retagged; flow logs to other destinations are left alone.
   - amazon.aws has no flow log module.
   - Supports check mode and diff.
 options:
@@ -34,8 +34,13 @@ options:
     default: ALL
     choices: [ACCEPT, REJECT, ALL]
   tags:
-    description: Tags of each flow log when it is created.
+    description:
+      - Tags of each flow log. Omitted, an existing flow log's tags are left as they are.
     type: dict
+  purge_tags:
+    description: Whether tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
+    type: bool
+    default: true
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -54,7 +59,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 flow_logs:
-  description: Each VPC's flow log ID (none in check mode when it would be created) and what was done.
+  description:
+    - Each VPC's flow log ID (none in check mode when it would be created) and what was done (C(state)
+      V(unchanged), V(created), V(replaced), V(duplicates removed) or V(tagged)).
   returned: always
   type: list
   elements: dict
@@ -67,6 +74,9 @@ except ImportError:
 
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
+from ansible.module_utils.toolkit_aws import purged_tags
+from ansible.module_utils.toolkit_aws import sync_ec2_tags
+from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -79,6 +89,7 @@ def main():
         role_arn=dict(type="str", required=True),
         traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),
         tags=dict(type="dict"),
+        purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -111,9 +122,18 @@ def main():
                     if created.get("Unsuccessful"):
                         module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
                     result["id"] = created["FlowLogIds"][0]
-            elif stale:
-                result["state"] = "duplicates removed"
-                before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
+            else:
+                if stale:
+                    result["state"] = "duplicates removed"
+                    before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
+                if p["tags"] is not None:
+                    current = tag_dict(matching[0].get("Tags"))
+                    removed, added, tags = purged_tags(current, p["tags"], p["purge_tags"])
+                    if removed or added:
+                        if not stale:
+                            result["state"] = "tagged"
+                        before.setdefault(vpc_id, {})["tags"], after.setdefault(vpc_id, {})["tags"] = current, tags
+                        sync_ec2_tags(ec2, result["id"], current, p["tags"], module.check_mode, p["purge_tags"])
             if stale and not module.check_mode:
                 ec2.delete_flow_logs(FlowLogIds=stale)
             results.append(result)

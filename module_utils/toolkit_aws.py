@@ -205,6 +205,15 @@ def sync_ec2_tags(ec2, resource_id, current, wanted, check_mode, purge_tags=True
     return bool(stale or missing)
 
 
+def set_arn_tags(client, arn, stale, missing):
+    """Remove the `stale` tag keys of a resource and set the `missing` tags, for a service whose
+    UntagResource takes the keys and TagResource a {key: value} map, by ARN (GuardDuty, Security Hub)."""
+    if stale:
+        client.untag_resource(ResourceArn=arn, TagKeys=stale)
+    if missing:
+        client.tag_resource(ResourceArn=arn, Tags=missing)
+
+
 def is_loopback_host(host):
     """Whether a host name or address is this machine's (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":

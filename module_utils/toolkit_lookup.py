@@ -256,11 +256,12 @@ def guardduty_settings(detector):
 
 
 def read_guardduty(guardduty):
-    """(detector ID, its settings) of the region's detector; (None, None) when there is none."""
+    """(detector ID, its settings, its tags) of the region's detector; (None, None, None) when there is none."""
     ids = paginate(guardduty, "list_detectors", "DetectorIds")
     if not ids:
-        return None, None
-    return ids[0], guardduty_settings(guardduty.get_detector(DetectorId=ids[0]))
+        return None, None, None
+    detector = guardduty.get_detector(DetectorId=ids[0])
+    return ids[0], guardduty_settings(detector), detector.get("Tags") or {}
 
 
 def log_groups(module, logs, names, with_tags=False):

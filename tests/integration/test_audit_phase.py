@@ -159,6 +159,35 @@ def test_a_drifted_filter_is_repaired_without_a_duplicate_and_a_stray_alarm_is_p
     assert cloudwatch.describe_alarms(AlarmNames=["rnaseq-cis-stray"])["MetricAlarms"] == []
 
 
+def test_tags_changed_by_hand_on_guardduty_security_hub_a_flow_log_and_the_session_document_are_set_right(local_cloud, converged):
+    """The four set their tags on existing resources too (purge_tags), GuardDuty's despite the preflight's skip."""
+    guardduty, hub, ec2, ssm = (local_cloud.client(s) for s in ("guardduty", "securityhub", "ec2", "ssm"))
+    account = local_cloud.client("sts").get_caller_identity()["Account"]
+    (detector_id,) = guardduty.list_detectors()["DetectorIds"]
+    detector_arn = f"arn:aws:guardduty:{local_cloud.region}:{account}:detector/{detector_id}"
+    hub_arn = hub.describe_hub()["HubArn"]
+    flow_log_id = ec2.describe_flow_logs(Filters=[{"Name": "log-group-name", "Values": ["/aws/vpc/flow-logs/rnaseq"]}])["FlowLogs"][0]["FlowLogId"]
+
+    def tags():
+        return {"guardduty": guardduty.list_tags_for_resource(ResourceArn=detector_arn)["Tags"],
+                "securityhub": hub.list_tags_for_resource(ResourceArn=hub_arn)["Tags"],
+                "flow log": {t["Key"]: t["Value"] for t in ec2.describe_flow_logs(FlowLogIds=[flow_log_id])["FlowLogs"][0]["Tags"]},
+                "session document": {t["Key"]: t["Value"] for t in ssm.list_tags_for_resource(
+                    ResourceType="Document", ResourceId="SSM-SessionManagerRunShell")["TagList"]}}
+
+    declared = tags()
+    assert all(found == declared["guardduty"] and found.get("Project") for found in declared.values()), declared
+    guardduty.tag_resource(ResourceArn=detector_arn, Tags={"Owner": "someone"})
+    hub.untag_resource(ResourceArn=hub_arn, TagKeys=["Project"])
+    ec2.create_tags(Resources=[flow_log_id], Tags=[{"Key": "Project", "Value": "other"}])
+    ssm.add_tags_to_resource(ResourceType="Document", ResourceId="SSM-SessionManagerRunShell", Tags=[{"Key": "Owner", "Value": "x"}])
+    run = run_playbook(local_cloud, "playbooks/audit.yml", "--tags", "detection,flow_logs,session_manager")
+    assert run.ok and run.changed == 4, run.explain()
+    assert tags() == declared
+    again = run_playbook(local_cloud, "playbooks/audit.yml", "--tags", "detection,flow_logs,session_manager")
+    assert again.ok and again.changed == 0, again.changed_tasks()
+
+
 @pytest.mark.parametrize("extra_vars, message", [
     ({"audit_log_retention_days": 30}, "audit_log_retention_days must be 365 or more"),
     ({"audit_alarm_emails": ["not-an-address"]}, "audit_alarm_emails: not an email address: not-an-address"),

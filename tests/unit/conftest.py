@@ -9,6 +9,21 @@ from moto.server import ThreadedMotoServer
 
 
 @pytest.fixture
+def emulated_tag_calls(monkeypatch):
+    """moto in-process with the local cloud's correction 12: GuardDuty's and Security Hub's tag calls
+    (scripts/local-cloud-emulator), which moto does not serve as it ships."""
+    import runpy
+    from pathlib import Path
+
+    emulator = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "local-cloud-emulator"), run_name="emulator")
+    for target, name, value in emulator["tag_call_patches"]():
+        if isinstance(target, dict):
+            monkeypatch.setitem(target, name, value)
+        else:
+            monkeypatch.setattr(target, name, value, raising=False)
+
+
+@pytest.fixture
 def mocked_aws(monkeypatch):
     """moto in-process, with nothing of the caller's environment (an endpoint, a profile) leaking in."""
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):

@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 
 from audit_controls import records_data_event
-from support.module_harness import load_module, run_module
+from support.module_harness import load_module, run_module, toolkit_aws
 
 cloudtrail_trails = load_module("cloudtrail_trails")
 audit_services_info = load_module("audit_services_info")
@@ -193,8 +193,29 @@ def test_a_document_is_planned_created_once_and_its_drift_becomes_the_default_ve
                                   DocumentFormat="JSON")["DocumentDescription"]["DocumentVersion"]
     ssm.update_document_default_version(Name="SSM-SessionManagerRunShell", DocumentVersion=version)
     repaired = run_module(ssm_documents, args)
-    assert repaired["changed"] and repaired["diff"]["before"]["SSM-SessionManagerRunShell"]["inputs"]["cloudWatchLogGroupName"] == ""
+    assert repaired["changed"] and repaired["diff"]["before"]["SSM-SessionManagerRunShell"]["content"]["inputs"]["cloudWatchLogGroupName"] == ""
     assert json.loads(ssm.get_document(Name="SSM-SessionManagerRunShell")["Content"]) == PREFERENCES
+
+
+def test_a_documents_tags_are_made_exact_or_kept_as_asked_and_left_alone_when_none_are_declared(mocked_aws):
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = "SSM-SessionManagerRunShell"
+    args = {"documents": [{"name": name, "document_type": "Session", "content": PREFERENCES}], "tags": {"Project": "p"}}
+
+    def tags():
+        return toolkit_aws.tag_dict(ssm.list_tags_for_resource(ResourceType="Document", ResourceId=name)["TagList"])
+
+    run_module(ssm_documents, args)
+    assert tags() == {"Project": "p"} and run_module(ssm_documents, args)["changed"] is False
+    ssm.add_tags_to_resource(ResourceType="Document", ResourceId=name, Tags=[{"Key": "Project", "Value": "o"}, {"Key": "Owner", "Value": "s"}])
+    planned = run_module(ssm_documents, {**args, "_ansible_check_mode": True})
+    assert planned["diff"] == {"before": {name: {"tags": {"Project": "o", "Owner": "s"}}}, "after": {name: {"tags": {"Project": "p"}}}}
+    assert tags() == {"Project": "o", "Owner": "s"}, "check mode wrote nothing"
+    assert run_module(ssm_documents, {**args, "purge_tags": False})["changed"] is True and tags() == {"Project": "p", "Owner": "s"}
+    assert run_module(ssm_documents, args)["changed"] is True and tags() == {"Project": "p"}
+    assert run_module(ssm_documents, args)["changed"] is False
+    ssm.add_tags_to_resource(ResourceType="Document", ResourceId=name, Tags=[{"Key": "Owner", "Value": "s"}])
+    assert run_module(ssm_documents, {**args, "tags": None})["changed"] is False
 
 
 sns_topics = load_module("sns_topics")

@@ -88,10 +88,23 @@ def test_drift_in_groups_metadata_tags_state_and_the_eips_tags_is_repaired(ec2, 
     host = live(ec2)["vpn"]
     assert host["State"]["Name"] == "running" and host["MetadataOptions"]["HttpTokens"] == "required"
     assert [g["GroupId"] for g in host["NetworkInterfaces"][0]["Groups"]] == [place["groups"][1]]
-    # Tags of others are left alone; the Elastic IP's are exact.
-    assert tags_of(host) == {**TAGS, "Name": "vpn", "Role": "openvpn", "Owner": "someone"}
+    # purge_tags (the default): the tags are made exactly the declared ones, the host's and the Elastic IP's.
+    assert tags_of(host) == {**TAGS, "Name": "vpn", "Role": "openvpn"}
     assert tags_of(ec2.describe_addresses()["Addresses"][0]) == {**TAGS, "Name": "vpn-eip"}
     assert run_module(ec2_instances, declared(place))["changed"] is False
+
+
+def test_with_purge_tags_false_tags_set_by_hand_stay_and_declared_ones_are_set(ec2, place):
+    run_module(ec2_instances, declared(place))
+    vpn = live(ec2)["vpn"]["InstanceId"]
+    (address,) = ec2.describe_addresses()["Addresses"]
+    ec2.create_tags(Resources=[vpn], Tags=[{"Key": "Owner", "Value": "someone"}, {"Key": "Role", "Value": "other"}])
+    ec2.create_tags(Resources=[address["AllocationId"]], Tags=[{"Key": "Stray", "Value": "x"}])
+    kept = run_module(ec2_instances, {**declared(place), "purge_tags": False})
+    assert kept["changes"] == {"vpn": ["tags"]}
+    assert tags_of(live(ec2)["vpn"]) == {**TAGS, "Name": "vpn", "Role": "openvpn", "Owner": "someone"}
+    assert tags_of(ec2.describe_addresses()["Addresses"][0]) == {**TAGS, "Name": "vpn-eip", "Stray": "x"}
+    assert run_module(ec2_instances, {**declared(place), "purge_tags": False})["changed"] is False
 
 
 def test_a_replaced_vpn_host_gets_the_same_elastic_ip_back(ec2, place):
@@ -153,3 +166,43 @@ def test_another_instance_profile_replaces_the_one_it_has(ec2, place):
     associations = ec2.describe_iam_instance_profile_associations(
         Filters=[{"Name": "instance-id", "Values": [live(ec2)["vpn"]["InstanceId"]]}])["IamInstanceProfileAssociations"]
     assert [a["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] for a in associations] == ["other-profile"]
+
+
+def gone(place):
+    """What teardown declares: the names, the Elastic IP's name and the ownership tags; nothing to launch with."""
+    return {"match_tags": TAGS, "state": "absent", "instances": [{"name": "bastion"}, {"name": "vpn", "elastic_ip": "vpn-eip"}]}
+
+
+def test_state_absent_is_planned_then_terminates_the_hosts_and_releases_the_elastic_ip_once(ec2, place):
+    launched = run_module(ec2_instances, declared(place))
+    stranger = ec2.run_instances(ImageId=place["image_id"], MinCount=1, MaxCount=1, SubnetId=place["subnet_id"], TagSpecifications=[
+        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "bastion"}]}])["Instances"][0]["InstanceId"]
+    planned = run_module(ec2_instances, {**gone(place), "_ansible_check_mode": True})
+    assert planned["changes"] == {"bastion": ["terminated"], "vpn": ["terminated", "elastic_ip released"]}
+    assert planned["diff"]["after"] == {"bastion": None, "vpn": None} and len(live(ec2)) == 2
+    assert len(ec2.describe_addresses()["Addresses"]) == 1, "check mode wrote nothing"
+
+    removed = run_module(ec2_instances, gone(place))
+    assert removed["changed"] is True and [r["id"] for r in removed["instances"]] == [i["id"] for i in launched["instances"]]
+    states = {i["InstanceId"]: i["State"]["Name"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
+    assert [states[i["id"]] for i in launched["instances"]] == ["terminated", "terminated"]
+    assert states[stranger] == "running", "an instance without the ownership tags is not one of them"
+    assert ec2.describe_addresses()["Addresses"] == []
+    again = run_module(ec2_instances, gone(place))
+    assert again["changed"] is False and again["changes"] == {}
+
+
+def test_state_absent_refuses_an_elastic_ip_held_by_another_instance_and_state_present_names_what_it_lacks(ec2, place):
+    run_module(ec2_instances, declared(place))
+    (address,) = ec2.describe_addresses()["Addresses"]
+    other = live(ec2)["bastion"]["InstanceId"]
+    ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=other, AllowReassociation=True)
+    refused = run_module(ec2_instances, {**gone(place), "instances": [{"name": "vpn", "elastic_ip": "vpn-eip"}]})
+    assert refused["failed"] is True and refused["msg"] == (
+        f"Nothing was changed: vpn: its Elastic IP vpn-eip is associated with {other}, which is not one of these "
+        "instances; disassociate it first.")
+    assert len(live(ec2)) == 2
+    lacking = run_module(ec2_instances, {"instances": [{"name": "vpn"}]})
+    assert lacking["failed"] is True and lacking["msg"] == (
+        "These instances lack what state=present needs to launch them: vpn: image_id, instance_type, subnet_id, "
+        "security_group_ids, root_volume.")

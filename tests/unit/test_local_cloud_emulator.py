@@ -178,3 +178,26 @@ def test_a_launch_template_is_described_with_the_tags_create_tags_gave_it(mocked
     assert described_tags("as-moto-ships") == {}  # the tags it was created with: none
     monkeypatch.setattr(launch_templates.LaunchTemplate, "tags", EMULATOR["launch_template_tags"], raising=False)
     assert described_tags("corrected") == {"Project": "p"}
+
+
+def test_guardduty_and_security_hub_serve_their_tag_calls(mocked_aws, request):
+    import boto3
+
+    guardduty = boto3.client("guardduty", region_name="us-east-1")
+    hub = boto3.client("securityhub", region_name="us-east-1")
+    detector_id = guardduty.create_detector(Enable=True, Tags={"Project": "p", "Owner": "o"})["DetectorId"]
+    hub.enable_security_hub(Tags={"Project": "p", "Owner": "o"})
+    hub_arn = hub.describe_hub()["HubArn"]
+    detector_arn = f"arn:aws:guardduty:us-east-1:123456789012:detector/{detector_id}"
+    with pytest.raises(hub.exceptions.ClientError):  # moto as it ships
+        hub.list_tags_for_resource(ResourceArn=hub_arn)
+
+    request.getfixturevalue("emulated_tag_calls")  # correction 12, as install() applies it
+    for client, arn in ((guardduty, detector_arn), (hub, hub_arn)):
+        assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"Project": "p", "Owner": "o"}
+        client.tag_resource(ResourceArn=arn, Tags={"Project": "q", "Phase": "audit"})
+        client.untag_resource(ResourceArn=arn, TagKeys=["Owner"])
+        assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"Project": "q", "Phase": "audit"}
+    assert guardduty.get_detector(DetectorId=detector_id)["Tags"] == {"Project": "q", "Phase": "audit"}
+    with pytest.raises(hub.exceptions.ClientError):  # another account's hub is not this one
+        hub.list_tags_for_resource(ResourceArn="arn:aws:securityhub:us-east-1:999999999999:hub/default")

@@ -119,12 +119,61 @@ def test_context_reads_the_account_settings_as_the_modules_that_set_them_declare
     run_module(ebs_encryption_default, {})
     after = run_module(aws_context_info, {"account_settings": SETTINGS})["account_settings"]
     assert set(after["s3_public_access_block"].values()) == {True}
-    assert after["guardduty"] == {"detector_id": guardduty["detector_id"], "settings": guardduty["diff"]["after"]}
+    assert after["guardduty"] == {"detector_id": guardduty["detector_id"], "settings": guardduty["diff"]["after"], "tags": {}}
     assert after["ebs_encryption_default"] is True
     # What the gates rely on: found so, the modules have nothing to do.
     assert run_module(guardduty_detector, {"s3_protection": True})["changed"] is False
     assert run_module(ebs_encryption_default, {})["changed"] is False
     assert run_module(aws_context_info, {})["account_settings"] == {}
+
+
+def test_guardduty_tags_are_made_exact_and_the_read_the_gate_compares_shows_them(aws, emulated_tag_calls):
+    """tasks/detection.yml (audit) skips guardduty_detector when the read's settings and tags are as declared."""
+    from toolkit import tags_are
+
+    guardduty = boto3.client("guardduty", region_name="us-east-1")
+    args = {"s3_protection": True, "tags": {"Project": "p"}}
+
+    def read():
+        return run_module(aws_context_info, {"account_settings": ["guardduty"]})["account_settings"]["guardduty"]
+
+    detector_id = run_module(guardduty_detector, args)["detector_id"]
+    assert read()["tags"] == {"Project": "p"} and tags_are(read()["tags"], args["tags"])
+    assert run_module(guardduty_detector, args)["changed"] is False
+    arn = f"arn:aws:guardduty:us-east-1:123456789012:detector/{detector_id}"
+    guardduty.tag_resource(ResourceArn=arn, Tags={"Project": "other", "Owner": "someone"})
+    assert not tags_are(read()["tags"], args["tags"])
+    planned = run_module(guardduty_detector, {**args, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["diff"]["after"]["tags"] == {"Project": "p"}
+    assert read()["tags"] == {"Project": "other", "Owner": "someone"}, "check mode wrote nothing"
+    kept = run_module(guardduty_detector, {**args, "purge_tags": False})
+    assert kept["changed"] is True and read()["tags"] == {"Project": "p", "Owner": "someone"}
+    assert run_module(guardduty_detector, args)["changed"] is True and read()["tags"] == {"Project": "p"}
+    assert tags_are(read()["tags"], args["tags"]) and run_module(guardduty_detector, args)["changed"] is False
+    guardduty.tag_resource(ResourceArn=arn, Tags={"Owner": "someone"})
+    assert run_module(guardduty_detector, {"s3_protection": True})["changed"] is False, "no tags declared, none changed"
+
+
+securityhub_account = load_module("securityhub_account")
+
+
+def test_the_hubs_tags_are_made_exact_with_one_read_and_left_alone_when_none_are_declared(aws, emulated_tag_calls):
+    hub = boto3.client("securityhub", region_name="us-east-1")
+    args = {"tags": {"Project": "p"}}
+    assert run_module(securityhub_account, {**args, "_ansible_check_mode": True})["changed"] is True
+    hub_arn = run_module(securityhub_account, args)["hub_arn"]
+    assert hub.list_tags_for_resource(ResourceArn=hub_arn)["Tags"] == {"Project": "p"}
+    assert run_module(securityhub_account, args)["changed"] is False
+    hub.tag_resource(ResourceArn=hub_arn, Tags={"Project": "other", "Owner": "someone"})
+    planned = run_module(securityhub_account, {**args, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["diff"] == {"before": {"tags": {"Project": "other", "Owner": "someone"}},
+                                                              "after": {"tags": {"Project": "p"}}}
+    assert hub.list_tags_for_resource(ResourceArn=hub_arn)["Tags"] == {"Project": "other", "Owner": "someone"}
+    assert run_module(securityhub_account, {**args, "purge_tags": False})["changed"] is True
+    assert hub.list_tags_for_resource(ResourceArn=hub_arn)["Tags"] == {"Project": "p", "Owner": "someone"}
+    assert run_module(securityhub_account, args)["changed"] is True
+    assert hub.list_tags_for_resource(ResourceArn=hub_arn)["Tags"] == {"Project": "p"}
+    assert run_module(securityhub_account, {})["changed"] is False
 
 
 @pytest.mark.parametrize("code, read", [("AccessDeniedException", None), ("InternalFailure", "fails")])
@@ -461,3 +510,29 @@ def test_context_reads_a_stack_as_amazon_aws_cloudformation_info_does(aws):
     upstream = run_module(cloudformation_info, {"stack_name": "endpoints", "stack_template": True})["cloudformation"]["endpoints"]
     assert stack == upstream
     assert run_module(aws_context_info, {})["stacks"] == {}
+
+
+vpc_flow_logs = load_module("vpc_flow_logs")
+
+
+def test_a_vpcs_flow_log_is_made_once_and_its_tags_made_exact_or_kept_as_asked(ec2, vpc_id):
+    args = {"vpc_ids": [vpc_id], "log_group": "/aws/vpc/flow-logs/p", "role_arn": "arn:aws:iam::123456789012:role/flow",
+            "tags": {"Project": "p"}}
+
+    def flow_log_tags():
+        (flow_log,) = ec2.describe_flow_logs()["FlowLogs"]
+        return flow_log["FlowLogId"], toolkit_aws.tag_dict(flow_log.get("Tags"))
+
+    assert run_module(vpc_flow_logs, args)["flow_logs"][0]["state"] == "created"
+    flow_log_id, tags = flow_log_tags()
+    assert tags == {"Project": "p"} and run_module(vpc_flow_logs, args)["flow_logs"][0]["state"] == "unchanged"
+    ec2.create_tags(Resources=[flow_log_id], Tags=[{"Key": "Project", "Value": "other"}, {"Key": "Owner", "Value": "someone"}])
+    planned = run_module(vpc_flow_logs, {**args, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["flow_logs"][0]["state"] == "tagged"
+    assert planned["diff"]["after"][vpc_id]["tags"] == {"Project": "p"}
+    assert flow_log_tags()[1] == {"Project": "other", "Owner": "someone"}, "check mode wrote nothing"
+    assert run_module(vpc_flow_logs, {**args, "purge_tags": False})["changed"] is True
+    assert flow_log_tags() == (flow_log_id, {"Project": "p", "Owner": "someone"})
+    assert run_module(vpc_flow_logs, args)["changed"] is True and flow_log_tags() == (flow_log_id, {"Project": "p"})
+    assert run_module(vpc_flow_logs, args)["changed"] is False
+    assert run_module(vpc_flow_logs, {**args, "tags": None})["changed"] is False

@@ -70,6 +70,17 @@ def test_drifted_settings_are_reported_in_check_mode_then_repaired(aws):
     assert s3.get_public_access_block(Bucket="data-bucket")["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
+def test_with_purge_tags_false_a_buckets_tag_set_by_hand_stays_and_a_declared_one_is_set(aws):
+    run_module(s3_buckets, {"buckets": [bucket_spec()]})
+    s3 = client("s3")
+    s3.put_bucket_tagging(Bucket="data-bucket", Tagging={"TagSet": [{"Key": "Project", "Value": "o"}, {"Key": "Extra", "Value": "x"}]})
+    kept = run_module(s3_buckets, {"buckets": [bucket_spec(purge_tags=False)]})
+    assert kept["buckets"][0]["changed"] == ["tags"]
+    assert s3.get_bucket_tagging(Bucket="data-bucket")["TagSet"] == [{"Key": "Extra", "Value": "x"}, {"Key": "Project", "Value": "p"}]
+    assert run_module(s3_buckets, {"buckets": [bucket_spec(purge_tags=False)]})["changed"] is False
+    assert run_module(s3_buckets, {"buckets": [bucket_spec(tags=None)]})["changed"] is False
+
+
 def test_policy_logging_and_lifecycle_are_exact(aws):
     # Like AWS, the emulator refuses logging into a bucket whose policy does not admit S3's log delivery.
     delivery = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
