@@ -15,7 +15,8 @@ description:
     are updated in place whatever their names.
   - Puts each AWS managed Config rule of O(rules) (by its source identifier) with its input parameters and
     scope, reading all of them with one paginated call. Rules named with O(rule_name_prefix) that the list
-    does not declare are deleted when O(purge_rules=true).
+    does not declare are deleted when O(purge_rules=true), and a rule with O(rules[].state=absent) whatever
+    O(purge_rules) says.
   - Writes only what differs from what Config describes; supports check mode and diff.
 notes:
   - Why not M(community.aws.config_recorder), M(community.aws.config_delivery_channel) and
@@ -73,9 +74,8 @@ options:
         type: str
         required: true
       identifier:
-        description: The AWS managed rule's source identifier, such as V(CLOUD_TRAIL_ENABLED).
+        description: The AWS managed rule's source identifier, such as V(CLOUD_TRAIL_ENABLED); required when present.
         type: str
-        required: true
       parameters:
         description: The rule's input parameters (values are sent as strings).
         type: dict
@@ -93,6 +93,11 @@ options:
         description: For periodic rules, how often they run.
         type: str
         choices: [One_Hour, Three_Hours, Six_Hours, Twelve_Hours, TwentyFour_Hours]
+      state:
+        description: Whether the rule exists.
+        type: str
+        choices: [present, absent]
+        default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -241,8 +246,15 @@ def converge_rules(module, config, before, after):
     for spec in module.params["rules"]:
         name = prefix + spec["name"]
         names.append(name)
-        rule = wanted_rule(spec, name)
         found = existing.get(name)
+        if spec["state"] == "absent":
+            results.append({"name": name, "state": "deleted" if found else "unchanged"})
+            if found:
+                before.setdefault("rules", {})[name], after.setdefault("rules", {})[name] = comparable(found), None
+                if not module.check_mode:
+                    config.delete_config_rule(ConfigRuleName=name)
+            continue
+        rule = wanted_rule(spec, name)
         state = "unchanged"
         if not found or comparable(found) != comparable(rule):
             state = "updated" if found else "created"
@@ -274,12 +286,13 @@ def main():
         purge_rules=dict(type="bool", default=True),
         rules=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True),
-            identifier=dict(type="str", required=True),
+            identifier=dict(type="str"),
             parameters=dict(type="dict", default={}),
             resource_types=dict(type="list", elements="str", default=[]),
             description=dict(type="str", default=""),
             frequency=dict(type="str", choices=FREQUENCIES),
-        )),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ), required_if=[["state", "present", ["identifier"]]]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     config = module.client("config")

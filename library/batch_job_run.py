@@ -15,6 +15,9 @@ description:
     left running; the message gives their IDs).
   - A submission is an action, not a state, so it always reports changed. In check mode nothing is
     submitted.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - a submission is an action, not a state, so
+    there is nothing to purge or delete.
 options:
   jobs:
     description: The jobs to submit.

@@ -26,6 +26,9 @@ description:
   - Why not M(amazon.aws.s3_bucket), M(amazon.aws.cloudtrail) and M(amazon.aws.kms_key) with C(state=absent) -
     they take one resource per task, check no ownership, and C(s3_bucket) cannot remove a bucket whose
     policy denies object calls from outside a VPC.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - it only deletes (the toolkit's data, when
+    asked), so a C(state) would have one value.
 options:
   trails:
     description: Names of the CloudTrail trails to delete (in the current region, their home region).

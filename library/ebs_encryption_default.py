@@ -12,6 +12,9 @@ description:
   - Turns on EBS encryption by default for the region and, when O(kms_key_id) is given, makes that key the
     default for new volumes.
   - Supports check mode and diff.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - one setting of the account in a region, not a
+    list, and a baseline teardown keeps, so no C(state).
 options:
   kms_key_id:
     description: ARN of the default key for new volumes; the AWS managed key C(aws/ebs) stays when omitted.

@@ -17,6 +17,8 @@ description:
   - The tables themselves are made beforehand, tagged, by M(ec2_tagged_resources), so a run killed
     halfway never leaves an untagged table behind.
   - A declared route whose target changed is replaced; a route not declared is deleted.
+  - A table with O(route_tables[].state=absent) has its subnets disassociated and is deleted; one already
+    gone is left so. A VPC's main route table cannot be deleted and is refused before any change.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.ec2_vpc_route_table)? It reads a table, its tags and its subnets seven or eight
@@ -59,6 +61,11 @@ options:
         description: Whether tags not in O(route_tables[].tags) are removed.
         type: bool
         default: true
+      state:
+        description: Whether the table exists.
+        type: str
+        choices: [present, absent]
+        default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -98,7 +105,6 @@ from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import sync_ec2_tags
 from ansible.module_utils.toolkit_aws import tag_dict
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # Route option: the field naming that target in a route.
@@ -147,14 +153,35 @@ class RouteTables:
     def note(self, table_id, change):
         self.changes.setdefault(table_id, []).append(change)
 
-    def read(self, ids):
+    def read(self, ids, required):
+        """The tables of these IDs, by ID, in one call (a filter, so a table already deleted is no error);
+        fails naming those of `required` that do not exist."""
         if not ids:
             return {}
-        try:
-            tables = paginate(self.ec2, "describe_route_tables", "RouteTables", RouteTableIds=sorted(ids))
-        except is_boto3_error_code("InvalidRouteTableID.NotFound"):
-            self.module.fail_json(msg=f"A route table of {', '.join(sorted(ids))} does not exist")
-        return {table["RouteTableId"]: table for table in tables}
+        tables = paginate(self.ec2, "describe_route_tables", "RouteTables",
+                          Filters=[{"Name": "route-table-id", "Values": sorted(ids)}])
+        found = {table["RouteTableId"]: table for table in tables}
+        missing = sorted(set(required) - set(found))
+        if missing:
+            self.module.fail_json(msg=f"These route tables do not exist: {', '.join(missing)}")
+        mains = sorted(table_id for table_id, table in found.items() if table_id not in required
+                       and any(a.get("Main") for a in table.get("Associations", [])))
+        if mains:
+            self.module.fail_json(msg=f"A VPC's main route table cannot be deleted, and nothing was changed: {', '.join(mains)}")
+        return found
+
+    def delete(self, spec, table):
+        if table is None:
+            return
+        table_id = table["RouteTableId"]
+        self.before[table_id] = {"routes": readable(managed_routes(table)), "tags": tag_dict(table.get("Tags")),
+                                 "subnets": sorted(a["SubnetId"] for a in table.get("Associations", []) if a.get("SubnetId"))}
+        self.after[table_id] = None
+        self.note(table_id, "deleted")
+        if not self.check:
+            for association in table.get("Associations", []):
+                self.ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+            self.ec2.delete_route_table(RouteTableId=table_id)
 
     def converge(self, spec, table):
         key = spec["id"] or "(planned)"
@@ -228,13 +255,14 @@ def main():
                     purge_subnets=dict(type="bool", default=True),
                     tags=dict(type="dict", default={}),
                     purge_tags=dict(type="bool", default=True),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
             ),
         ),
         supports_check_mode=True,
     )
     specs = module.params["route_tables"]
-    planned = [spec for spec in specs if not spec["id"]]
+    planned = [spec for spec in specs if not spec["id"] and spec["state"] == "present"]
     if planned and not module.check_mode:
         module.fail_json(msg="A route table without an ID is only planned in check mode: make it first (ec2_tagged_resources)")
     for spec in specs:
@@ -242,9 +270,13 @@ def main():
         declared_routes(module, spec["routes"])
     tables = RouteTables(module)
     try:
-        found = tables.read({spec["id"] for spec in specs if spec["id"]})
+        found = tables.read({spec["id"] for spec in specs if spec["id"]},
+                            {spec["id"] for spec in specs if spec["id"] and spec["state"] == "present"})
         for spec in specs:
-            tables.converge(spec, found.get(spec["id"]))
+            if spec["state"] == "present":
+                tables.converge(spec, found.get(spec["id"]))
+            else:
+                tables.delete(spec, found.get(spec["id"]))
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to converge the route tables")
     module.exit_json(changed=bool(tables.changes), changes=tables.changes, diff={"before": tables.before, "after": tables.after})

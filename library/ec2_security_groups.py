@@ -20,6 +20,10 @@ description:
     different description gets its description updated; a rule without O(rule_desc) keeps whatever
     description it has.
   - EC2 cannot change a group's description; a different one is reported as a warning.
+  - Groups with O(security_groups[].state=absent) are deleted after the others are converged; rules of
+    theirs that name a group are revoked first, so groups that name each other go together. EC2 refuses
+    to delete a group still in use (by an instance, an interface or another group's rule); the VPC's
+    C(default) group cannot be deleted and is refused before any change.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.ec2_security_group)? It takes one group per module run and reads each group
@@ -42,9 +46,8 @@ options:
         type: str
         required: true
       description:
-        description: The group's description, set when it is created.
+        description: The group's description, set when it is created; required when present.
         type: str
-        required: true
       rules:
         description:
           - Inbound rules; others are revoked. Each has C(proto) (V(tcp), V(udp), V(icmp), or V(-1) / V(all)),
@@ -75,6 +78,11 @@ options:
         description: Whether tags not in O(security_groups[].tags) are removed. AWS's own C(aws:) tags never are.
         type: bool
         default: true
+      state:
+        description: Whether the group exists.
+        type: str
+        choices: [present, absent]
+        default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -295,6 +303,24 @@ class SecurityGroups:
         self.before[name] = None if created else before
         self.after[name] = after
 
+    def remove(self, groups):
+        """Delete the found groups of this list: first their rules that name a group, then the groups."""
+        found = [(spec["name"], group) for spec, group in groups if group is not None]
+        for name, group in found:
+            self.note(name, "deleted")
+            self.found[name] = {"group_id": group["GroupId"]}
+            self.before[name], self.after[name] = {"group_id": group["GroupId"]}, None
+        if self.check:
+            return
+        for _name, group in found:
+            for field, revoke in (("IpPermissions", "revoke_security_group_ingress"),
+                                  ("IpPermissionsEgress", "revoke_security_group_egress")):
+                naming = [permission for permission in group[field] if permission.get("UserIdGroupPairs")]
+                if naming:
+                    getattr(self.ec2, revoke)(GroupId=group["GroupId"], IpPermissions=naming)
+        for _name, group in found:
+            self.ec2.delete_security_group(GroupId=group["GroupId"])
+
     def create(self, spec):
         """Create the group tagged; the group as described, or None in check mode."""
         name = spec["name"]
@@ -323,20 +349,26 @@ def main():
                 required=True,
                 options=dict(
                     name=dict(type="str", required=True),
-                    description=dict(type="str", required=True),
+                    description=dict(type="str"),
                     rules=dict(type="list", elements="dict", default=[]),
                     purge_rules=dict(type="bool", default=True),
                     rules_egress=dict(type="list", elements="dict", default=[]),
                     purge_rules_egress=dict(type="bool", default=True),
                     tags=dict(type="dict"),
                     purge_tags=dict(type="bool", default=True),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
+                required_if=[["state", "present", ["description"]]],
             ),
         ),
         supports_check_mode=True,
     )
     specs = module.params["security_groups"]
     fail_on_repeated_names(module, [spec["name"] for spec in specs], "Security groups")
+    if any(spec["name"] == "default" and spec["state"] == "absent" for spec in specs):
+        module.fail_json(msg="The VPC's default security group cannot be deleted: declare its rules empty instead")
+    absent = [spec for spec in specs if spec["state"] == "absent"]
+    specs = [spec for spec in specs if spec["state"] == "present"]
     for spec in specs:
         if spec["tags"] is not None:
             spec["tags"] = {str(k): str(v) for k, v in spec["tags"].items()}
@@ -348,7 +380,7 @@ def main():
         for spec in specs:
             for option in ("rules", "rules_egress"):
                 declared_rules(spec[option], {})
-        found = groups.read([spec["name"] for spec in specs], referenced)
+        found = groups.read([spec["name"] for spec in specs + absent], referenced)
         unknown = sorted(referenced - set(found) - {spec["name"] for spec in specs})
         # In check mode an earlier task may only have planned the group a rule names.
         if unknown and not module.check_mode:
@@ -356,6 +388,7 @@ def main():
                                  f"nor this task: {', '.join(unknown)}")
         for spec in specs:
             groups.converge(spec, found.get(spec["name"]))
+        groups.remove([(spec, found.get(spec["name"])) for spec in absent])
     except RuleError as e:
         module.fail_json(msg=f"Invalid security group rule: {e}")
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:

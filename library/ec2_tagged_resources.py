@@ -25,6 +25,8 @@ notes:
     tables by ID and creates none. For a NACL, M(amazon.aws.ec2_vpc_nacl) alone would do; the network
     and access phases still create theirs here, found by the ownership tags as the phases' other
     resources are.
+  - Departs from the list contract (docs/modules.md) by design - it only creates, tagged in the create call;
+    the module that manages each resource sets its tags and deletes it, so its ownership tags are its tags.
 options:
   resources:
     description: The resources to make sure of.

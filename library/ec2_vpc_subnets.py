@@ -15,7 +15,8 @@ description:
   - Subnets are created tagged, so a run killed after the create leaves a subnet the next run finds
     by its CIDR, already carrying its name.
   - A subnet cannot move to another zone; one found in a zone other than declared is refused, before
-    any change. Subnets not declared are left alone.
+    any change. A subnet with O(subnets[].state=absent) is deleted (EC2 refuses while anything, such as an
+    instance or an endpoint's interface, is in it). Subnets not declared are left alone.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.ec2_vpc_subnet)? It takes one subnet per module run and reads it, with its
@@ -38,9 +39,8 @@ options:
         type: str
         required: true
       az:
-        description: The subnet's availability zone.
+        description: The subnet's availability zone; required when present.
         type: str
-        required: true
       map_public:
         description: Whether instances launched in it get a public IPv4 address by default.
         type: bool
@@ -48,6 +48,11 @@ options:
       name:
         description: The subnet's C(Name) tag.
         type: str
+      state:
+        description: Whether the subnet exists.
+        type: str
+        choices: [present, absent]
+        default: present
   tags:
     description: Tags every subnet carries, with its C(Name); other tags are removed, unless O(purge_tags=false).
     type: dict
@@ -120,6 +125,15 @@ def converge(module, ec2, vpc_id, specs, found):
     results, changes, before, after, created = [], {}, {}, {}, []
     for spec in specs:
         cidr, subnet = spec["cidr"], found.get(spec["cidr"])
+        if spec["state"] == "absent":
+            before[cidr], after[cidr] = (subnet_state(subnet) if subnet else None), None
+            if subnet is not None:
+                changes[cidr] = ["deleted"]
+                if not check:
+                    ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+            results.append({"cidr": cidr, "az": subnet["AvailabilityZone"] if subnet else spec["az"],
+                            "id": subnet["SubnetId"] if subnet else ""})
+            continue
         after[cidr] = {"az": spec["az"], "map_public": spec["map_public"], "tags": spec["tags"]}
         if subnet is None:
             changes[cidr], before[cidr] = ["created"], None
@@ -165,10 +179,12 @@ def main():
                 required=True,
                 options=dict(
                     cidr=dict(type="str", required=True),
-                    az=dict(type="str", required=True),
+                    az=dict(type="str"),
                     map_public=dict(type="bool", default=False),
                     name=dict(type="str"),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
+                required_if=[["state", "present", ["az"]]],
             ),
             tags=dict(type="dict", default={}),
             purge_tags=dict(type="bool", default=True),
@@ -185,7 +201,8 @@ def main():
         subnets = paginate(ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
         found = {subnet["CidrBlock"]: subnet for subnet in subnets}
         moved = [f"{spec['cidr']} is in {found[spec['cidr']]['AvailabilityZone']}, not {spec['az']}"
-                 for spec in specs if spec["cidr"] in found and found[spec["cidr"]]["AvailabilityZone"] != spec["az"]]
+                 for spec in specs if spec["state"] == "present" and spec["cidr"] in found
+                 and found[spec["cidr"]]["AvailabilityZone"] != spec["az"]]
         if moved:
             module.fail_json(msg=f"A subnet cannot move to another zone, and nothing was changed: {'; '.join(moved)}. "
                                  "Declare the zone it is in, or delete the subnet first.")

@@ -17,6 +17,9 @@ description:
     be torn down first. In check mode it warns instead, since a plan's earlier steps would remove them.
   - A VPC that does not exist is skipped, so a run that was interrupted can be run again.
   - Supports check mode, reporting what it would delete.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - it only deletes (a VPC and what is left in
+    it), so a C(state) would have one value.
 options:
   vpc_ids:
     description: The VPCs to delete.

@@ -17,6 +17,8 @@ description:
   - VPCs are created tagged, so a run killed after the create leaves a VPC the next run finds.
   - A VPC found with another CIDR block or tenancy, or two VPCs carrying the same tags, are refused
     before any change.
+  - A VPC with O(vpcs[].state=absent) is deleted. EC2 refuses while the VPC holds anything but its
+    defaults (subnets, gateways, endpoints); M(ec2_vpc_teardown) empties one first.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.ec2_vpc_net)? It reads a VPC, its tags and its attributes about ten times on a
@@ -34,9 +36,8 @@ options:
         type: str
         required: true
       cidr_block:
-        description: The VPC's primary IPv4 CIDR block.
+        description: The VPC's primary IPv4 CIDR block; required when present.
         type: str
-        required: true
       tenancy:
         description: The tenancy of instances launched in it.
         type: str
@@ -50,6 +51,11 @@ options:
         description: Whether instances with public addresses get public DNS names.
         type: bool
         default: true
+      state:
+        description: Whether the VPC exists.
+        type: str
+        choices: [present, absent]
+        default: present
   tags:
     description: Tags every VPC carries, with its C(Name); other tags are removed, unless O(purge_tags=false).
     type: dict
@@ -127,6 +133,8 @@ def find(module, ec2, specs):
         vpcs = found.get(spec["name"], [])
         if len(vpcs) > 1:
             problems.append(f"{len(vpcs)} VPCs carry the tags of {spec['name']} ({', '.join(v['VpcId'] for v in vpcs)})")
+        elif spec["state"] == "absent":
+            continue
         elif vpcs and vpcs[0]["CidrBlock"] != spec["cidr_block"]:
             problems.append(f"{spec['name']} ({vpcs[0]['VpcId']}) has the CIDR block {vpcs[0]['CidrBlock']}, not {spec['cidr_block']}")
         elif vpcs and vpcs[0]["InstanceTenancy"] != spec["tenancy"]:
@@ -139,6 +147,13 @@ def find(module, ec2, specs):
 def converge(module, ec2, spec, vpc, tags):
     """(result, changes, before, after) for one VPC."""
     check = module.check_mode
+    if spec["state"] == "absent":
+        if vpc is None:
+            return {"id": "", "cidr_block": spec["cidr_block"]}, [], None, None
+        if not check:
+            ec2.delete_vpc(VpcId=vpc["VpcId"])
+        return ({"id": vpc["VpcId"], "cidr_block": vpc["CidrBlock"]}, ["deleted"],
+                {"cidr_block": vpc["CidrBlock"], "tenancy": vpc["InstanceTenancy"], "tags": tag_dict(vpc.get("Tags"))}, None)
     wanted = {"cidr_block": spec["cidr_block"], "tenancy": spec["tenancy"], "dns_support": spec["dns_support"],
               "dns_hostnames": spec["dns_hostnames"], "tags": tags}
     changes = []
@@ -180,11 +195,13 @@ def main():
                 required=True,
                 options=dict(
                     name=dict(type="str", required=True),
-                    cidr_block=dict(type="str", required=True),
+                    cidr_block=dict(type="str"),
                     tenancy=dict(type="str", choices=["default", "dedicated"], default="default"),
                     dns_support=dict(type="bool", default=True),
                     dns_hostnames=dict(type="bool", default=True),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
                 ),
+                required_if=[["state", "present", ["cidr_block"]]],
             ),
             tags=dict(type="dict", default={}),
             purge_tags=dict(type="bool", default=True),

@@ -24,6 +24,9 @@ description:
   - Registry credentials come from ECR's authorization API, go to skopeo in an authentication file
     readable by the caller only, removed when the module ends, and never appear in the output.
   - Supports check mode (checks and scans, pushes nothing).
+notes:
+  - Departs from the list contract (docs/modules.md) by design - release tags never move or go, so an image
+    leaves only with its repository (M(ecr_repository) with V(absent)).
 options:
   images:
     description: The images.

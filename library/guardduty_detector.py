@@ -14,6 +14,9 @@ description:
     differs.
   - Never deletes a detector.
   - Supports check mode and diff.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - the region's one detector, not a list, and a
+    baseline teardown keeps, so no C(state).
 options:
   s3_protection:
     description: Turn on S3 protection (GuardDuty reads the S3 data events).

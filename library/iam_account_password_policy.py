@@ -16,6 +16,8 @@ notes:
   - Why not M(amazon.aws.iam_password_policy)? It sends C(UpdateAccountPasswordPolicy) on every run,
     C(--check) included, and compares afterwards, so every run writes to the account (and CloudTrail
     records it) even when it reports no change.
+  - Departs from the list contract (docs/modules.md) by design - the account's one policy, not a list, and a
+    baseline teardown keeps, so no C(state).
 options:
   min_length:
     description: Minimum password length.

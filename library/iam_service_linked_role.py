@@ -15,6 +15,9 @@ description:
     KMS refuses a policy naming a role that does not exist.
   - Existing roles are never changed or deleted.
   - Supports check mode.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - one role AWS owns per service, which a service
+    may still use, so it is made and never deleted here.
 options:
   services:
     description: Service principals, such as V(autoscaling.amazonaws.com) and V(spot.amazonaws.com).

@@ -19,6 +19,9 @@ description:
   - A key pending deletion (a teardown scheduled it) has its deletion cancelled and is enabled
     again; a disabled key is enabled.
   - A key's spec and usage cannot change once it exists; a key of another spec or usage is refused.
+  - A key with O(keys[].state=absent) is scheduled for deletion after O(keys[].pending_window_days); its
+    alias stays until KMS deletes it, so the key can still be found, and a run with V(present) within the
+    window cancels the deletion. A key already pending deletion is left as it is.
   - KMS itself refuses a key policy that would lock the caller out of the key (the policy lockout
     safety check is never bypassed).
   - Supports check mode and diff.
@@ -43,9 +46,8 @@ options:
         type: str
         default: ""
       policy:
-        description: The key policy.
+        description: The key policy; required when present.
         type: dict
-        required: true
       enable_key_rotation:
         description: Whether KMS rotates the key's material every year.
         type: bool
@@ -72,6 +74,15 @@ options:
             tags is taken as this one and given the alias.
           - Defaults to O(keys[].tags).
         type: dict
+      state:
+        description: Whether the key exists, or is scheduled for deletion.
+        type: str
+        choices: [present, absent]
+        default: present
+      pending_window_days:
+        description: With O(keys[].state=absent), the days (7 to 30) before KMS deletes the key.
+        type: int
+        default: 30
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -178,6 +189,20 @@ class Keys:
                 return metadata
         return None
 
+    def schedule_deletion(self, spec):
+        alias = spec["alias"]
+        metadata = self.describe(alias_name(alias))
+        self.after[alias] = None if metadata is None else {"state": "PendingDeletion"}
+        self.before[alias] = None if metadata is None else {"state": metadata["KeyState"]}
+        if metadata is None or metadata["KeyState"] == "PendingDeletion":
+            return
+        if metadata["KeyManager"] != "CUSTOMER":
+            self.module.fail_json(msg=f"The key {alias_name(alias)} ({metadata['KeyId']}) is AWS managed and cannot be deleted.")
+        self.found[alias] = {"key_arn": metadata["Arn"], "key_id": metadata["KeyId"]}
+        self.note(alias, "deletion scheduled")
+        if not self.check:
+            self.kms.schedule_key_deletion(KeyId=metadata["KeyId"], PendingWindowInDays=spec["pending_window_days"])
+
     def converge(self, spec):
         alias = spec["alias"]
         self.after[alias] = {"description": spec["description"], "policy": spec["policy"],
@@ -282,14 +307,17 @@ def main():
                 options=dict(
                     alias=dict(type="str", required=True),
                     description=dict(type="str", default=""),
-                    policy=dict(type="dict", required=True),
+                    policy=dict(type="dict"),
                     enable_key_rotation=dict(type="bool", default=True, no_log=False),
                     key_spec=dict(type="str", default="SYMMETRIC_DEFAULT", no_log=False),
                     key_usage=dict(type="str", default="ENCRYPT_DECRYPT", no_log=False),
                     tags=dict(type="dict", default={}),
                     purge_tags=dict(type="bool", default=True),
                     match_tags=dict(type="dict"),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
+                    pending_window_days=dict(type="int", default=30),
                 ),
+                required_if=[["state", "present", ["policy"]]],
             ),
         ),
         supports_check_mode=True,
@@ -299,12 +327,15 @@ def main():
     reserved = sorted(spec["alias"] for spec in specs if alias_name(spec["alias"]).startswith("alias/aws/"))
     if reserved:
         module.fail_json(msg=f"Aliases beginning alias/aws/ are AWS's own: {', '.join(reserved)}")
+    windows = sorted(spec["alias"] for spec in specs if spec["state"] == "absent" and not 7 <= spec["pending_window_days"] <= 30)
+    if windows:
+        module.fail_json(msg=f"KMS takes a pending window of 7 to 30 days: {', '.join(windows)}")
 
     keys = Keys(module)
     for spec in specs:
         spec["tags"] = {str(k): str(v) for k, v in spec["tags"].items()}
         try:
-            keys.converge(spec)
+            (keys.converge if spec["state"] == "present" else keys.schedule_deletion)(spec)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to converge the KMS key {alias_name(spec['alias'])}")
     module.exit_json(changed=bool(keys.changes), kms_keys=keys.found, changes=keys.changes,

@@ -16,7 +16,8 @@ description:
     deleting and putting it, so a service that keeps a second filter under the same name on a second put
     (the local emulator) still ends with one.
   - Filters and alarms named with O(name_prefix) that the list does not declare are deleted when
-    O(purge=true).
+    O(purge=true). An entry with O(alarms[].state=absent) has its filter and alarm deleted, whatever
+    O(purge) says; the alarms go in one C(DeleteAlarms) call.
   - Supports check mode and diff.
 notes:
   - Why not M(amazon.aws.cloudwatchlogs_log_group_metric_filter) and
@@ -55,9 +56,8 @@ options:
         type: str
         required: true
       pattern:
-        description: The metric filter pattern.
+        description: The metric filter pattern; required when present.
         type: str
-        required: true
       description:
         description: The alarm's description.
         type: str
@@ -70,6 +70,11 @@ options:
         description: Seconds per evaluation period.
         type: int
         default: 300
+      state:
+        description: Whether the filter and its alarm exist.
+        type: str
+        choices: [present, absent]
+        default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -151,17 +156,18 @@ def main():
         purge=dict(type="bool", default=True),
         alarms=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
-            pattern=dict(type="str", required=True),
+            pattern=dict(type="str"),
             description=dict(type="str", default=""),
             threshold=dict(type="int", default=1),
             period=dict(type="int", default=300),
-        )),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ), required_if=[["state", "present", ["pattern"]]]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     group, prefix, namespace = params["log_group"], params["name_prefix"], params["namespace"]
     logs, cloudwatch = module.client("logs"), module.client("cloudwatch")
-    results, deleted, before, after = [], [], {}, {}
+    results, deleted, before, after, gone_alarms = [], [], {}, {}, []
     try:
         filters = {}
         for found in paginate(logs, "describe_metric_filters", "metricFilters", logGroupName=group, **({"filterNamePrefix": prefix} if prefix else {})):
@@ -177,6 +183,20 @@ def main():
                     alarms[found["AlarmName"]] = found
         for entry, name in zip(params["alarms"], names):
             result = {"name": name, "filter": "unchanged", "alarm": "unchanged"}
+            if entry["state"] == "absent":
+                if filters.get(name):
+                    result["filter"] = "deleted"
+                    before.setdefault(name, {})["filter"] = current_filter(filters[name][0])
+                    after.setdefault(name, {})["filter"] = None
+                    if not module.check_mode:
+                        for _each in filters[name]:
+                            logs.delete_metric_filter(logGroupName=group, filterName=name)
+                if alarms.get(name):
+                    result["alarm"] = "deleted"
+                    before.setdefault(name, {})["alarm"], after.setdefault(name, {})["alarm"] = current_alarm(alarms[name]), None
+                    gone_alarms.append(name)
+                results.append(result)
+                continue
             want_filter = wanted_filter(entry, name, namespace)
             have = filters.get(name, [])
             if not have or len(have) > 1 or current_filter(have[0]) != want_filter:
@@ -204,8 +224,9 @@ def main():
                         logs.delete_metric_filter(logGroupName=group, filterName=name)
             stale = sorted(set(alarms) - set(names))
             deleted += [f"alarm {name}" for name in stale]
-            if stale and not module.check_mode:
-                cloudwatch.delete_alarms(AlarmNames=stale)
+            gone_alarms += stale
+        if gone_alarms and not module.check_mode:
+            cloudwatch.delete_alarms(AlarmNames=gone_alarms)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the metric filters and alarms")
     changed = bool(deleted) or any(r["filter"] != "unchanged" or r["alarm"] != "unchanged" for r in results)

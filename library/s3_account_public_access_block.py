@@ -17,6 +17,9 @@ description:
   - Against an emulator on a loopback address the account id is not prefixed to the host name (it could
     not resolve there).
   - Supports check mode and diff.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - one setting of the account, not a list, and a
+    baseline teardown keeps, so no C(state).
 options:
   account_id:
     description: The account (S3 Control needs it named).

@@ -14,7 +14,9 @@ description:
     ownership, tags, policy, server access logging, lifecycle rules). A setting left out is left alone.
   - One read per declared setting and a write only where it differs, so N buckets cost one task and a
     converged bucket costs as many reads as settings asked about.
-  - Check mode reports what would be created or changed without writing; with C(--diff) it shows the
+  - A bucket with O(buckets[].state=absent) is deleted when it exists and is empty; one holding any object
+    version or delete marker is refused before any change (M(data_teardown) empties the toolkit's buckets).
+  - Check mode reports what would be created, changed or deleted without writing; with C(--diff) it shows the
     settings before and after.
 notes:
   - Why not M(amazon.aws.s3_bucket) and community.aws? M(amazon.aws.s3_bucket) has no check mode (it is
@@ -76,6 +78,11 @@ options:
             C(Transitions), ...). Rules not listed are removed; an empty list removes the configuration.
         type: list
         elements: dict
+      state:
+        description: Whether the bucket exists. With V(absent), its other options are ignored.
+        type: str
+        choices: [present, absent]
+        default: present
       create:
         description:
           - Whether to create this bucket when it does not exist; defaults to O(create). Lets one task
@@ -117,7 +124,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 buckets:
-  description: Per bucket, whether it was created and which settings changed (or would, in check mode).
+  description:
+    - Per bucket, whether it was created and which settings changed (or would, in check mode); for a bucket
+      with O(buckets[].state=absent), whether it was deleted.
   returned: always
   type: list
   elements: dict
@@ -360,6 +369,12 @@ def bucket_exists(s3, name):
         return False
 
 
+def holds_anything(s3, name):
+    """Whether the bucket holds an object version or a delete marker (S3 deletes only an empty bucket)."""
+    listed = s3.list_object_versions(Bucket=name, MaxKeys=1)
+    return bool(listed.get("Versions") or listed.get("DeleteMarkers"))
+
+
 def create_bucket(module, s3, name):
     params = {"Bucket": name}
     if module.region and module.region != "us-east-1":
@@ -442,6 +457,7 @@ def main():
                 logging=dict(type="dict"),
                 lifecycle_rules=dict(type="list", elements="dict"),
                 create=dict(type="bool"),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
             ),
         ),
         create=dict(type="bool", default=True),
@@ -457,7 +473,25 @@ def main():
             module.fail_json(msg=f"Bucket {bucket['name']}: {e}")
 
     results, before, after = [], {}, {}
+    gone = [bucket["name"] for bucket in module.params["buckets"] if bucket["state"] == "absent"]
+    try:
+        existing = [name for name in gone if bucket_exists(s3, name)]
+        full = [name for name in existing if holds_anything(s3, name)]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to read the buckets {', '.join(gone)}")
+    if full:
+        module.fail_json(msg=f"Nothing was changed: these buckets hold objects and are deleted only empty: {', '.join(full)}")
     for bucket in module.params["buckets"]:
+        if bucket["state"] == "absent":
+            results.append({"name": bucket["name"], "created": False, "deleted": bucket["name"] in existing, "changed": []})
+            if bucket["name"] in existing:
+                before[bucket["name"]], after[bucket["name"]] = {"exists": True}, {"exists": False}
+                if not module.check_mode:
+                    try:
+                        s3.delete_bucket(Bucket=bucket["name"])
+                    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                        fail_aws(module, e, f"Failed to delete bucket {bucket['name']}")
+            continue
         try:
             result, was, will = converge(module, s3, bucket)
         except ObjectLockError as e:
@@ -468,7 +502,7 @@ def main():
         if result["created"] or result["changed"]:
             before[bucket["name"]], after[bucket["name"]] = was, will
 
-    changed = any(result["created"] or result["changed"] for result in results)
+    changed = any(result["created"] or result.get("deleted") or result["changed"] for result in results)
     module.exit_json(changed=changed, buckets=results, diff={"before": before, "after": after})
 
 

@@ -14,7 +14,9 @@ description:
   - What exists is read from one bucket listing (C(ListObjectsV2) under the objects' common prefix), not
     from one C(HeadObject) per object, so N objects cost one read. A bucket whose policy denies object
     reads to the caller can still be checked.
-  - Supports check mode (reports what would be uploaded).
+  - An object with O(objects[].state=absent) is deleted when the listing shows it, all such objects in one
+    C(DeleteObjects) call. In a versioned bucket this adds a delete marker; earlier versions stay.
+  - Supports check mode (reports what would be uploaded or deleted) and diff.
 notes:
   - Why not M(amazon.aws.s3_object)? It takes one object per module run and reads each object
     (C(HeadObject)), which a bucket policy that denies object reads to the caller refuses; here one
@@ -40,6 +42,11 @@ options:
       content:
         description: Text to upload instead of a file.
         type: str
+      state:
+        description: Whether the object exists.
+        type: str
+        choices: [present, absent]
+        default: present
   encryption:
     description: Server-side encryption to ask for on upload.
     type: str
@@ -87,6 +94,12 @@ present:
   type: list
   elements: str
   sample: [results/]
+deleted:
+  description: Keys deleted (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [old/]
 """
 
 import hashlib
@@ -159,6 +172,7 @@ def main():
                 key=dict(type="str", required=True, no_log=False),
                 src=dict(type="path"),
                 content=dict(type="str"),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
             ),
             mutually_exclusive=[["src", "content"]],
         ),
@@ -169,7 +183,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     objects = module.params["objects"]
     for item in objects:
-        if item.get("src") and not os.path.isfile(item["src"]):
+        if item["state"] == "present" and item.get("src") and not os.path.isfile(item["src"]):
             module.fail_json(msg=f"Source file {item['src']} for {item['key']} does not exist")
 
     s3 = module.client("s3")
@@ -188,7 +202,17 @@ def main():
         fail_aws(module, e, f"Failed to list bucket {module.params['bucket']}")
 
     uploaded, present = [], []
-    for item in objects:
+    deleted = [item["key"] for item in objects if item["state"] == "absent" and item["key"] in sizes]
+    if deleted and not module.check_mode:
+        try:
+            refused = s3.delete_objects(Bucket=module.params["bucket"], Delete={"Objects": [{"Key": key} for key in deleted],
+                                                                              "Quiet": True}).get("Errors", [])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            fail_aws(module, e, f"Failed to delete objects from {module.params['bucket']}")
+        if refused:
+            module.fail_json(msg=f"S3 refused to delete from {module.params['bucket']}: "
+                                 + "; ".join(f"{e['Key']}: {e.get('Message', e.get('Code'))}" for e in refused))
+    for item in (item for item in objects if item["state"] == "present"):
         key = item["key"]
         try:
             if is_current(module, s3, item, sizes):
@@ -201,10 +225,11 @@ def main():
             fail_aws(module, e, f"Failed to upload {key} to {module.params['bucket']}")
 
     module.exit_json(
-        changed=bool(uploaded),
+        changed=bool(uploaded or deleted),
         uploaded=uploaded,
         present=present,
-        diff={"before": {"missing": uploaded}, "after": {"missing": []}},
+        deleted=deleted,
+        diff={"before": {"missing": uploaded, "deleted": []}, "after": {"missing": [], "deleted": deleted}},
     )
 
 

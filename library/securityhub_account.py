@@ -16,6 +16,9 @@ description:
   - Makes the hub's tags O(tags) (one C(ListTagsForResource) call when the hub is on).
   - Never disables Security Hub or unsubscribes a standard.
   - Supports check mode and diff (of the tags).
+notes:
+  - Departs from the list contract (docs/modules.md) by design - the region's one hub, not a list, and a
+    baseline teardown keeps, so no C(state).
 options:
   standards:
     description: Ends of the ARNs of the standards to subscribe to.

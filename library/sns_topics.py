@@ -11,6 +11,7 @@ short_description: KMS-encrypted SNS topics with their policy and email subscrip
 description:
   - Creates each topic, encrypted with O(topics.kms_master_key_id), with the given policy and tags, and
     subscribes the given email addresses.
+  - A topic with O(topics.state=absent) is deleted, with its subscriptions.
   - Subscriptions the list does not name are removed (confirmed ones; a pending confirmation cannot be
     removed and expires by itself). New email subscriptions wait for their owner to confirm them.
   - Supports check mode and diff.
@@ -29,9 +30,8 @@ options:
         type: str
         required: true
       kms_master_key_id:
-        description: The KMS key (ARN, ID or alias) that encrypts the topic's messages.
+        description: The KMS key (ARN, ID or alias) that encrypts the topic's messages; required when present.
         type: str
-        required: true
       policy:
         description: The topic's access policy (a dict); the default policy when omitted.
         type: dict
@@ -48,6 +48,11 @@ options:
         description: Whether tags not in O(topics.tags) are removed. AWS's own C(aws:) tags never are.
         type: bool
         default: true
+      state:
+        description: Whether the topic exists.
+        type: str
+        choices: [present, absent]
+        default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -67,11 +72,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 topics:
-  description: Each topic's ARN and what changed.
+  description: Each topic's ARN and what changed (whether it was created or deleted, and the settings that differed).
   returned: always
   type: list
   elements: dict
-  sample: [{name: rnaseq-security-alarms, arn: "arn:aws:sns:us-east-1:123456789012:rnaseq-security-alarms", created: false, changed: []}]
+  sample: [{name: rnaseq-security-alarms, arn: "arn:aws:sns:us-east-1:123456789012:rnaseq-security-alarms", created: false,
+            deleted: false, changed: []}]
 """
 
 import json
@@ -94,12 +100,13 @@ def main():
     argument_spec = dict(
         topics=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
-            kms_master_key_id=dict(type="str", required=True),
+            kms_master_key_id=dict(type="str"),
             policy=dict(type="dict"),
             emails=dict(type="list", elements="str", default=[]),
             tags=dict(type="dict"),
             purge_tags=dict(type="bool", default=True),
-        )),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ), required_if=[["state", "present", ["kms_master_key_id"]]]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     sns = module.client("sns")
@@ -109,7 +116,15 @@ def main():
         for spec in module.params["topics"]:
             name = spec["name"]
             arn = existing.get(name)
-            result = {"name": name, "arn": arn, "created": False, "changed": []}
+            result = {"name": name, "arn": arn, "created": False, "deleted": False, "changed": []}
+            if spec["state"] == "absent":
+                if arn:
+                    result["deleted"] = True
+                    before[name], after[name] = {"exists": True}, {"exists": False}
+                    if not module.check_mode:
+                        sns.delete_topic(TopicArn=arn)
+                results.append(result)
+                continue
             attributes = {"KmsMasterKeyId": spec["kms_master_key_id"]}
             if spec.get("policy") is not None:
                 attributes["Policy"] = spec["policy"]
@@ -165,7 +180,7 @@ def main():
             results.append(result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the SNS topics")
-    changed = any(r["created"] or r["changed"] for r in results)
+    changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)
     module.exit_json(changed=changed, topics=results, diff={"before": before, "after": after})
 
 

@@ -15,7 +15,8 @@ description:
     and Session Manager's preferences are one (C(SSM-SessionManagerRunShell)).
   - Content is compared as data, so key order and whitespace make no difference.
   - With O(tags), an existing document's tags are read (one C(ListTagsForResource) call each) and made O(tags).
-  - Supports check mode and diff. Documents are never deleted here.
+  - A document with O(documents[].state=absent) is deleted, with all its versions.
+  - Supports check mode and diff.
 options:
   documents:
     description: The documents.
@@ -28,13 +29,16 @@ options:
         type: str
         required: true
       document_type:
-        description: The document's type, such as C(Session) or C(Command).
+        description: The document's type, such as C(Session) or C(Command); required when present.
         type: str
-        required: true
       content:
-        description: The document's content, as data (written as JSON).
+        description: The document's content, as data (written as JSON); required when present.
         type: dict
-        required: true
+      state:
+        description: Whether the document exists.
+        type: str
+        choices: [present, absent]
+        default: present
   tags:
     description:
       - Tags of every document. Omitted, an existing document's tags are left as they are.
@@ -108,9 +112,10 @@ def main():
         argument_spec=dict(
             documents=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
-                document_type=dict(type="str", required=True),
-                content=dict(type="dict", required=True),
-            )),
+                document_type=dict(type="str"),
+                content=dict(type="dict"),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
+            ), required_if=[["state", "present", ["document_type", "content"]]]),
             tags=dict(type="dict"),
             purge_tags=dict(type="bool", default=True),
         ),
@@ -130,6 +135,12 @@ def main():
             fail_aws(module, e, f"Failed to read document {name}")
         versions[name] = found["DocumentVersion"] if found else None
         try:
+            if want["state"] == "absent":
+                if found is not None:
+                    before[name], after[name], versions[name] = {"content": current}, None, None
+                    if not module.check_mode:
+                        ssm.delete_document(Name=name)
+                continue
             if found is None:
                 before[name], after[name] = None, {"content": content, "tags": tags or {}}
                 if not module.check_mode:

@@ -11,9 +11,13 @@ short_description: Flow logs of every traffic type for a list of VPCs, into Clou
 description:
   - For each VPC, one flow log of the given traffic type delivered to the given log group with the given
     role, with the given tags. A VPC's flow log to that group that differs (traffic type, role) is replaced,
-    one whose tags differ is retagged; flow logs to other destinations are left alone.
+    one whose tags differ is retagged; flow logs to other destinations are left alone. With
+    O(state=absent), each VPC's flow logs to that group are deleted.
   - amazon.aws has no flow log module.
   - Supports check mode and diff.
+notes:
+  - Departs from the list contract (docs/modules.md) by design - a flow log per VPC, so its list is of VPC IDs,
+    O(vpc_ids).
 options:
   vpc_ids:
     description: The VPCs.
@@ -25,9 +29,8 @@ options:
     type: str
     required: true
   role_arn:
-    description: The role VPC Flow Logs delivers with.
+    description: The role VPC Flow Logs delivers with; required when present.
     type: str
-    required: true
   traffic_type:
     description: What to log.
     type: str
@@ -41,6 +44,11 @@ options:
     description: Whether tags not in O(tags) are removed (AWS's own C(aws:) tags never are).
     type: bool
     default: true
+  state:
+    description: Whether the VPCs' flow logs to O(log_group) exist.
+    type: str
+    choices: [present, absent]
+    default: present
 author:
   - RNA-seq HIPAA toolkit maintainers
 extends_documentation_fragment:
@@ -61,7 +69,7 @@ RETURN = r"""
 flow_logs:
   description:
     - Each VPC's flow log ID (none in check mode when it would be created) and what was done (C(state)
-      V(unchanged), V(created), V(replaced), V(duplicates removed) or V(tagged)).
+      V(unchanged), V(created), V(replaced), V(duplicates removed), V(tagged) or V(deleted)).
   returned: always
   type: list
   elements: dict
@@ -86,12 +94,14 @@ def main():
     argument_spec = dict(
         vpc_ids=dict(type="list", elements="str", required=True),
         log_group=dict(type="str", required=True),
-        role_arn=dict(type="str", required=True),
+        role_arn=dict(type="str"),
         traffic_type=dict(type="str", default="ALL", choices=["ACCEPT", "REJECT", "ALL"]),
         tags=dict(type="dict"),
         purge_tags=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec, required_if=[["state", "present", ["role_arn"]]],
+                              supports_check_mode=True)
     p = module.params
     ec2 = module.client("ec2")
     results, before, after = [], {}, {}
@@ -102,7 +112,16 @@ def main():
             for flow_log in paginate(ec2, "describe_flow_logs", "FlowLogs", Filters=[{"Name": "resource-id", "Values": p["vpc_ids"]}]):
                 if flow_log.get("LogGroupName") == p["log_group"]:
                     found.setdefault(flow_log["ResourceId"], []).append(flow_log)
-        for vpc_id in p["vpc_ids"]:
+        if p["state"] == "absent":
+            for vpc_id in p["vpc_ids"]:
+                gone = [f["FlowLogId"] for f in found.get(vpc_id, [])]
+                results.append({"vpc_id": vpc_id, "id": gone[0] if gone else None, "state": "deleted" if gone else "unchanged"})
+                if gone:
+                    before[vpc_id], after[vpc_id] = {"flow_logs": len(gone)}, {"flow_logs": 0}
+            stale = [f["FlowLogId"] for flow_logs in found.values() for f in flow_logs]
+            if stale and not module.check_mode:
+                ec2.delete_flow_logs(FlowLogIds=stale)
+        for vpc_id in p["vpc_ids"] if p["state"] == "present" else []:
             existing = found.get(vpc_id, [])
             matching = [f for f in existing if {"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} == wanted]
             result = {"vpc_id": vpc_id, "id": matching[0]["FlowLogId"] if matching else None, "state": "unchanged"}

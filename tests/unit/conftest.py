@@ -8,19 +8,32 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 
-@pytest.fixture
-def emulated_tag_calls(monkeypatch):
-    """moto in-process with the local cloud's correction 12: GuardDuty's and Security Hub's tag calls
-    (scripts/local-cloud-emulator), which moto does not serve as it ships."""
+def _emulator() -> dict:
+    """scripts/local-cloud-emulator's names, loaded without installing its corrections."""
     import runpy
     from pathlib import Path
 
-    emulator = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "local-cloud-emulator"), run_name="emulator")
-    for target, name, value in emulator["tag_call_patches"]():
+    return runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "local-cloud-emulator"), run_name="emulator")
+
+
+@pytest.fixture
+def emulated_tag_calls(monkeypatch):
+    """moto in-process with the local cloud's correction 12: GuardDuty's and Security Hub's tag calls,
+    which moto does not serve as it ships."""
+    for target, name, value in _emulator()["tag_call_patches"]():
         if isinstance(target, dict):
             monkeypatch.setitem(target, name, value)
         else:
             monkeypatch.setattr(target, name, value, raising=False)
+
+
+@pytest.fixture
+def emulated_group_dependencies(monkeypatch):
+    """moto in-process with the local cloud's correction 13: a security group another group's rule names
+    cannot be deleted, as on AWS."""
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    monkeypatch.setattr(SecurityGroupBackend, "_delete_security_group", _emulator()["delete_security_group"])
 
 
 @pytest.fixture

@@ -218,6 +218,20 @@ def test_a_documents_tags_are_made_exact_or_kept_as_asked_and_left_alone_when_no
     assert run_module(ssm_documents, {**args, "tags": None})["changed"] is False
 
 
+def test_a_document_with_state_absent_is_planned_then_deleted_once(mocked_aws):
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = "SSM-SessionManagerRunShell"
+    run_module(ssm_documents, {"documents": [{"name": name, "document_type": "Session", "content": PREFERENCES}]})
+    gone = {"documents": [{"name": name, "state": "absent"}]}
+    planned = run_module(ssm_documents, {**gone, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["diff"]["before"][name]["content"] == PREFERENCES
+    assert ssm.get_document(Name=name)["Name"] == name, "check mode wrote nothing"
+    assert run_module(ssm_documents, gone)["changed"] is True
+    with pytest.raises(ssm.exceptions.InvalidDocument):
+        ssm.get_document(Name=name)
+    assert run_module(ssm_documents, gone)["changed"] is False
+
+
 sns_topics = load_module("sns_topics")
 
 
@@ -240,6 +254,21 @@ def test_a_topic_is_made_encrypted_and_tagged_once_and_its_tags_kept_or_purged_a
     assert tags() == {"Project": "p", "Owner": "lab", "CostCentre": "genomics"}
     assert run_module(sns_topics, {"topics": [topic]})["changed"] is True
     assert tags() == {"Project": "p"}
+
+
+def test_a_topic_with_state_absent_is_planned_then_deleted_once_and_needs_no_key(mocked_aws):
+    sns = boto3.client("sns", region_name=REGION)
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    run_module(sns_topics, {"topics": [{"name": "alarms", "kms_master_key_id": key}, {"name": "kept", "kms_master_key_id": key}]})
+    gone = {"topics": [{"name": "alarms", "state": "absent"}, {"name": "never-made", "state": "absent"}]}
+    planned = run_module(sns_topics, {**gone, "_ansible_check_mode": True})
+    assert planned["changed"] is True and [t["deleted"] for t in planned["topics"]] == [True, False]
+    assert len(sns.list_topics()["Topics"]) == 2, "check mode wrote nothing"
+    assert run_module(sns_topics, gone)["changed"] is True
+    assert [t["TopicArn"].rsplit(":", 1)[-1] for t in sns.list_topics()["Topics"]] == ["kept"]
+    assert run_module(sns_topics, gone)["changed"] is False
+    refused = run_module(sns_topics, {"topics": [{"name": "alarms"}]})
+    assert refused["failed"] is True and "kms_master_key_id" in refused["msg"]
 
 
 aws_config = load_module("aws_config")
@@ -288,3 +317,14 @@ def test_a_drifted_rule_is_put_back_and_an_owned_rule_not_declared_is_deleted(co
     assert repaired["diff"]["before"]["rules"]["env-required-tags"]["parameters"] == {"tag1Key": "Other"}
     names = sorted(r["ConfigRuleName"] for r in config.describe_config_rules()["ConfigRules"])
     assert names == ["env-cloudtrail-enabled", "env-required-tags", "someone-elses"]
+
+
+def test_a_rule_with_state_absent_is_planned_then_deleted_once_even_without_purge(config):
+    run_module(aws_config, CONFIG_ARGS)
+    gone = {**CONFIG_ARGS, "purge_rules": False, "rules": [CONFIG_ARGS["rules"][0], {"name": "required-tags", "state": "absent"}]}
+    planned = run_module(aws_config, {**gone, "_ansible_check_mode": True})
+    assert [r["state"] for r in planned["rules"]] == ["unchanged", "deleted"] and planned["diff"]["after"]["rules"] == {"env-required-tags": None}
+    assert len(config.describe_config_rules()["ConfigRules"]) == 2, "check mode wrote nothing"
+    assert run_module(aws_config, gone)["changed"] is True
+    assert [r["ConfigRuleName"] for r in config.describe_config_rules()["ConfigRules"]] == ["env-cloudtrail-enabled"]
+    assert run_module(aws_config, gone)["changed"] is False

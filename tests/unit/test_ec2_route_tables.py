@@ -92,7 +92,7 @@ def test_a_route_whose_target_changed_is_replaced(ec2, vpc):
 
 def test_a_route_table_that_does_not_exist_is_named(ec2, vpc):
     result = run_module(ec2_route_tables, {"route_tables": [{"id": "rtb-0123456789abcdef0"}]})
-    assert result["failed"] is True and "rtb-0123456789abcdef0 does not exist" in result["msg"]
+    assert result["failed"] is True and result["msg"] == "These route tables do not exist: rtb-0123456789abcdef0"
 
 
 def test_purge_subnets_and_tags_off_change_the_routes_only(ec2, vpc):
@@ -110,3 +110,18 @@ def test_purge_subnets_and_tags_off_change_the_routes_only(ec2, vpc):
     assert sorted(a["SubnetId"] for a in table(ec2, vpc)["Associations"]) == sorted(vpc["subnets"])
     assert {t["Key"]: t["Value"] for t in table(ec2, vpc)["Tags"]} == TAGS
     assert run_module(ec2_route_tables, routes_only)["changed"] is False
+
+
+def test_a_table_with_state_absent_is_planned_then_disassociated_and_deleted_once_and_a_main_table_is_refused(ec2, vpc):
+    run_module(ec2_route_tables, declared(vpc))
+    gone = {"route_tables": [{"id": vpc["table"], "state": "absent"}]}
+    planned = run_module(ec2_route_tables, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {vpc["table"]: ["deleted"]} and planned["diff"]["before"][vpc["table"]]["subnets"] == sorted(vpc["subnets"])
+    assert table(ec2, vpc)["Associations"], "check mode wrote nothing"
+    assert run_module(ec2_route_tables, gone)["changed"] is True
+    assert ec2.describe_route_tables(Filters=[{"Name": "route-table-id", "Values": [vpc["table"]]}])["RouteTables"] == []
+    assert run_module(ec2_route_tables, gone)["changed"] is False
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["vpc_id"]]},
+                                              {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]["RouteTableId"]
+    refused = run_module(ec2_route_tables, {"route_tables": [{"id": main, "state": "absent"}]})
+    assert refused["failed"] is True and refused["msg"].startswith("A VPC's main route table cannot be deleted")

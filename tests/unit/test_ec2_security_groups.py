@@ -151,3 +151,21 @@ def test_purge_tags_off_adds_a_missing_tag_and_removes_none(ec2, vpc_id):
     assert kept["changes"] == {"bastion": ["tags"]}
     assert kept["diff"]["after"]["bastion"]["tags"] == {**TAGS, "Name": "bastion", "CostCentre": "genomics"}
     assert {t["Key"]: t["Value"] for t in described(ec2, vpc_id, "bastion")["Tags"]} == {**TAGS, "Name": "bastion", "CostCentre": "genomics"}
+
+
+def test_groups_with_state_absent_that_name_each_other_are_planned_then_deleted_together_once(ec2, vpc_id, emulated_group_dependencies):
+    run_module(ec2_security_groups, groups(vpc_id))
+    vpn, bastion = described(ec2, vpc_id, "vpn")["GroupId"], described(ec2, vpc_id, "bastion")["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=bastion, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": vpn}]}])
+    gone = {"vpc_id": vpc_id, "security_groups": [{"name": "bastion", "state": "absent"}, {"name": "vpn", "state": "absent"},
+                                                  {"name": "never-made", "state": "absent"}]}
+    planned = run_module(ec2_security_groups, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {"bastion": ["deleted"], "vpn": ["deleted"]}
+    assert described(ec2, vpc_id, "bastion") and described(ec2, vpc_id, "vpn"), "check mode wrote nothing"
+    removed = run_module(ec2_security_groups, gone)
+    assert removed["changed"] is True and removed["security_groups"] == {"bastion": {"group_id": bastion}, "vpn": {"group_id": vpn}}
+    assert described(ec2, vpc_id, "bastion") is None and described(ec2, vpc_id, "vpn") is None
+    assert run_module(ec2_security_groups, gone)["changed"] is False
+    refused = run_module(ec2_security_groups, {"vpc_id": vpc_id, "security_groups": [{"name": "default", "state": "absent"}]})
+    assert refused["failed"] is True and "default security group cannot be deleted" in refused["msg"]

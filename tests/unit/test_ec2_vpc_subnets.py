@@ -65,3 +65,17 @@ def test_a_subnet_found_in_another_zone_is_refused_before_any_change(ec2, vpc_id
     result = run_module(ec2_vpc_subnets, declared(vpc_id))
     assert result["failed"] is True and "10.0.2.0/24 is in us-east-1c, not us-east-1b" in result["msg"]
     assert set(subnets(ec2, vpc_id)) == {"10.0.2.0/24"}
+
+
+def test_a_subnet_with_state_absent_is_planned_then_deleted_once_whatever_its_zone(ec2, vpc_id):
+    first = run_module(ec2_vpc_subnets, declared(vpc_id))
+    gone = {"vpc_id": vpc_id, "subnets": [{"cidr": "10.0.1.0/24", "state": "absent"}, {"cidr": "10.0.9.0/24", "state": "absent"}]}
+    planned = run_module(ec2_vpc_subnets, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {"10.0.1.0/24": ["deleted"]} and planned["diff"]["after"]["10.0.1.0/24"] is None
+    assert len(subnets(ec2, vpc_id)) == 2, "check mode wrote nothing"
+    removed = run_module(ec2_vpc_subnets, gone)
+    assert removed["changed"] is True and removed["subnets"][0]["id"] == first["subnets"][0]["id"]
+    assert list(subnets(ec2, vpc_id)) == ["10.0.2.0/24"]
+    assert run_module(ec2_vpc_subnets, gone)["changed"] is False
+    refused = run_module(ec2_vpc_subnets, {"vpc_id": vpc_id, "subnets": [{"cidr": "10.0.3.0/24"}]})
+    assert refused["failed"] is True and "az" in refused["msg"]

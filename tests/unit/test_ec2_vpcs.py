@@ -72,3 +72,16 @@ def test_a_vpc_with_another_cidr_is_refused_before_any_change(ec2):
     result = run_module(ec2_vpcs, declared(cidr_block="10.9.0.0/16", dns_hostnames=False))
     assert result["failed"] is True and "has the CIDR block 10.0.0.0/16, not 10.9.0.0/16" in result["msg"]
     assert dns(ec2, owned(ec2)[0]["VpcId"]) == [True, True]
+
+
+def test_a_vpc_with_state_absent_is_planned_then_deleted_once_and_another_environments_is_left(ec2):
+    prod = run_module(ec2_vpcs, declared())["vpcs"]["prod-vpc"]["id"]
+    other = ec2.create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [
+        {"Key": "Name", "Value": "prod-vpc"}, {"Key": "Project", "Value": "p"}, {"Key": "Environment", "Value": "staging"}]}])["Vpc"]["VpcId"]
+    gone = {"vpcs": [{"name": "prod-vpc", "state": "absent"}], "match_tags": OWNER}
+    planned = run_module(ec2_vpcs, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {"prod-vpc": ["deleted"]} and planned["diff"]["after"] == {"prod-vpc": None}
+    assert {v["VpcId"] for v in owned(ec2)} == {prod, other}, "check mode wrote nothing"
+    assert run_module(ec2_vpcs, gone)["changed"] is True
+    assert [v["VpcId"] for v in owned(ec2)] == [other], "a VPC without the ownership tags is not the declared one"
+    assert run_module(ec2_vpcs, gone)["changed"] is False

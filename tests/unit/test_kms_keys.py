@@ -108,6 +108,22 @@ def test_a_key_pending_deletion_is_brought_back_and_enabled(kms):
     assert run_module(kms_keys, declared())["changed"] is False
 
 
+def test_state_absent_plans_then_schedules_the_deletion_once_and_present_brings_the_key_back(kms):
+    run_module(kms_keys, declared())
+    key_id = kms.describe_key(KeyId=ALIAS)["KeyMetadata"]["KeyId"]
+    gone = {"keys": [{"alias": ALIAS, "state": "absent", "pending_window_days": 7}, {"alias": "alias/never-made", "state": "absent"}]}
+    planned = run_module(kms_keys, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {ALIAS: ["deletion scheduled"]} and planned["diff"]["after"][ALIAS] == {"state": "PendingDeletion"}
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled", "check mode wrote nothing"
+    assert run_module(kms_keys, gone)["kms_keys"] == {ALIAS: {"key_arn": kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"],
+                                                              "key_id": key_id}}
+    assert kms.describe_key(KeyId=ALIAS)["KeyMetadata"]["KeyState"] == "PendingDeletion", "found by its alias still"
+    assert run_module(kms_keys, gone)["changed"] is False
+    assert run_module(kms_keys, declared())["changes"][ALIAS][:2] == ["deletion cancelled", "enabled"]
+    refused = run_module(kms_keys, {"keys": [{"alias": ALIAS, "state": "absent", "pending_window_days": 3}]})
+    assert refused["failed"] is True and refused["msg"] == f"KMS takes a pending window of 7 to 30 days: {ALIAS}"
+
+
 def test_a_key_of_another_spec_is_refused_with_nothing_changed(kms):
     key_id = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=ALIAS, TargetKeyId=key_id)

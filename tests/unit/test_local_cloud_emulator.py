@@ -192,7 +192,7 @@ def test_guardduty_and_security_hub_serve_their_tag_calls(mocked_aws, request):
     with pytest.raises(hub.exceptions.ClientError):  # moto as it ships
         hub.list_tags_for_resource(ResourceArn=hub_arn)
 
-    request.getfixturevalue("emulated_tag_calls")  # correction 12, as install() applies it
+    request.getfixturevalue("emulated_tag_calls")  # correction 12
     for client, arn in ((guardduty, detector_arn), (hub, hub_arn)):
         assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"Project": "p", "Owner": "o"}
         client.tag_resource(ResourceArn=arn, Tags={"Project": "q", "Phase": "audit"})
@@ -201,3 +201,29 @@ def test_guardduty_and_security_hub_serve_their_tag_calls(mocked_aws, request):
     assert guardduty.get_detector(DetectorId=detector_id)["Tags"] == {"Project": "q", "Phase": "audit"}
     with pytest.raises(hub.exceptions.ClientError):  # another account's hub is not this one
         hub.list_tags_for_resource(ResourceArn="arn:aws:securityhub:us-east-1:999999999999:hub/default")
+
+
+def test_a_security_group_another_groups_rule_names_is_not_deleted_as_on_aws(mocked_aws, request):
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+    def named_group():
+        named = ec2.create_security_group(GroupName=f"named-{len(ec2.describe_security_groups()['SecurityGroups'])}",
+                                          Description="d", VpcId=vpc)["GroupId"]
+        naming = ec2.create_security_group(GroupName=f"naming-{named}", Description="d", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=naming, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": named}]}])
+        return named, naming
+
+    named, _naming = named_group()
+    ec2.delete_security_group(GroupId=named)  # moto as it ships
+    request.getfixturevalue("emulated_group_dependencies")
+    named, naming = named_group()
+    with pytest.raises(ec2.exceptions.ClientError) as refused:
+        ec2.delete_security_group(GroupId=named)
+    assert refused.value.response["Error"]["Code"] == "DependencyViolation"
+    ec2.revoke_security_group_ingress(GroupId=naming, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": named}]}])
+    ec2.delete_security_group(GroupId=named)

@@ -536,3 +536,16 @@ def test_a_vpcs_flow_log_is_made_once_and_its_tags_made_exact_or_kept_as_asked(e
     assert run_module(vpc_flow_logs, args)["changed"] is True and flow_log_tags() == (flow_log_id, {"Project": "p"})
     assert run_module(vpc_flow_logs, args)["changed"] is False
     assert run_module(vpc_flow_logs, {**args, "tags": None})["changed"] is False
+
+
+def test_state_absent_deletes_the_vpcs_flow_logs_to_the_group_once_and_leaves_others(ec2, vpc_id):
+    args = {"vpc_ids": [vpc_id], "log_group": "/aws/vpc/flow-logs/p", "role_arn": "arn:aws:iam::123456789012:role/flow"}
+    run_module(vpc_flow_logs, args)
+    run_module(vpc_flow_logs, {**args, "log_group": "/aws/vpc/flow-logs/other"})
+    gone = {"vpc_ids": [vpc_id], "log_group": "/aws/vpc/flow-logs/p", "state": "absent"}
+    planned = run_module(vpc_flow_logs, {**gone, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["flow_logs"][0]["state"] == "deleted"
+    assert len(ec2.describe_flow_logs()["FlowLogs"]) == 2, "check mode wrote nothing"
+    assert run_module(vpc_flow_logs, gone)["changed"] is True
+    assert [f["LogGroupName"] for f in ec2.describe_flow_logs()["FlowLogs"]] == ["/aws/vpc/flow-logs/other"]
+    assert run_module(vpc_flow_logs, gone)["changed"] is False

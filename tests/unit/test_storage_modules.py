@@ -81,6 +81,24 @@ def test_with_purge_tags_false_a_buckets_tag_set_by_hand_stays_and_a_declared_on
     assert run_module(s3_buckets, {"buckets": [bucket_spec(tags=None)]})["changed"] is False
 
 
+def test_an_empty_bucket_with_state_absent_is_planned_then_deleted_once_and_one_holding_objects_is_refused(aws):
+    s3 = client("s3")
+    run_module(s3_buckets, {"buckets": [bucket_spec(), {"name": "log-bucket"}]})
+    s3.put_object(Bucket="log-bucket", Key="a", Body=b"x")
+    s3.delete_object(Bucket="log-bucket", Key="a")  # unversioned: gone, the bucket is empty again
+    s3.put_object(Bucket="data-bucket", Key="a", Body=b"x")
+    s3.delete_object(Bucket="data-bucket", Key="a")  # versioned: a version and a delete marker stay
+    refused = run_module(s3_buckets, {"buckets": [{"name": "log-bucket", "state": "absent"}, {"name": "data-bucket", "state": "absent"}]})
+    assert refused["failed"] is True and refused["msg"] == (
+        "Nothing was changed: these buckets hold objects and are deleted only empty: data-bucket")
+    gone = {"buckets": [{"name": "log-bucket", "state": "absent"}, {"name": "never-made", "state": "absent"}]}
+    planned = run_module(s3_buckets, {**gone, "_ansible_check_mode": True})
+    assert [b["deleted"] for b in planned["buckets"]] == [True, False] and len(s3.list_buckets()["Buckets"]) == 2
+    assert run_module(s3_buckets, gone)["changed"] is True
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["data-bucket"]
+    assert run_module(s3_buckets, gone)["changed"] is False
+
+
 def test_policy_logging_and_lifecycle_are_exact(aws):
     # Like AWS, the emulator refuses logging into a bucket whose policy does not admit S3's log delivery.
     delivery = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
@@ -137,6 +155,20 @@ def test_objects_are_uploaded_once_with_kms_encryption(aws, tmp_path):
     src.write_text("@r\nACGTACGT\n+\nIIIIIIII\n")
     resized = run_module(s3_objects, {"bucket": "data-bucket", "objects": objects, "overwrite": "size"})
     assert resized["uploaded"] == ["raw-data/reads.fastq"]
+
+
+def test_objects_with_state_absent_are_planned_then_deleted_in_one_call_and_then_left_alone(aws):
+    s3 = client("s3")
+    s3.create_bucket(Bucket="data-bucket")
+    run_module(s3_objects, {"bucket": "data-bucket", "encryption": "AES256", "objects": [{"key": "old/"}, {"key": "kept/"}]})
+    args = {"bucket": "data-bucket", "encryption": "AES256",
+            "objects": [{"key": "old/", "state": "absent"}, {"key": "never-made/", "state": "absent"}, {"key": "kept/"}]}
+    planned = run_module(s3_objects, {**args, "_ansible_check_mode": True})
+    assert planned["changed"] is True and planned["deleted"] == ["old/"] and planned["present"] == ["kept/"]
+    assert s3.list_objects_v2(Bucket="data-bucket")["KeyCount"] == 2, "check mode wrote nothing"
+    assert run_module(s3_objects, args)["deleted"] == ["old/"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="data-bucket")["Contents"]] == ["kept/"]
+    assert run_module(s3_objects, args)["changed"] is False
 
 
 def test_checksum_overwrite_replaces_changed_content_of_the_same_size(aws, tmp_path):
