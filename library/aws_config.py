@@ -123,6 +123,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {default: [recorder], rnaseq-cloudtrail-enabled: [created]}
 recorder:
   description: The recorder's name and whether it records.
   returned: always
@@ -307,7 +314,9 @@ def main():
         fail_aws(module, e, "Failed to manage the AWS Config rules")
     module.exit_json(changed=bool(changed) or bool(deleted) or any(r["state"] != "unchanged" for r in rules),
                      changed_parts=changed, recorder={"name": recorder_name, "recording": recording or not module.check_mode},
-                     rules=rules, deleted_rules=deleted, diff={"before": before, "after": after})
+                     rules=rules, deleted_rules=deleted, diff={"before": before, "after": after},
+                     changes={**({recorder_name: changed} if changed else {}), **{name: ["deleted"] for name in deleted},
+                              **{r["name"]: [r["state"]] for r in rules if r["state"] != "unchanged"}})
 
 
 if __name__ == "__main__":

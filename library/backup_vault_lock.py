@@ -81,6 +81,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-backup-vault: [lock]}
 locks:
   description: Each vault's lock after the run, by vault name (null when unlocked).
   returned: always
@@ -105,6 +112,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_from_diff
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import purged_tags
 
@@ -223,7 +231,7 @@ def main():
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to {'lock' if present else 'unlock'} backup vault {name}")
     module.exit_json(changed=bool(after), locks=locks, created=created, immutable=immutable,
-                     diff={"before": before, "after": after})
+                     changes=changes_from_diff(before, after), diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -156,6 +156,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-spot: [maxvCpus, tags]}
 compute_environments:
   description: Each compute environment, with its ARN and what was done.
   returned: always
@@ -169,6 +176,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_batch import BUSY
@@ -416,7 +424,7 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the Batch compute environments")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)
-    module.exit_json(changed=changed, compute_environments=results, diff={"before": before, "after": after})
+    module.exit_json(changed=changed, compute_environments=results, changes=changes_of(results), diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

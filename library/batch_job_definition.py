@@ -89,6 +89,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-fastqc: [registered]}
 job_definitions:
   description: Each job definition's newest revision after the run, and whether one was registered.
   returned: always
@@ -191,7 +198,10 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the Batch job definitions")
     changed = any(r["registered"] or r["deregistered"] or r["tags_changed"] for r in results)
-    module.exit_json(changed=changed, job_definitions=results, diff={"before": before, "after": after})
+    changes = {r["name"]: (["registered"] if r["registered"] else []) + (["deregistered"] if r["deregistered"] else [])
+               + (["tags"] if r["tags_changed"] else []) for r in results}
+    module.exit_json(changed=changed, job_definitions=results, changes={k: v for k, v in changes.items() if v},
+                     diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

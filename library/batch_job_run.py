@@ -85,6 +85,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-fastqc: [submitted]}
 jobs:
   description: Each job as it ended (or as it was when the wait gave up).
   returned: always
@@ -165,7 +172,8 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs = module.params["jobs"]
     if module.check_mode:
-        module.exit_json(changed=True, jobs=[{"name": spec["name"], "id": None, "status": "NOT_SUBMITTED (check mode)"} for spec in specs])
+        module.exit_json(changed=True, jobs=[{"name": spec["name"], "id": None, "status": "NOT_SUBMITTED (check mode)"} for spec in specs],
+                         changes={spec["name"]: ["submitted"] for spec in specs})
     batch = module.client("batch")
     logs = module.client("logs") if module.params["log_group"] else None
     try:
@@ -196,7 +204,7 @@ def main():
         lines += [f"{r['name']} ({r['id']}) still {r['status']} after {module.params['wait_timeout']} s; it was left running"
                   for r in waiting]
         module.fail_json(msg="\n".join(lines), changed=True, jobs=results)
-    module.exit_json(changed=True, jobs=results)
+    module.exit_json(changed=True, jobs=results, changes={result["name"]: ["submitted"] for result in results})
 
 
 if __name__ == "__main__":

@@ -132,6 +132,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-trail: [event_selectors, tags]}
 trails:
   description: Each trail's ARN, its advanced event selectors after the run (or as they would be), and what
     changed.
@@ -152,6 +159,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
 from ansible.module_utils.toolkit_aws import purged_tags
@@ -342,7 +350,7 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the trails")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)
-    module.exit_json(changed=changed, trails=results, diff=diff)
+    module.exit_json(changed=changed, trails=results, changes=changes_of(results), diff=diff)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rna-seq-private-nacl: [created]}
 ids:
   description: Name to ID of every requested resource (empty in check mode for one that would be created).
   returned: always
@@ -204,7 +211,7 @@ def main():
             new_ids.setdefault(resource["type"], []).append(ids[resource["name"]])
     wait_until_found(module, ec2, new_ids)
 
-    module.exit_json(changed=bool(created), ids=ids, created=created)
+    module.exit_json(changed=bool(created), ids=ids, created=created, changes={name: ["created"] for name in created})
 
 
 if __name__ == "__main__":

@@ -127,6 +127,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq/fastqc:0.12.1: [pushed]}
 images:
   description: Each image, with its digest and digest-pinned reference.
   returned: always
@@ -324,6 +331,7 @@ def main():
         ],
         registry=host,
         warnings_scanner=scanner_missing,
+        changes={f"{i['name']}:{i['tag']}": ["pushed"] for i in to_push},
         diff={"before": {"missing": [f"{i['name']}:{i['tag']}" for i in to_push]}, "after": {"missing": []}},
     )
 

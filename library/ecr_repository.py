@@ -87,6 +87,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq/fastqc: [scan_on_push]}
 repositories:
   description: Each repository as it is after the run (or would be, in check mode), with what changed.
   returned: always
@@ -107,6 +114,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_list
@@ -265,7 +273,7 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the ECR repositories")
     changed = any(r["created"] or r["changed"] or r.get("deleted") for r in results)
-    module.exit_json(changed=changed, repositories=results, diff={"before": before, "after": after})
+    module.exit_json(changed=changed, repositories=results, changes=changes_of(results), diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -90,6 +90,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-findings-guardduty: [created]}
 rules:
   description: Each rule of the list, its ARN, and what changed (C(created), C(deleted), or the parts).
   returned: always
@@ -106,6 +113,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import existing_by_name
 from ansible.module_utils.toolkit_aws import fail_on_repeated_names
@@ -221,7 +229,7 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the EventBridge rules")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)
-    module.exit_json(changed=changed, rules=results, diff=diff)
+    module.exit_json(changed=changed, rules=results, changes=changes_of(results), diff=diff)
 
 
 if __name__ == "__main__":

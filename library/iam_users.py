@@ -53,6 +53,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {alice: [tags]}
 created:
   description: The users created (or that would be, in check mode).
   returned: always
@@ -134,6 +141,7 @@ def main():
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to create or tag the IAM user {name}")
     module.exit_json(changed=bool(created or tagged), created=created, tagged=tagged, arns=arns,
+                     changes={**{name: ["created"] for name in created}, **{name: ["tags"] for name in tagged}},
                      diff={"before": before, "after": after})
 
 

@@ -95,6 +95,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-cis-root-usage: [filter replaced, alarm updated]}
 alarms:
   description: Each entry's filter and alarm name and what was done.
   returned: always
@@ -230,7 +237,12 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the metric filters and alarms")
     changed = bool(deleted) or any(r["filter"] != "unchanged" or r["alarm"] != "unchanged" for r in results)
-    module.exit_json(changed=changed, alarms=results, deleted=deleted, diff={"before": before, "after": after})
+    changes = {r["name"]: [f"{part} {r[part]}" for part in ("filter", "alarm") if r[part] != "unchanged"] for r in results}
+    for purged in deleted:
+        part, name = purged.split(" ", 1)
+        changes.setdefault(name, []).append(f"{part} deleted")
+    module.exit_json(changed=changed, alarms=results, deleted=deleted, changes={k: v for k, v in changes.items() if v},
+                     diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -123,6 +123,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-hipaa-data-bucket: [versioning, policy]}
 buckets:
   description:
     - Per bucket, whether it was created and which settings changed (or would, in check mode); for a bucket
@@ -143,6 +150,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import tag_dict
 from ansible.module_utils.toolkit_aws import tag_list
@@ -503,7 +511,7 @@ def main():
             before[bucket["name"]], after[bucket["name"]] = was, will
 
     changed = any(result["created"] or result.get("deleted") or result["changed"] for result in results)
-    module.exit_json(changed=changed, buckets=results, diff={"before": before, "after": after})
+    module.exit_json(changed=changed, buckets=results, changes=changes_of(results), diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

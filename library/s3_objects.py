@@ -82,6 +82,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {raw-data/: [uploaded]}
 uploaded:
   description: Keys uploaded (or, in check mode, that would be).
   returned: always
@@ -229,6 +236,7 @@ def main():
         uploaded=uploaded,
         present=present,
         deleted=deleted,
+        changes={**{key: ["uploaded"] for key in uploaded}, **{key: ["deleted"] for key in deleted}},
         diff={"before": {"missing": uploaded, "deleted": []}, "after": {"missing": [], "deleted": deleted}},
     )
 

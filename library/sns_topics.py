@@ -71,6 +71,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {rnaseq-security-alarms: [subscriptions]}
 topics:
   description: Each topic's ARN and what changed (whether it was created or deleted, and the settings that differed).
   returned: always
@@ -87,6 +94,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_of
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import paginate
 from ansible.module_utils.toolkit_aws import purged_tags
@@ -181,7 +189,7 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the SNS topics")
     changed = any(r["created"] or r["deleted"] or r["changed"] for r in results)
-    module.exit_json(changed=changed, topics=results, diff={"before": before, "after": after})
+    module.exit_json(changed=changed, topics=results, changes=changes_of(results), diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

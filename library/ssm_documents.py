@@ -71,6 +71,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {SSM-SessionManagerRunShell: [content]}
 documents:
   description: Each document's default version after the run, by name (null for one check mode would create).
   returned: always
@@ -85,6 +92,7 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
+from ansible.module_utils.toolkit_aws import changes_from_diff
 from ansible.module_utils.toolkit_aws import fail_aws
 from ansible.module_utils.toolkit_aws import purged_tags
 from ansible.module_utils.toolkit_aws import tag_dict
@@ -168,7 +176,8 @@ def main():
                         ssm.add_tags_to_resource(ResourceType="Document", ResourceId=name, Tags=tag_list(missing))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             fail_aws(module, e, f"Failed to write document {name}")
-    module.exit_json(changed=bool(after), documents=versions, diff={"before": before, "after": after})
+    module.exit_json(changed=bool(after), documents=versions, changes=changes_from_diff(before, after),
+                     diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

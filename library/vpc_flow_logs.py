@@ -66,6 +66,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+changes:
+  description:
+    - By item, what was (or in check mode would be) changed - created, deleted, or the settings that
+      differed. Items left as they were are not listed. Every list module returns it.
+  returned: always
+  type: dict
+  sample: {vpc-0123456789abcdef0: [created]}
 flow_logs:
   description:
     - Each VPC's flow log ID (none in check mode when it would be created) and what was done (C(state)
@@ -159,7 +166,8 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the VPC flow logs")
     changed = any(r["state"] != "unchanged" for r in results)
-    module.exit_json(changed=changed, flow_logs=results, diff={"before": before, "after": after})
+    module.exit_json(changed=changed, flow_logs=results, changes={r["vpc_id"]: [r["state"]] for r in results if r["state"] != "unchanged"},
+                     diff={"before": before, "after": after})
 
 
 if __name__ == "__main__":

@@ -182,6 +182,32 @@ def record_changes(result, diff, name, changes):
         diff["after"][name] = {part: new for part, (_old, new) in changes.items()}
 
 
+def changes_of(results, key="name"):
+    """The list modules' common result from per-item results that say `created`, `deleted` and which
+    settings `changed`: {item: [what changed]}, items left as they were not listed."""
+    changes = {}
+    for result in results:
+        noted = (["created"] if result.get("created") else []) + (["deleted"] if result.get("deleted") else [])
+        noted += list(result.get("changed") or [])
+        if noted:
+            changes[result[key]] = noted
+    return changes
+
+
+def changes_from_diff(before, after):
+    """changes_of for a module whose diff is {item: settings}: an item absent before was created, one absent
+    after was deleted, and otherwise the settings the diff shows changed."""
+    changes = {}
+    for item in sorted(set(before) | set(after)):
+        if before.get(item) is None and after.get(item) is not None:
+            changes[item] = ["created"]
+        elif after.get(item) is None and before.get(item) is not None:
+            changes[item] = ["deleted"]
+        elif before.get(item) != after.get(item):
+            changes[item] = sorted(set(before.get(item) or {}) | set(after.get(item) or {}))
+    return changes
+
+
 def tag_list(tags, key="Key", value="Value"):
     """{k: v} as [{'Key': k, 'Value': v}, ...], sorted by key (amazon.aws's conversion)."""
     return ansible_dict_to_boto3_tag_list(dict(sorted(tags.items())), key, value)

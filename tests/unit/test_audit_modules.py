@@ -210,6 +210,7 @@ def test_a_documents_tags_are_made_exact_or_kept_as_asked_and_left_alone_when_no
     ssm.add_tags_to_resource(ResourceType="Document", ResourceId=name, Tags=[{"Key": "Project", "Value": "o"}, {"Key": "Owner", "Value": "s"}])
     planned = run_module(ssm_documents, {**args, "_ansible_check_mode": True})
     assert planned["diff"] == {"before": {name: {"tags": {"Project": "o", "Owner": "s"}}}, "after": {name: {"tags": {"Project": "p"}}}}
+    assert planned["changes"] == {name: ["tags"]}
     assert tags() == {"Project": "o", "Owner": "s"}, "check mode wrote nothing"
     assert run_module(ssm_documents, {**args, "purge_tags": False})["changed"] is True and tags() == {"Project": "p", "Owner": "s"}
     assert run_module(ssm_documents, args)["changed"] is True and tags() == {"Project": "p"}
@@ -225,6 +226,7 @@ def test_a_document_with_state_absent_is_planned_then_deleted_once(mocked_aws):
     gone = {"documents": [{"name": name, "state": "absent"}]}
     planned = run_module(ssm_documents, {**gone, "_ansible_check_mode": True})
     assert planned["changed"] is True and planned["diff"]["before"][name]["content"] == PREFERENCES
+    assert planned["changes"] == {name: ["deleted"]}
     assert ssm.get_document(Name=name)["Name"] == name, "check mode wrote nothing"
     assert run_module(ssm_documents, gone)["changed"] is True
     with pytest.raises(ssm.exceptions.InvalidDocument):
@@ -263,6 +265,7 @@ def test_a_topic_with_state_absent_is_planned_then_deleted_once_and_needs_no_key
     gone = {"topics": [{"name": "alarms", "state": "absent"}, {"name": "never-made", "state": "absent"}]}
     planned = run_module(sns_topics, {**gone, "_ansible_check_mode": True})
     assert planned["changed"] is True and [t["deleted"] for t in planned["topics"]] == [True, False]
+    assert planned["changes"] == {"alarms": ["deleted"]}
     assert len(sns.list_topics()["Topics"]) == 2, "check mode wrote nothing"
     assert run_module(sns_topics, gone)["changed"] is True
     assert [t["TopicArn"].rsplit(":", 1)[-1] for t in sns.list_topics()["Topics"]] == ["kept"]
@@ -324,6 +327,7 @@ def test_a_rule_with_state_absent_is_planned_then_deleted_once_even_without_purg
     gone = {**CONFIG_ARGS, "purge_rules": False, "rules": [CONFIG_ARGS["rules"][0], {"name": "required-tags", "state": "absent"}]}
     planned = run_module(aws_config, {**gone, "_ansible_check_mode": True})
     assert [r["state"] for r in planned["rules"]] == ["unchanged", "deleted"] and planned["diff"]["after"]["rules"] == {"env-required-tags": None}
+    assert planned["changes"] == {"env-required-tags": ["deleted"]}
     assert len(config.describe_config_rules()["ConfigRules"]) == 2, "check mode wrote nothing"
     assert run_module(aws_config, gone)["changed"] is True
     assert [r["ConfigRuleName"] for r in config.describe_config_rules()["ConfigRules"]] == ["env-cloudtrail-enabled"]

@@ -29,13 +29,14 @@ def test_creates_each_missing_resource_already_tagged_then_finds_it(ec2):
     ]
     first = run_module(ec2_tagged_resources, {"tags": OWNER, "resources": wanted})
     assert first["changed"] is True and first["created"] == ["nacl", "rt", "igw"]
+    assert first["changes"] == {"nacl": ["created"], "rt": ["created"], "igw": ["created"]}
     nacl = ec2.describe_network_acls(NetworkAclIds=[first["ids"]["nacl"]])["NetworkAcls"][0]
     assert tags_of(nacl) == {**OWNER, "Name": "nacl"} and nacl["VpcId"] == vpc
     gateway = ec2.describe_internet_gateways(InternetGatewayIds=[first["ids"]["igw"]])["InternetGateways"][0]
     assert tags_of(gateway) == {**OWNER, "Name": "igw"}
 
     again = run_module(ec2_tagged_resources, {"tags": OWNER, "resources": wanted})
-    assert again["changed"] is False and again["created"] == [] and again["ids"] == first["ids"]
+    assert again["changed"] is False and again["created"] == [] and again["ids"] == first["ids"] and again["changes"] == {}
 
 
 def test_another_environments_resource_of_the_same_name_is_not_ours(ec2):

@@ -36,6 +36,7 @@ def test_a_users_tags_are_made_exact_unless_purge_tags_is_false_and_left_alone_w
     planned = run_module(iam_users, {"names": ["alice"], "tags": OWNER, "_ansible_check_mode": True})
     assert planned["diff"] == {"before": {"alice": {"tags": {"Team": "ops", **dict.fromkeys(OWNER, "old")}}},
                                "after": {"alice": {"tags": OWNER}}}
+    assert planned["changes"] == {"alice": ["tags"]}
     assert run_module(iam_users, {"names": ["alice"], "tags": OWNER})["tagged"] == ["alice"]
     assert {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName="alice")["Tags"]} == OWNER
     iam.tag_user(UserName="alice", Tags=[{"Key": "Team", "Value": "ops"}])

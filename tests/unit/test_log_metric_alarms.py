@@ -40,6 +40,7 @@ def test_filters_and_alarms_are_made_once_and_an_absent_entry_is_planned_then_de
     planned = run_module(log_metric_alarms, {**gone, "_ansible_check_mode": True})
     assert planned["alarms"][1] == {"name": "p-cis-console-no-mfa", "filter": "deleted", "alarm": "deleted"}
     assert planned["diff"]["after"] == {"p-cis-console-no-mfa": {"filter": None, "alarm": None}}
+    assert planned["changes"] == {"p-cis-console-no-mfa": ["filter deleted", "alarm deleted"]}
     assert len(made(clients)[1]) == 2, "check mode wrote nothing"
     assert run_module(log_metric_alarms, {**gone, "purge": False})["changed"] is True
     assert made(clients) == (["p-cis-root-usage"],) * 2

@@ -9,6 +9,7 @@ aliases, type, elements, required, default and choices.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.machinery
 import importlib.util
@@ -223,3 +224,17 @@ def test_every_module_follows_the_list_contract_or_says_in_its_notes_why_not():
         if departs not in ("follows it", "reads only") and "(by design: " not in departs:
             undone[path.stem] = departs
     assert not undone, undone
+
+
+def test_every_list_module_returns_changes_by_item_the_contracts_common_result():
+    missing = []
+    for path in sorted((REPO / "library").glob("*.py")):
+        row = GEN_DOCS.module_row(path).split("|")
+        if row[2].strip() == "-" or row[-2].strip() == "reads only":
+            continue  # no list option, or reads only
+        assigned = {t.id: n.value.value for n in ast.parse(path.read_text()).body if isinstance(n, ast.Assign)
+                    and isinstance(n.value, ast.Constant) for t in n.targets if isinstance(t, ast.Name)}
+        returned = yaml.safe_load(assigned.get("RETURN") or "") or {}
+        if (returned.get("changes") or {}).get("type") != "dict":
+            missing.append(path.stem)
+    assert not missing, f"list modules without a documented changes result: {missing}"

@@ -528,7 +528,7 @@ def test_a_vpcs_flow_log_is_made_once_and_its_tags_made_exact_or_kept_as_asked(e
     assert tags == {"Project": "p"} and run_module(vpc_flow_logs, args)["flow_logs"][0]["state"] == "unchanged"
     ec2.create_tags(Resources=[flow_log_id], Tags=[{"Key": "Project", "Value": "other"}, {"Key": "Owner", "Value": "someone"}])
     planned = run_module(vpc_flow_logs, {**args, "_ansible_check_mode": True})
-    assert planned["changed"] is True and planned["flow_logs"][0]["state"] == "tagged"
+    assert planned["changed"] is True and planned["flow_logs"][0]["state"] == "tagged" and planned["changes"] == {vpc_id: ["tagged"]}
     assert planned["diff"]["after"][vpc_id]["tags"] == {"Project": "p"}
     assert flow_log_tags()[1] == {"Project": "other", "Owner": "someone"}, "check mode wrote nothing"
     assert run_module(vpc_flow_logs, {**args, "purge_tags": False})["changed"] is True

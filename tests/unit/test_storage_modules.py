@@ -52,6 +52,7 @@ def test_a_bucket_is_created_with_its_settings_and_a_second_call_changes_nothing
     assert s3.get_bucket_ownership_controls(Bucket="data-bucket")["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
     second = run_module(s3_buckets, {"buckets": [bucket_spec()]})
     assert second["changed"] is False and second["buckets"][0] == {"name": "data-bucket", "created": False, "changed": []}
+    assert first["changes"]["data-bucket"][0] == "created" and second["changes"] == {}
 
 
 def test_drifted_settings_are_reported_in_check_mode_then_repaired(aws):
@@ -94,6 +95,7 @@ def test_an_empty_bucket_with_state_absent_is_planned_then_deleted_once_and_one_
     gone = {"buckets": [{"name": "log-bucket", "state": "absent"}, {"name": "never-made", "state": "absent"}]}
     planned = run_module(s3_buckets, {**gone, "_ansible_check_mode": True})
     assert [b["deleted"] for b in planned["buckets"]] == [True, False] and len(s3.list_buckets()["Buckets"]) == 2
+    assert planned["changes"] == {"log-bucket": ["deleted"]}
     assert run_module(s3_buckets, gone)["changed"] is True
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["data-bucket"]
     assert run_module(s3_buckets, gone)["changed"] is False
@@ -165,6 +167,7 @@ def test_objects_with_state_absent_are_planned_then_deleted_in_one_call_and_then
             "objects": [{"key": "old/", "state": "absent"}, {"key": "never-made/", "state": "absent"}, {"key": "kept/"}]}
     planned = run_module(s3_objects, {**args, "_ansible_check_mode": True})
     assert planned["changed"] is True and planned["deleted"] == ["old/"] and planned["present"] == ["kept/"]
+    assert planned["changes"] == {"old/": ["deleted"]}
     assert s3.list_objects_v2(Bucket="data-bucket")["KeyCount"] == 2, "check mode wrote nothing"
     assert run_module(s3_objects, args)["deleted"] == ["old/"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="data-bucket")["Contents"]] == ["kept/"]
@@ -270,6 +273,7 @@ def test_a_vault_is_locked_once_planned_in_check_mode_and_unlocked_on_request(aw
     assert planned["changed"] and planned["diff"]["after"] == {"vault": {"lock": {"min_retention_days": 2190,
                                                                                    "max_retention_days": None,
                                                                                    "mode": "governance"}}}
+    assert planned["changes"] == {"vault": ["lock"]}
     assert not backup.describe_backup_vault(BackupVaultName="vault").get("Locked")
     assert run_module(backup_vault_lock, governance)["changed"]
     assert backup.describe_backup_vault(BackupVaultName="vault")["MinRetentionDays"] == 2190
