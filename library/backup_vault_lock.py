@@ -9,7 +9,8 @@ DOCUMENTATION = r"""
 module: backup_vault_lock
 short_description: AWS Backup vaults, encrypted and tagged, with their Vault Lock, in one task
 description:
-  - Makes each vault's lock exactly as declared, or removes it with O(state=absent) (the vault stays).
+  - Makes each vault's lock exactly as declared, or removes it with O(state=absent); the vault stays, unless
+    O(vaults[].delete_vault) says to delete it too (AWS refuses while it holds recovery points).
   - A vault declared with O(vaults[].encryption_key_arn) or O(vaults[].tags) is also made to exist, in
     either state, encrypted with that key and with exactly those tags.
   - A missing vault is created with its key and tags in one call. AWS cannot change a vault's key, so a
@@ -57,6 +58,10 @@ options:
       changeable_for_days:
         description: Compliance mode. Days (3 or more) until the lock can no longer be changed or removed.
         type: int
+      delete_vault:
+        description: With O(state=absent), delete the vault too, once its lock is gone.
+        type: bool
+        default: false
   state:
     description: Whether the vaults are locked as declared (present) or unlocked (absent).
     type: str
@@ -155,6 +160,28 @@ def _tags(module, client, vault, name, wanted, purge, before, after):
         fail_aws(module, e, f"Failed to tag backup vault {name}")
 
 
+def set_lock(module, client, want, vault, current, wanted, before, after, existed, immutable):
+    """Put the declared lock on the vault, or remove it when `wanted` is None; refused once AWS holds it immutable."""
+    name = want["name"]
+    if _immutable(vault):
+        module.fail_json(msg=f"Backup vault {name}'s compliance-mode lock became immutable on {vault['LockDate'].isoformat()}: "
+                         "AWS refuses to change or remove it", immutable=immutable)
+    if existed:
+        before.setdefault(name, {})["lock"] = current
+    after.setdefault(name, {})["lock"] = wanted
+    if module.check_mode or not vault:
+        return
+    try:
+        if wanted is not None:
+            params = {"MinRetentionDays": want["min_retention_days"], "MaxRetentionDays": want["max_retention_days"],
+                      "ChangeableForDays": want["changeable_for_days"]}
+            client.put_backup_vault_lock_configuration(BackupVaultName=name, **{k: v for k, v in params.items() if v is not None})
+        else:
+            client.delete_backup_vault_lock_configuration(BackupVaultName=name)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        fail_aws(module, e, f"Failed to {'lock' if wanted is not None else 'unlock'} backup vault {name}")
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -166,6 +193,7 @@ def main():
                 min_retention_days=dict(type="int"),
                 max_retention_days=dict(type="int"),
                 changeable_for_days=dict(type="int"),
+                delete_vault=dict(type="bool", default=False),
             )),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
@@ -209,27 +237,16 @@ def main():
         locks[name] = current
         if _immutable(vault):
             immutable.append(name)
-        if current == wanted or (not vault and not present):
-            continue
-        if _immutable(vault):
-            module.fail_json(msg=f"Backup vault {name}'s compliance-mode lock became immutable on {vault['LockDate'].isoformat()}: "
-                             "AWS refuses to change or remove it", immutable=immutable)
-        if name not in created:
-            before.setdefault(name, {})["lock"] = current
-        after.setdefault(name, {})["lock"] = wanted
-        locks[name] = wanted
-        if module.check_mode or not vault:
-            continue
-        try:
-            if present:
-                params = {"MinRetentionDays": want["min_retention_days"], "MaxRetentionDays": want["max_retention_days"],
-                          "ChangeableForDays": want["changeable_for_days"]}
-                client.put_backup_vault_lock_configuration(
-                    BackupVaultName=name, **{k: v for k, v in params.items() if v is not None})
-            else:
-                client.delete_backup_vault_lock_configuration(BackupVaultName=name)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            fail_aws(module, e, f"Failed to {'lock' if present else 'unlock'} backup vault {name}")
+        if current != wanted and (vault or present):
+            set_lock(module, client, want, vault, current, wanted, before, after, name not in created, immutable)
+            locks[name] = wanted
+        if vault and not present and want["delete_vault"]:
+            before.setdefault(name, {})["vault"], after[name] = name, None
+            if not module.check_mode:
+                try:
+                    client.delete_backup_vault(BackupVaultName=name)
+                except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                    fail_aws(module, e, f"Failed to delete backup vault {name}")
     module.exit_json(changed=bool(after), locks=locks, created=created, immutable=immutable,
                      changes=changes_from_diff(before, after), diff={"before": before, "after": after})
 

@@ -265,6 +265,20 @@ def test_object_lock_cannot_be_declared_away(aws):
     assert result["failed"] is True and "S3 cannot turn off" in result["msg"]
 
 
+def test_with_delete_vault_a_vault_is_planned_then_unlocked_and_deleted_once(aws):
+    backup = client("backup")
+    backup.create_backup_vault(BackupVaultName="vault")
+    run_module(backup_vault_lock, {"vaults": [{"name": "vault", "min_retention_days": 35}]})
+    gone = {"vaults": [{"name": "vault", "delete_vault": True}], "state": "absent"}
+    planned = run_module(backup_vault_lock, {**gone, "_ansible_check_mode": True})
+    assert planned["changes"] == {"vault": ["deleted"]} and planned["diff"]["before"]["vault"]["lock"]["min_retention_days"] == 35
+    assert backup.describe_backup_vault(BackupVaultName="vault")["MinRetentionDays"] == 35, "check mode wrote nothing"
+    assert run_module(backup_vault_lock, gone)["changed"] is True
+    assert [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]] == []
+    assert run_module(backup_vault_lock, gone)["changed"] is False
+    assert run_module(backup_vault_lock, {**gone, "vaults": [{"name": "vault"}]})["changed"] is False
+
+
 def test_a_vault_is_locked_once_planned_in_check_mode_and_unlocked_on_request(aws):
     backup = client("backup")
     backup.create_backup_vault(BackupVaultName="vault")
