@@ -97,6 +97,58 @@ from ansible.module_utils.toolkit_aws import tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
+def remove(module, ec2, vpc_ids, found, before, after):
+    """Delete the VPCs' flow logs to the group (found), in one call; each VPC's result."""
+    results = []
+    for vpc_id in vpc_ids:
+        gone = [f["FlowLogId"] for f in found.get(vpc_id, [])]
+        results.append({"vpc_id": vpc_id, "id": gone[0] if gone else None, "state": "deleted" if gone else "unchanged"})
+        if gone:
+            before[vpc_id], after[vpc_id] = {"flow_logs": len(gone)}, {"flow_logs": 0}
+    stale = [f["FlowLogId"] for flow_logs in found.values() for f in flow_logs]
+    if stale and not module.check_mode:
+        ec2.delete_flow_logs(FlowLogIds=stale)
+    return results
+
+
+def converge(module, ec2, vpc_id, existing, before, after):
+    """Make the VPC's one flow log to the group as declared, from its flow logs to the group (existing); its result."""
+    p = module.params
+    wanted = {"traffic_type": p["traffic_type"], "role_arn": p["role_arn"]}
+    matching = [f for f in existing if {"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} == wanted]
+    result = {"vpc_id": vpc_id, "id": matching[0]["FlowLogId"] if matching else None, "state": "unchanged"}
+    stale = [f["FlowLogId"] for f in existing if not matching or f is not matching[0]]
+    if not matching:
+        result["state"] = "replaced" if existing else "created"
+        before[vpc_id] = [{"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} for f in existing]
+        after[vpc_id] = [wanted]
+        if not module.check_mode:
+            request = {"ResourceIds": [vpc_id], "ResourceType": "VPC", "TrafficType": p["traffic_type"],
+                       "LogDestinationType": "cloud-watch-logs", "LogGroupName": p["log_group"],
+                       "DeliverLogsPermissionArn": p["role_arn"]}
+            if p["tags"]:
+                request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log", "Tags": tag_list(p["tags"])}]
+            created = ec2.create_flow_logs(**request)
+            if created.get("Unsuccessful"):
+                module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
+            result["id"] = created["FlowLogIds"][0]
+    else:
+        if stale:
+            result["state"] = "duplicates removed"
+            before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
+        if p["tags"] is not None:
+            current = tag_dict(matching[0].get("Tags"))
+            removed, added, tags = purged_tags(current, p["tags"], p["purge_tags"])
+            if removed or added:
+                if not stale:
+                    result["state"] = "tagged"
+                before.setdefault(vpc_id, {})["tags"], after.setdefault(vpc_id, {})["tags"] = current, tags
+                sync_ec2_tags(ec2, result["id"], current, p["tags"], module.check_mode, p["purge_tags"])
+    if stale and not module.check_mode:
+        ec2.delete_flow_logs(FlowLogIds=stale)
+    return result
+
+
 def main():
     argument_spec = dict(
         vpc_ids=dict(type="list", elements="str", required=True),
@@ -112,7 +164,6 @@ def main():
     p = module.params
     ec2 = module.client("ec2")
     results, before, after = [], {}, {}
-    wanted = {"traffic_type": p["traffic_type"], "role_arn": p["role_arn"]}
     try:
         found = {}
         if p["vpc_ids"]:
@@ -120,49 +171,9 @@ def main():
                 if flow_log.get("LogGroupName") == p["log_group"]:
                     found.setdefault(flow_log["ResourceId"], []).append(flow_log)
         if p["state"] == "absent":
-            for vpc_id in p["vpc_ids"]:
-                gone = [f["FlowLogId"] for f in found.get(vpc_id, [])]
-                results.append({"vpc_id": vpc_id, "id": gone[0] if gone else None, "state": "deleted" if gone else "unchanged"})
-                if gone:
-                    before[vpc_id], after[vpc_id] = {"flow_logs": len(gone)}, {"flow_logs": 0}
-            stale = [f["FlowLogId"] for flow_logs in found.values() for f in flow_logs]
-            if stale and not module.check_mode:
-                ec2.delete_flow_logs(FlowLogIds=stale)
-        for vpc_id in p["vpc_ids"] if p["state"] == "present" else []:
-            existing = found.get(vpc_id, [])
-            matching = [f for f in existing if {"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} == wanted]
-            result = {"vpc_id": vpc_id, "id": matching[0]["FlowLogId"] if matching else None, "state": "unchanged"}
-            stale = [f["FlowLogId"] for f in existing if not matching or f is not matching[0]]
-            if not matching:
-                result["state"] = "replaced" if existing else "created"
-                before[vpc_id] = [{"traffic_type": f.get("TrafficType"), "role_arn": f.get("DeliverLogsPermissionArn")} for f in existing]
-                after[vpc_id] = [wanted]
-                if not module.check_mode:
-                    request = {"ResourceIds": [vpc_id], "ResourceType": "VPC", "TrafficType": p["traffic_type"],
-                               "LogDestinationType": "cloud-watch-logs", "LogGroupName": p["log_group"],
-                               "DeliverLogsPermissionArn": p["role_arn"]}
-                    if p["tags"]:
-                        request["TagSpecifications"] = [{"ResourceType": "vpc-flow-log",
-                                                         "Tags": tag_list(p["tags"])}]
-                    created = ec2.create_flow_logs(**request)
-                    if created.get("Unsuccessful"):
-                        module.fail_json(msg=f"VPC Flow Logs refused {vpc_id}: {created['Unsuccessful'][0]['Error']['Message']}")
-                    result["id"] = created["FlowLogIds"][0]
-            else:
-                if stale:
-                    result["state"] = "duplicates removed"
-                    before[vpc_id], after[vpc_id] = {"flow_logs": len(existing)}, {"flow_logs": 1}
-                if p["tags"] is not None:
-                    current = tag_dict(matching[0].get("Tags"))
-                    removed, added, tags = purged_tags(current, p["tags"], p["purge_tags"])
-                    if removed or added:
-                        if not stale:
-                            result["state"] = "tagged"
-                        before.setdefault(vpc_id, {})["tags"], after.setdefault(vpc_id, {})["tags"] = current, tags
-                        sync_ec2_tags(ec2, result["id"], current, p["tags"], module.check_mode, p["purge_tags"])
-            if stale and not module.check_mode:
-                ec2.delete_flow_logs(FlowLogIds=stale)
-            results.append(result)
+            results = remove(module, ec2, p["vpc_ids"], found, before, after)
+        else:
+            results = [converge(module, ec2, vpc_id, found.get(vpc_id, []), before, after) for vpc_id in p["vpc_ids"]]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         fail_aws(module, e, "Failed to manage the VPC flow logs")
     changed = any(r["state"] != "unchanged" for r in results)

@@ -8,19 +8,13 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 
-def _emulator() -> dict:
-    """scripts/local-cloud-emulator's names, loaded without installing its corrections."""
-    import runpy
-    from pathlib import Path
-
-    return runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "local-cloud-emulator"), run_name="emulator")
-
-
 @pytest.fixture
 def emulated_tag_calls(monkeypatch):
     """moto in-process with the local cloud's correction 12: GuardDuty's and Security Hub's tag calls,
     which moto does not serve as it ships."""
-    for target, name, value in _emulator()["tag_call_patches"]():
+    from support.local_cloud_emulator import EMULATOR
+
+    for target, name, value in EMULATOR["tag_call_patches"]():
         if isinstance(target, dict):
             monkeypatch.setitem(target, name, value)
         else:
@@ -33,7 +27,9 @@ def emulated_group_dependencies(monkeypatch):
     cannot be deleted, as on AWS."""
     from moto.ec2.models.security_groups import SecurityGroupBackend
 
-    monkeypatch.setattr(SecurityGroupBackend, "_delete_security_group", _emulator()["delete_security_group"])
+    from support.local_cloud_emulator import EMULATOR
+
+    monkeypatch.setattr(SecurityGroupBackend, "_delete_security_group", EMULATOR["delete_security_group"])
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_another_instance_profile_replaces_the_one_it_has(ec2, place):
     assert [a["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] for a in associations] == ["other-profile"]
 
 
-def gone(place):
+def gone():
     """What teardown declares: the names, the Elastic IP's name and the ownership tags; nothing to launch with."""
     return {"match_tags": TAGS, "state": "absent", "instances": [{"name": "bastion"}, {"name": "vpn", "elastic_ip": "vpn-eip"}]}
 
@@ -177,18 +177,18 @@ def test_state_absent_is_planned_then_terminates_the_hosts_and_releases_the_elas
     launched = run_module(ec2_instances, declared(place))
     stranger = ec2.run_instances(ImageId=place["image_id"], MinCount=1, MaxCount=1, SubnetId=place["subnet_id"], TagSpecifications=[
         {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "bastion"}]}])["Instances"][0]["InstanceId"]
-    planned = run_module(ec2_instances, {**gone(place), "_ansible_check_mode": True})
+    planned = run_module(ec2_instances, {**gone(), "_ansible_check_mode": True})
     assert planned["changes"] == {"bastion": ["terminated"], "vpn": ["terminated", "elastic_ip released"]}
     assert planned["diff"]["after"] == {"bastion": None, "vpn": None} and len(live(ec2)) == 2
     assert len(ec2.describe_addresses()["Addresses"]) == 1, "check mode wrote nothing"
 
-    removed = run_module(ec2_instances, gone(place))
+    removed = run_module(ec2_instances, gone())
     assert removed["changed"] is True and [r["id"] for r in removed["instances"]] == [i["id"] for i in launched["instances"]]
     states = {i["InstanceId"]: i["State"]["Name"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
     assert [states[i["id"]] for i in launched["instances"]] == ["terminated", "terminated"]
     assert states[stranger] == "running", "an instance without the ownership tags is not one of them"
     assert ec2.describe_addresses()["Addresses"] == []
-    again = run_module(ec2_instances, gone(place))
+    again = run_module(ec2_instances, gone())
     assert again["changed"] is False and again["changes"] == {}
 
 
@@ -197,7 +197,7 @@ def test_state_absent_refuses_an_elastic_ip_held_by_another_instance_and_state_p
     (address,) = ec2.describe_addresses()["Addresses"]
     other = live(ec2)["bastion"]["InstanceId"]
     ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=other, AllowReassociation=True)
-    refused = run_module(ec2_instances, {**gone(place), "instances": [{"name": "vpn", "elastic_ip": "vpn-eip"}]})
+    refused = run_module(ec2_instances, {**gone(), "instances": [{"name": "vpn", "elastic_ip": "vpn-eip"}]})
     assert refused["failed"] is True and refused["msg"] == (
         f"Nothing was changed: vpn: its Elastic IP vpn-eip is associated with {other}, which is not one of these "
         "instances; disassociate it first.")

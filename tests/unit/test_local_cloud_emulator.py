@@ -4,12 +4,12 @@ under, as IAM names it (the policies are written in IAM's names)."""
 from __future__ import annotations
 
 import json
-import runpy
 from pathlib import Path
 
 import pytest
 
-EMULATOR = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "local-cloud-emulator"), run_name="emulator")
+from support.local_cloud_emulator import EMULATOR
+
 iam_action = EMULATOR["iam_action"]
 
 
